@@ -1,0 +1,125 @@
+"""SLA clocks: a response target (to acknowledge) and a resolution target per priority.
+
+Time on hold pauses the resolution clock. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from incidenttui.domain.enums import Priority
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    """How long a priority may take to be acknowledged and to be resolved."""
+
+    response: timedelta
+    resolution: timedelta
+
+
+DEFAULT_SLA: dict[Priority, SlaTarget] = {
+    Priority.P1: SlaTarget(timedelta(minutes=15), timedelta(hours=4)),
+    Priority.P2: SlaTarget(timedelta(minutes=30), timedelta(hours=8)),
+    Priority.P3: SlaTarget(timedelta(hours=2), timedelta(hours=24)),
+    Priority.P4: SlaTarget(timedelta(hours=8), timedelta(days=3)),
+    Priority.P5: SlaTarget(timedelta(hours=24), timedelta(days=7)),
+}
+
+
+def sla_policy(overrides: Mapping[str, Mapping[str, float]] | None = None
+               ) -> dict[Priority, SlaTarget]:
+    """The default targets with ``overrides`` applied.
+
+    ``overrides`` maps ``"P1"``… to ``{"response_minutes": m, "resolution_minutes": m}``;
+    a target that is not positive is refused with ``ValueError`` naming it.
+    """
+    policy = dict(DEFAULT_SLA)
+    for name, values in (overrides or {}).items():
+        try:
+            priority = Priority[name.upper()]
+        except KeyError:
+            raise ValueError(f"unknown priority {name!r} in SLA targets (use P1…P5)") from None
+        base = policy[priority]
+        response = float(values.get("response_minutes", base.response.total_seconds() / 60))
+        resolution = float(values.get("resolution_minutes",
+                                      base.resolution.total_seconds() / 60))
+        if response <= 0 or resolution <= 0:
+            raise ValueError(f"SLA targets for {priority.label} must be positive minutes")
+        policy[priority] = SlaTarget(timedelta(minutes=response), timedelta(minutes=resolution))
+    return policy
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One SLA clock at a moment: how much of its target is used and what is left."""
+
+    target: timedelta
+    elapsed: timedelta
+    stopped: bool
+    paused: bool = False
+
+    @property
+    def remaining(self) -> timedelta:
+        """Time to breach; negative once breached (time since breach)."""
+        return self.target - self.elapsed
+
+    @property
+    def breached(self) -> bool:
+        return self.elapsed > self.target
+
+
+@dataclass(frozen=True)
+class SlaClocks:
+    """The response and resolution clocks of one incident."""
+
+    response: Clock
+    resolution: Clock
+
+    @property
+    def breached(self) -> bool:
+        return self.response.breached or self.resolution.breached
+
+    @property
+    def next_deadline(self) -> Clock:
+        """The running clock closest to breach (the resolution clock once both stopped)."""
+        running = [c for c in (self.response, self.resolution) if not c.stopped]
+        return min(running, key=lambda c: c.remaining) if running else self.resolution
+
+
+def sla_clocks(priority: Priority | int, opened_at: datetime, now: datetime, *,
+               acknowledged_at: datetime | None = None, resolved_at: datetime | None = None,
+               hold_seconds: float = 0.0, on_hold_since: datetime | None = None,
+               policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA) -> SlaClocks:
+    """Both SLA clocks of an incident opened at ``opened_at``, seen at ``now``."""
+    target = policy[Priority(priority)]
+    response_end = acknowledged_at or now
+    response = Clock(target.response, max(timedelta(0), response_end - opened_at),
+                     stopped=acknowledged_at is not None)
+    resolution_end = resolved_at or now
+    held = timedelta(seconds=hold_seconds)
+    if on_hold_since is not None and resolved_at is None:
+        held += max(timedelta(0), now - on_hold_since)
+    elapsed = max(timedelta(0), resolution_end - opened_at - held)
+    resolution = Clock(target.resolution, elapsed, stopped=resolved_at is not None,
+                       paused=on_hold_since is not None and resolved_at is None)
+    return SlaClocks(response, resolution)
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human duration: ``45s``, ``12m``, ``3h05m``, ``2d04h``; negative gets ``-``."""
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{sign}{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{sign}{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{sign}{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days}d{hours:02d}h"
