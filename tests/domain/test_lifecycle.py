@@ -174,9 +174,6 @@ def test_refusal_reopen_closed_points_to_new_incident() -> None:
     assert "open a new incident" in excinfo.value.reason
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "domain bug (wording): RESOLVE's hint is 'acknowledge a new incident before resolving "
-    "it' for every refused source, so a closed/cancelled incident is told to acknowledge"))
 @pytest.mark.parametrize("status", [S.CLOSED, S.CANCELLED])
 def test_resolve_refusal_hint_fits_terminal_status(status: Status) -> None:
     with pytest.raises(Refused) as excinfo:
@@ -184,9 +181,6 @@ def test_resolve_refusal_hint_fits_terminal_status(status: Status) -> None:
     assert "acknowledge" not in excinfo.value.reason
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "domain bug (wording): CANCEL's hint 'resolve it instead' is given for resolved and "
-    "closed incidents too"))
 @pytest.mark.parametrize("status", [S.RESOLVED, S.CLOSED])
 def test_cancel_refusal_hint_fits_finished_status(status: Status) -> None:
     with pytest.raises(Refused) as excinfo:

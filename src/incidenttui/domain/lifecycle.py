@@ -82,7 +82,14 @@ def check_action(status: Status | str, action: Action | str) -> Status:
         return move.target
     if status == move.target:
         raise Refused(f"The incident is already {status.label}.", "status")
-    raise Refused(f"Cannot {move.verb} an incident that is {status.label}: {move.hint}.", "status")
+    if status in (S.CLOSED, S.CANCELLED):
+        hint = "it is finished; open a new incident and link it"
+    elif status == S.RESOLVED and action in (Action.RESOLVE, Action.CANCEL):
+        hint = "it is already resolved; reopen it first" if action == Action.RESOLVE else \
+            "it is already resolved; close it instead"
+    else:
+        hint = move.hint
+    raise Refused(f"Cannot {move.verb} an incident that is {status.label}: {hint}.", "status")
 
 
 class LifecycleFields(Protocol):
@@ -106,7 +113,7 @@ def action_effects(incident: LifecycleFields, action: Action | str, now: datetim
     action = Action(action)
     target = check_action(incident.status, action)
     changes: dict[str, Any] = {"status": target}
-    if target != S.NEW and incident.acknowledged_at is None:
+    if target not in (S.NEW, S.CANCELLED) and incident.acknowledged_at is None:
         changes["acknowledged_at"] = now
     if incident.on_hold_since is not None and target != S.ON_HOLD:
         held = (now - incident.on_hold_since).total_seconds()

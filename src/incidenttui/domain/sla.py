@@ -29,6 +29,10 @@ DEFAULT_SLA: dict[Priority, SlaTarget] = {
 }
 
 
+#: The longest SLA target accepted from configuration (one year).
+MAX_TARGET_MINUTES = 525_600
+
+
 def sla_policy(overrides: Mapping[str, Mapping[str, float]] | None = None
                ) -> dict[Priority, SlaTarget]:
     """The default targets with ``overrides`` applied.
@@ -43,11 +47,19 @@ def sla_policy(overrides: Mapping[str, Mapping[str, float]] | None = None
         except KeyError:
             raise ValueError(f"unknown priority {name!r} in SLA targets (use P1…P5)") from None
         base = policy[priority]
-        response = float(values.get("response_minutes", base.response.total_seconds() / 60))
-        resolution = float(values.get("resolution_minutes",
-                                      base.resolution.total_seconds() / 60))
-        if response <= 0 or resolution <= 0:
-            raise ValueError(f"SLA targets for {priority.label} must be positive minutes")
+        if not isinstance(values, Mapping):
+            raise ValueError(f"SLA targets for {priority.label} must be a table of minutes")
+        try:
+            response = float(values.get("response_minutes",
+                                        base.response.total_seconds() / 60))
+            resolution = float(values.get("resolution_minutes",
+                                          base.resolution.total_seconds() / 60))
+        except (TypeError, ValueError):
+            raise ValueError(f"SLA targets for {priority.label} must be numbers of minutes"
+                             ) from None
+        if not (0 < response <= MAX_TARGET_MINUTES and 0 < resolution <= MAX_TARGET_MINUTES):
+            raise ValueError(f"SLA targets for {priority.label} must be positive minutes, "
+                             f"at most {MAX_TARGET_MINUTES} (one year)")
         policy[priority] = SlaTarget(timedelta(minutes=response), timedelta(minutes=resolution))
     return policy
 

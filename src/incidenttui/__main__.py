@@ -1,0 +1,5 @@
+import sys
+
+from incidenttui.cli import main
+
+sys.exit(main())

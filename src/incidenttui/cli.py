@@ -1,0 +1,210 @@
+"""The ``incidenttui`` command line: the app, the server, the demo, admin and scripting verbs.
+
+Heavy imports (FastAPI, SQLModel, Textual) happen inside the command that needs them, so
+``--help`` and the app's first paint stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from incidenttui import __version__
+from incidenttui.config import ENV_SERVER, default_server_db
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error to print as one readable line, exiting with ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _server_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("server", help="run the HTTP API server",
+                       description="Run the incidenttui server (HTTP API under /api/v1).")
+    p.add_argument("--db", default=None,
+                   help="database URL: sqlite:///path (default: server.db in the data "
+                        "directory) or postgresql+psycopg://user:pass@host/db")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8470, help="port (default: %(default)s)")
+    p.add_argument("--seed", choices=["demo"], help="seed the database with the demo data set "
+                                                    "(only if it holds no incidents yet)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    p.set_defaults(func=cmd_server)
+
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run a seeded demo server and the app on it",
+                       description="Start the server in-process on a free loopback port with a "
+                                   "temporary, seeded e-commerce database and a demo user.")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--serve-only", action="store_true",
+                   help="only serve: print the URL and token and wait for Ctrl-C")
+    p.set_defaults(func=cmd_demo)
+
+
+def _admin_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("admin", help="administer a server database",
+                       description="Administer the server's database directly.")
+    admin = p.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    u = admin.add_parser("create-user", help="create a user and print a new token once",
+                         description="Create a user (or re-issue an existing user's token) and "
+                                     "print the bearer token once; only its hash is stored.")
+    u.add_argument("name")
+    u.add_argument("--role", required=True, choices=["viewer", "responder", "commander", "admin"])
+    u.add_argument("--team", default=None)
+    u.add_argument("--display-name", default=None)
+    u.add_argument("--db", default=None, help="database URL (default: the server's default)")
+    u.set_defaults(func=cmd_create_user)
+    t = admin.add_parser("create-team", help="create or update a team")
+    t.add_argument("team_id")
+    t.add_argument("--name", required=True)
+    t.add_argument("--level", type=int, default=1, choices=[1, 2, 3],
+                   help="functional escalation level (1 service desk, 2 experts, 3 vendor)")
+    t.add_argument("--db", default=None)
+    t.set_defaults(func=cmd_create_team)
+    s = admin.add_parser("create-service", help="create or update a service")
+    s.add_argument("service_id")
+    s.add_argument("--name", required=True)
+    s.add_argument("--team", default=None, help="the owning team")
+    s.add_argument("--db", default=None)
+    s.set_defaults(func=cmd_create_service)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incidenttui",
+        description="A terminal incident console for IT operations teams.",
+        epilog=f"Environment: {ENV_SERVER}, INCIDENTTUI_TOKEN, INCIDENTTUI_DATA_DIR, NO_COLOR.")
+    parser.add_argument("--version", action="version", version=f"incidenttui {__version__}")
+    parser.add_argument("--server", default=None, metavar="URL",
+                        help=f"the server to use (default: ${ENV_SERVER} or the last login)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _server_parser(sub)
+    _demo_parser(sub)
+    _admin_parser(sub)
+    return parser
+
+
+def _open_db(url: str | None):  # type: ignore[no-untyped-def]
+    from incidenttui.server.db import Database, DatabaseURLError
+
+    try:
+        db = Database(url or default_server_db())
+        db.migrate()
+    except DatabaseURLError as exc:
+        raise CliError(f"--db: {exc}", EXIT_USAGE) from None
+    except Exception as exc:  # connection refused, bad credentials, unwritable file
+        raise CliError(f"cannot open the database: {_first_line(exc)}") from None
+    return db
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from incidenttui.server.app import create_app
+
+    db = _open_db(args.db)
+    if args.seed == "demo":
+        from incidenttui.demo.seed import seed_demo
+
+        if seed_demo(db):
+            print("seeded the demo data set", file=sys.stderr)
+        else:
+            print("the database already holds incidents; not seeding", file=sys.stderr)
+    app = create_app(db, migrate=False)
+    print(f"incidenttui server {__version__} on http://{args.host}:{args.port} "
+          f"({db.dialect})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=3)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from incidenttui.demo.run import run_demo
+
+    return run_demo(port=args.port, serve_only=args.serve_only)
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from incidenttui.server.auth import create_user
+
+    db = _open_db(args.db)
+    with db.write() as session:
+        try:
+            user, token = create_user(session, args.name, args.role, args.team,
+                                      args.display_name)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        from incidenttui.server.service import record_directory
+
+        record_directory(session, [user])
+    print(f"created {user.id} ({user.role}); token (shown once, store it now):",
+          file=sys.stderr)
+    print(token)
+    return 0
+
+
+def cmd_create_team(args: argparse.Namespace) -> int:
+    from incidenttui.server.models import Team
+    from incidenttui.server.service import record_directory
+
+    db = _open_db(args.db)
+    with db.write() as session:
+        team = session.get(Team, args.team_id) or Team(id=args.team_id, name=args.name)
+        team.name, team.level = args.name, args.level
+        session.add(team)
+        record_directory(session, [team])
+    print(f"team {args.team_id} saved")
+    return 0
+
+
+def cmd_create_service(args: argparse.Namespace) -> int:
+    from incidenttui.server.models import Service, Team
+    from incidenttui.server.service import record_directory
+
+    db = _open_db(args.db)
+    with db.write() as session:
+        if args.team and session.get(Team, args.team) is None:
+            raise CliError(f"unknown team {args.team!r}", EXIT_USAGE)
+        svc = session.get(Service, args.service_id) or Service(id=args.service_id,
+                                                               name=args.name)
+        svc.name, svc.team_id = args.name, args.team
+        session.add(svc)
+        record_directory(session, [svc])
+    print(f"service {args.service_id} saved")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.server:
+        os.environ[ENV_SERVER] = args.server
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(func(args) or 0)
+    except CliError as exc:
+        print(f"incidenttui: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The server's tables. Schema changes need an Alembic migration (server/migrations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
+from sqlmodel import Field, SQLModel
+
+from incidenttui.sqltypes import UTCDateTime, utcnow
+
+
+def _time(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Team(SQLModel, table=True):
+    """A team incidents are assigned to; ``level`` is its functional escalation tier."""
+
+    __tablename__ = "teams"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    level: int = 1
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class User(SQLModel, table=True):
+    """A person (or integration) that calls the API with a bearer token."""
+
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=64)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    team_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(),
+                                                                          nullable=False))
+
+
+class Service(SQLModel, table=True):
+    """A business service incidents affect, owned by a team."""
+
+    __tablename__ = "services"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    team_id: str | None = Field(default=None, max_length=64)
+    tier: int = 2
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Incident(SQLModel, table=True):
+    """One incident. ``id`` is chosen by the client; ``number`` is given by the server."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_status_priority", "status", "priority"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    number: int = Field(sa_column=Column(Integer, unique=True, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    service: str = Field(max_length=64, index=True)
+    category: str = Field(max_length=32)
+    impact: int
+    urgency: int
+    priority: int = Field(index=True)
+    status: str = Field(max_length=20, index=True)
+    team: str | None = Field(default=None, max_length=64, index=True)
+    assignee: str | None = Field(default=None, max_length=64, index=True)
+    escalation_level: int = 1
+    management_engaged: bool = False
+    major: bool = False
+    reporter: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _time(nullable=False, index=True)
+    updated_at: datetime = _time(nullable=False)
+    detected_at: datetime | None = _time()
+    started_at: datetime | None = _time()
+    acknowledged_at: datetime | None = _time()
+    resolved_at: datetime | None = _time()
+    closed_at: datetime | None = _time()
+    on_hold_since: datetime | None = _time()
+    hold_seconds: float = 0.0
+    reopen_count: int = 0
+    resolution_code: str | None = Field(default=None, max_length=32)
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    links: list[dict[str, str]] = Field(default_factory=list,
+                                        sa_column=Column(JSON, nullable=False))
+    version: int = 1
+    field_versions: dict[str, int] = Field(default_factory=dict,
+                                           sa_column=Column(JSON, nullable=False))
+
+
+class TimelineEvent(SQLModel, table=True):
+    """An append-only event on an incident's timeline."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_incident_at", "incident_id", "at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    incident_id: str = Field(max_length=36)
+    at: datetime = _time(nullable=False)
+    kind: str = Field(max_length=20)
+    actor: str | None = Field(default=None, max_length=64)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Change(SQLModel, table=True):
+    """One entry of the change feed: a snapshot of an entity after a committed write.
+
+    ``seq`` is assigned under a database-wide lock held until commit, so a reader that sees
+    ``seq`` N also sees every change below N (see server/changes.py).
+    """
+
+    __tablename__ = "changes"
+
+    seq: int | None = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    at: datetime = _time(nullable=False)
+    entity: str = Field(max_length=20)
+    entity_id: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a write made with an ``Idempotency-Key``, replayed on repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str = Field(max_length=64)
+    status_code: int = 0
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _time(nullable=False, index=True)
+
+
+class Counter(SQLModel, table=True):
+    """Named counters, e.g. the next incident number."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))

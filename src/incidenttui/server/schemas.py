@@ -1,0 +1,237 @@
+"""Request and response bodies of the HTTP API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from incidenttui.domain import (
+    Category,
+    EscalationKind,
+    EventKind,
+    LinkKind,
+    Role,
+    Status,
+)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refuse it here with a clear message instead.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_no_nul)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_no_nul),
+                 AfterValidator(_not_blank)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
+Level = Annotated[int, Field(ge=1, le=3)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncidentCreate(Strict):
+    """A new incident; ``id`` is chosen by the client so an offline create keeps it."""
+
+    id: UUID
+    title: Line
+    description: Text = ""
+    service: Slug
+    category: Category
+    impact: Level
+    urgency: Level
+    team: Slug | None = None
+    assignee: Slug | None = None
+    major: bool = False
+    detected_at: datetime | None = None
+    started_at: datetime | None = None
+
+
+class IncidentPatch(Strict):
+    """Field changes made against ``base_version``; only the fields given are changed."""
+
+    base_version: Annotated[int, Field(ge=0, le=2**53)]
+    title: Line | None = None
+    description: Text | None = None
+    category: Category | None = None
+    service: Slug | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    team: Slug | None = None
+    assignee: Slug | None = None
+
+
+class ActionBody(Strict):
+    """A lifecycle move; resolve needs ``resolution_code`` and ``resolution_note``."""
+
+    resolution_code: Annotated[str, StringConstraints(max_length=32),
+                               AfterValidator(_no_nul)] | None = None
+    resolution_note: Text | None = None
+    note: Text | None = None
+
+
+class EscalateBody(Strict):
+    kind: EscalationKind = EscalationKind.FUNCTIONAL
+    to_team: Slug | None = None
+    to_user: Slug | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000),
+                      AfterValidator(_no_nul), AfterValidator(_not_blank)]
+
+
+class NoteBody(Strict):
+    """A note; ``id`` (optional, client-chosen) makes the append idempotent by itself."""
+
+    id: UUID | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000),
+                    AfterValidator(_no_nul), AfterValidator(_not_blank)]
+
+
+class LinkBody(Strict):
+    kind: LinkKind
+    target: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class LinkOut(BaseModel):
+    kind: LinkKind
+    target: str
+
+
+class IncidentOut(BaseModel):
+    """An incident as the API returns it (and as the change feed carries it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    number: int
+    ref: str = Field(description="The human number, e.g. INC-1042")
+    title: str
+    description: str
+    service: str
+    category: str
+    impact: int
+    urgency: int
+    priority: int
+    status: Status
+    team: str | None
+    assignee: str | None
+    escalation_level: int
+    management_engaged: bool
+    major: bool
+    reporter: str | None
+    created_at: datetime
+    updated_at: datetime
+    detected_at: datetime | None
+    started_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    on_hold_since: datetime | None
+    hold_seconds: float
+    reopen_count: int
+    resolution_code: str | None
+    resolution_note: str | None
+    links: list[LinkOut]
+    version: int
+    field_versions: dict[str, int]
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    incident_id: str
+    at: datetime
+    kind: EventKind
+    actor: str | None
+    text: str
+    data: dict[str, Any]
+
+
+class IncidentDetail(IncidentOut):
+    timeline: list[EventOut]
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    level: int
+    description: str
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    display_name: str
+    role: Role
+    team_id: str | None
+    email: str | None
+    active: bool
+
+
+class ServiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    team_id: str | None
+    tier: int
+    description: str
+
+
+class ChangeOut(BaseModel):
+    seq: int
+    entity: Literal["incident", "event", "team", "user", "service"]
+    id: str
+    data: dict[str, Any]
+
+
+class ChangePage(BaseModel):
+    changes: list[ChangeOut]
+    cursor: int = Field(description="Pass this as ?cursor= to get what comes after")
+    more: bool = Field(description="True when another page is ready at once")
+
+
+class FieldConflictOut(BaseModel):
+    field: str
+    mine: Any
+    theirs: Any
+    their_version: int
+
+
+class ConflictOut(BaseModel):
+    detail: str
+    conflicts: list[FieldConflictOut]
+    incident: IncidentOut
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    field: str | None = None
+
+
+class Me(BaseModel):
+    user: UserOut
+    server_time: datetime

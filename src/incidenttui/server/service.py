@@ -1,0 +1,315 @@
+"""Incident operations on the server: each one is a write inside the caller's transaction.
+
+The rules come from :mod:`incidenttui.domain`; this module only loads rows, applies the
+domain's answers, appends timeline events and records the change feed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from incidenttui.domain import (
+    FIELD_EVENT,
+    Action,
+    EscalationKind,
+    EventKind,
+    FieldConflict,
+    Refused,
+    Status,
+    action_effects,
+    check_editable,
+    escalation_effects,
+    find_conflicts,
+    priority_for,
+)
+from incidenttui.server.changes import record_changes
+from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
+from incidenttui.server.schemas import (
+    ActionBody,
+    EscalateBody,
+    EventOut,
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    LinkBody,
+    NoteBody,
+    ServiceOut,
+    TeamOut,
+    UserOut,
+)
+from incidenttui.sqltypes import utcnow
+
+#: Incident numbers start after this (the first incident is INC-1001).
+NUMBER_START = 1000
+_NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
+
+
+class NotFound(Exception):
+    """The named incident, team, user or service does not exist."""
+
+
+class Conflict(Exception):
+    """A field change made against a stale version touched fields someone else changed."""
+
+    def __init__(self, conflicts: list[FieldConflict], incident: Incident) -> None:
+        super().__init__("conflict")
+        self.conflicts = conflicts
+        self.incident = incident
+
+
+def ref(number: int) -> str:
+    return f"INC-{number}"
+
+
+def incident_out(incident: Incident) -> IncidentOut:
+    data = {name: getattr(incident, name) for name in Incident.model_fields}
+    return IncidentOut.model_validate({**data, "ref": ref(incident.number)})
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    return incident_out(incident).model_dump(mode="json")
+
+
+def event_json(event: TimelineEvent) -> dict[str, Any]:
+    return EventOut.model_validate(event).model_dump(mode="json")
+
+
+def find_incident(session: Session, key: str, *, for_update: bool = False) -> Incident:
+    """The incident with UUID or number ``key`` (``INC-1042`` or ``1042``), or NotFound."""
+    incident: Incident | None = None
+    try:
+        incident_id = str(uuid.UUID(key))
+    except ValueError:
+        match = _NUMBER.match(key.strip())
+        if match:
+            query = select(Incident).where(Incident.number == int(match.group(1)))
+            if for_update:
+                query = query.with_for_update()
+            incident = session.exec(query).first()
+    else:
+        incident = session.get(Incident, incident_id, with_for_update=for_update or None)
+    if incident is None:
+        raise NotFound(f"no incident {key!r}")
+    return incident
+
+
+def ensure_counters(session: Session) -> None:
+    if session.get(Counter, "incident") is None:
+        session.add(Counter(name="incident", value=NUMBER_START))
+        session.flush()
+
+
+def next_number(session: Session) -> int:
+    """The next incident number; the counter row lock serialises concurrent creates."""
+    ensure_counters(session)
+    value = session.execute(
+        update(Counter).where(col(Counter.name) == "incident")
+        .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
+    return int(value)
+
+
+class Writer:
+    """Collects one transaction's incident and timeline writes and records them in the feed."""
+
+    def __init__(self, session: Session, actor: User, now: datetime | None = None) -> None:
+        self.session = session
+        self.actor = actor
+        self.now = now or utcnow()
+        self._incidents: dict[str, Incident] = {}
+        self._events: list[TimelineEvent] = []
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def event(self, incident: Incident, kind: EventKind, text: str = "",
+              event_id: str | None = None, **data: Any) -> TimelineEvent:
+        event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
+                              at=self.now, kind=kind, actor=self.actor.id, text=text, data=data)
+        self.session.add(event)
+        self._events.append(event)
+        self._incidents[incident.id] = incident
+        return event
+
+    def apply(self, incident: Incident, changes: Mapping[str, Any]) -> None:
+        """Set ``changes`` on ``incident`` and bump its version and the changed fields'."""
+        version = incident.version + 1
+        field_versions = dict(incident.field_versions)
+        for name, value in changes.items():
+            setattr(incident, name, value)
+            field_versions[name] = version
+        incident.field_versions = field_versions
+        self.touch(incident, version)
+
+    def touch(self, incident: Incident, version: int | None = None) -> None:
+        incident.version = version or incident.version + 1
+        incident.updated_at = self.now
+        self.session.add(incident)
+        self._incidents[incident.id] = incident
+
+    def finish(self) -> None:
+        """Record every touched incident and new event in the change feed (call last)."""
+        self.session.flush()
+        changes = [("incident", i.id, incident_json(i)) for i in self._incidents.values()]
+        changes += [("event", e.id, event_json(e)) for e in self._events]
+        record_changes(self.session, changes)
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def _check_refs(self, service: str | None = None, team: str | None = None,
+                    assignee: str | None = None) -> None:
+        if service is not None and self.session.get(Service, service) is None:
+            raise Refused(f"Unknown service {service!r}.", "service")
+        if team is not None and self.session.get(Team, team) is None:
+            raise Refused(f"Unknown team {team!r}.", "team")
+        if assignee is not None and self.session.get(User, assignee) is None:
+            raise Refused(f"Unknown user {assignee!r}.", "assignee")
+
+    # -- operations ------------------------------------------------------------------------
+
+    def create(self, body: IncidentCreate) -> Incident:
+        incident_id = str(body.id)
+        if self.session.get(Incident, incident_id) is not None:
+            raise Refused(f"An incident with id {incident_id} already exists.", "id")
+        self._check_refs(body.service, body.team, body.assignee)
+        team = body.team
+        if team is None:
+            service = self.session.get(Service, body.service)
+            team = service.team_id if service else None
+        priority = priority_for(body.impact, body.urgency)
+        incident = Incident(
+            id=incident_id, number=next_number(self.session), title=body.title,
+            description=body.description, service=body.service, category=body.category,
+            impact=body.impact, urgency=body.urgency, priority=int(priority),
+            status=Status.NEW, team=team, assignee=body.assignee, major=body.major,
+            reporter=self.actor.id, created_at=self.now, updated_at=self.now,
+            detected_at=body.detected_at or self.now, started_at=body.started_at,
+            links=[], version=1, field_versions={})
+        self.session.add(incident)
+        self.event(incident, EventKind.CREATED, body.title, priority=int(priority),
+                   service=body.service, team=team)
+        return incident
+
+    def patch(self, incident: Incident, body: IncidentPatch) -> Incident:
+        check_editable(incident.status)
+        asked = body.model_dump(exclude_unset=True, exclude={"base_version"})
+        for name in ("title", "category", "service", "impact", "urgency"):
+            if name in asked and asked[name] is None:
+                raise Refused(f"{name} cannot be empty.", name)
+        if "description" in asked and asked["description"] is None:
+            asked["description"] = ""
+        self._check_refs(asked.get("service"), asked.get("team"), asked.get("assignee"))
+        current = {name: getattr(incident, name) for name in asked}
+        conflicts = find_conflicts(current, incident.field_versions, body.base_version, asked)
+        if conflicts:
+            raise Conflict(conflicts, incident)
+        changes = {k: v for k, v in asked.items() if current[k] != v}
+        if not changes:
+            return incident
+        if "impact" in changes or "urgency" in changes:
+            impact = changes.get("impact", incident.impact)
+            urgency = changes.get("urgency", incident.urgency)
+            new_priority = int(priority_for(impact, urgency))
+            if new_priority != incident.priority:
+                changes["priority"] = new_priority
+        before = {k: getattr(incident, k) for k in changes}
+        self.apply(incident, changes)
+        for kind in dict.fromkeys(FIELD_EVENT[k] for k in changes if k in FIELD_EVENT):
+            fields = {k: {"from": before[k], "to": changes[k]} for k in changes
+                      if FIELD_EVENT.get(k) == kind or (k == "priority"
+                                                        and kind == EventKind.PRIORITY)}
+            self.event(incident, kind, _describe(fields), fields=fields)
+        return incident
+
+    def act(self, incident: Incident, action: Action, body: ActionBody) -> Incident:
+        effects = action_effects(incident, action, self.now, body.resolution_code,
+                                 body.resolution_note)
+        before = incident.status
+        self.apply(incident, effects)
+        data: dict[str, Any] = {"action": action.value, "from": before,
+                                "to": str(effects["status"])}
+        if action == Action.RESOLVE:
+            data.update(resolution_code=incident.resolution_code)
+        self.event(incident, EventKind.STATUS,
+                   body.resolution_note if action == Action.RESOLVE else "", **data)
+        if body.note and body.note.strip():
+            self.event(incident, EventKind.NOTE, body.note)
+        return incident
+
+    def escalate(self, incident: Incident, body: EscalateBody) -> Incident:
+        target_level = None
+        if body.to_team is not None:
+            team = self.session.get(Team, body.to_team)
+            if team is None:
+                raise Refused(f"Unknown team {body.to_team!r}.", "to_team")
+            target_level = team.level
+        self._check_refs(assignee=body.to_user)
+        effects = escalation_effects(incident.status, body.kind, incident.escalation_level,
+                                     incident.team, body.to_team, body.reason, target_level)
+        if body.kind == EscalationKind.HIERARCHICAL:
+            effects["management_engaged"] = True
+        if body.to_user is not None:
+            effects["assignee"] = body.to_user
+        data = {"kind": body.kind.value, "from_team": incident.team,
+                "from_level": incident.escalation_level}
+        self.apply(incident, effects)
+        data.update(to_team=incident.team, to_level=incident.escalation_level,
+                    to_user=body.to_user)
+        self.event(incident, EventKind.ESCALATION, body.reason, **data)
+        return incident
+
+    def note(self, incident: Incident, body: NoteBody) -> TimelineEvent:
+        if body.id is not None:
+            existing = self.session.get(TimelineEvent, str(body.id))
+            if existing is not None:
+                if existing.incident_id != incident.id or existing.text != body.text:
+                    raise Refused("That note id is already used for a different note.", "id")
+                return existing
+        self.touch(incident)
+        return self.event(incident, EventKind.NOTE, body.text,
+                          event_id=str(body.id) if body.id else None)
+
+    def link(self, incident: Incident, body: LinkBody) -> Incident:
+        try:
+            target = find_incident(self.session, body.target)
+        except NotFound:
+            raise Refused(f"No incident {body.target!r} to link to.", "target") from None
+        if target.id == incident.id:
+            raise Refused("An incident cannot be linked to itself.", "target")
+        link = {"kind": body.kind.value, "target": target.id}
+        if link not in incident.links:
+            self.apply(incident, {"links": [*incident.links, link]})
+            self.event(incident, EventKind.LINK, f"{body.kind.value} {ref(target.number)}",
+                       kind=body.kind.value, target=target.id, target_ref=ref(target.number))
+        return incident
+
+
+def _describe(fields: Mapping[str, Mapping[str, Any]]) -> str:
+    return ", ".join(f"{name}: {change['from']} → {change['to']}" for name, change in
+                     fields.items())
+
+
+def timeline(session: Session, incident_id: str) -> list[TimelineEvent]:
+    return list(session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
+                             .order_by(col(TimelineEvent.at), col(TimelineEvent.id))).all())
+
+
+def directory_changes() -> list[tuple[str, type, type]]:
+    """The directory tables the feed carries, with their entity names and output schemas."""
+    return [("team", Team, TeamOut), ("user", User, UserOut), ("service", Service, ServiceOut)]
+
+
+def record_directory(session: Session, rows: list[Team | User | Service]) -> None:
+    """Record directory rows (teams, users, services) in the change feed."""
+    schemas = {table: (name, schema) for name, table, schema in directory_changes()}
+    changes = []
+    for row in rows:
+        name, schema = schemas[type(row)]
+        changes.append((name, str(row.id), schema.model_validate(row).model_dump(mode="json")))
+    session.flush()
+    record_changes(session, changes)
