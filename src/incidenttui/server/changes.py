@@ -73,10 +73,8 @@ class ChangeNotifier:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed since the check
             loop.call_soon_threadsafe(self._wake)
-        except RuntimeError:  # the loop closed between the check and the call
-            pass
 
     def _wake(self) -> None:
         if self._event is not None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from incidenttui.domain import (
     Category,
@@ -56,8 +56,8 @@ class IncidentCreate(Strict):
     team: Slug | None = None
     assignee: Slug | None = None
     major: bool = False
-    detected_at: datetime | None = None
-    started_at: datetime | None = None
+    detected_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
 
 
 class IncidentPatch(Strict):

@@ -16,18 +16,20 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from incidenttui.domain import (
-    FIELD_EVENT,
     Action,
-    EscalationKind,
     EventKind,
     FieldConflict,
     Refused,
-    Status,
-    action_effects,
-    check_editable,
-    escalation_effects,
     find_conflicts,
-    priority_for,
+)
+from incidenttui.domain.effects import (
+    Effect,
+    act_effect,
+    create_effect,
+    escalate_effect,
+    link_effect,
+    note_effect,
+    patch_effect,
 )
 from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
@@ -69,8 +71,7 @@ def ref(number: int) -> str:
 
 
 def incident_out(incident: Incident) -> IncidentOut:
-    data = {name: getattr(incident, name) for name in Incident.model_fields}
-    return IncidentOut.model_validate({**data, "ref": ref(incident.number)})
+    return IncidentOut.model_validate({**incident_state(incident), "ref": ref(incident.number)})
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -128,9 +129,11 @@ class Writer:
     # -- building blocks -------------------------------------------------------------------
 
     def event(self, incident: Incident, kind: EventKind, text: str = "",
-              event_id: str | None = None, **data: Any) -> TimelineEvent:
+              event_id: str | None = None, data: dict[str, Any] | None = None
+              ) -> TimelineEvent:
         event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
-                              at=self.now, kind=kind, actor=self.actor.id, text=text, data=data)
+                              at=self.now, kind=kind, actor=self.actor.id, text=text,
+                              data=data or {})
         self.session.add(event)
         self._events.append(event)
         self._incidents[incident.id] = incident
@@ -177,68 +180,40 @@ class Writer:
         if self.session.get(Incident, incident_id) is not None:
             raise Refused(f"An incident with id {incident_id} already exists.", "id")
         self._check_refs(body.service, body.team, body.assignee)
-        team = body.team
-        if team is None:
-            service = self.session.get(Service, body.service)
-            team = service.team_id if service else None
-        priority = priority_for(body.impact, body.urgency)
-        incident = Incident(
-            id=incident_id, number=next_number(self.session), title=body.title,
-            description=body.description, service=body.service, category=body.category,
-            impact=body.impact, urgency=body.urgency, priority=int(priority),
-            status=Status.NEW, team=team, assignee=body.assignee, major=body.major,
-            reporter=self.actor.id, created_at=self.now, updated_at=self.now,
-            detected_at=body.detected_at or self.now, started_at=body.started_at,
-            links=[], version=1, field_versions={})
+        service = self.session.get(Service, body.service)
+        effect = create_effect(incident_id, body.model_dump(exclude={"id"}),
+                               reporter=self.actor.id, now=self.now,
+                               team=service.team_id if service else None)
+        incident = Incident(**effect.changes, number=next_number(self.session))
         self.session.add(incident)
-        self.event(incident, EventKind.CREATED, body.title, priority=int(priority),
-                   service=body.service, team=team)
+        self._incidents[incident.id] = incident
+        for event in effect.events:
+            self.event(incident, event.kind, event.text, event.id, event.data)
         return incident
 
+    def effect(self, incident: Incident, effect: Effect) -> list[TimelineEvent]:
+        """Apply a domain :class:`Effect`: its field changes, then its events."""
+        if effect.changes:
+            self.apply(incident, effect.changes)
+        elif effect.events:
+            self.touch(incident)
+        return [self.event(incident, e.kind, e.text, e.id, e.data) for e in effect.events]
+
     def patch(self, incident: Incident, body: IncidentPatch) -> Incident:
-        check_editable(incident.status)
         asked = body.model_dump(exclude_unset=True, exclude={"base_version"})
-        for name in ("title", "category", "service", "impact", "urgency"):
-            if name in asked and asked[name] is None:
-                raise Refused(f"{name} cannot be empty.", name)
-        if "description" in asked and asked["description"] is None:
-            asked["description"] = ""
         self._check_refs(asked.get("service"), asked.get("team"), asked.get("assignee"))
-        current = {name: getattr(incident, name) for name in asked}
-        conflicts = find_conflicts(current, incident.field_versions, body.base_version, asked)
+        state = incident_state(incident)
+        conflicts = find_conflicts(state, incident.field_versions, body.base_version, asked)
         if conflicts:
             raise Conflict(conflicts, incident)
-        changes = {k: v for k, v in asked.items() if current[k] != v}
-        if not changes:
-            return incident
-        if "impact" in changes or "urgency" in changes:
-            impact = changes.get("impact", incident.impact)
-            urgency = changes.get("urgency", incident.urgency)
-            new_priority = int(priority_for(impact, urgency))
-            if new_priority != incident.priority:
-                changes["priority"] = new_priority
-        before = {k: getattr(incident, k) for k in changes}
-        self.apply(incident, changes)
-        for kind in dict.fromkeys(FIELD_EVENT[k] for k in changes if k in FIELD_EVENT):
-            fields = {k: {"from": before[k], "to": changes[k]} for k in changes
-                      if FIELD_EVENT.get(k) == kind or (k == "priority"
-                                                        and kind == EventKind.PRIORITY)}
-            self.event(incident, kind, _describe(fields), fields=fields)
+        self.effect(incident, patch_effect(state, asked))
         return incident
 
     def act(self, incident: Incident, action: Action, body: ActionBody) -> Incident:
-        effects = action_effects(incident, action, self.now, body.resolution_code,
-                                 body.resolution_note)
-        before = incident.status
-        self.apply(incident, effects)
-        data: dict[str, Any] = {"action": action.value, "from": before,
-                                "to": str(effects["status"])}
-        if action == Action.RESOLVE:
-            data.update(resolution_code=incident.resolution_code)
-        self.event(incident, EventKind.STATUS,
-                   body.resolution_note if action == Action.RESOLVE else "", **data)
-        if body.note and body.note.strip():
-            self.event(incident, EventKind.NOTE, body.note)
+        self.effect(incident, act_effect(incident_state(incident), action, self.now,
+                                         resolution_code=body.resolution_code,
+                                         resolution_note=body.resolution_note,
+                                         note=body.note))
         return incident
 
     def escalate(self, incident: Incident, body: EscalateBody) -> Incident:
@@ -249,49 +224,34 @@ class Writer:
                 raise Refused(f"Unknown team {body.to_team!r}.", "to_team")
             target_level = team.level
         self._check_refs(assignee=body.to_user)
-        effects = escalation_effects(incident.status, body.kind, incident.escalation_level,
-                                     incident.team, body.to_team, body.reason, target_level)
-        if body.kind == EscalationKind.HIERARCHICAL:
-            effects["management_engaged"] = True
-        if body.to_user is not None:
-            effects["assignee"] = body.to_user
-        data = {"kind": body.kind.value, "from_team": incident.team,
-                "from_level": incident.escalation_level}
-        self.apply(incident, effects)
-        data.update(to_team=incident.team, to_level=incident.escalation_level,
-                    to_user=body.to_user)
-        self.event(incident, EventKind.ESCALATION, body.reason, **data)
+        self.effect(incident, escalate_effect(incident_state(incident), body.kind, body.reason,
+                                              to_team=body.to_team, to_user=body.to_user,
+                                              target_level=target_level))
         return incident
 
     def note(self, incident: Incident, body: NoteBody) -> TimelineEvent:
-        if body.id is not None:
-            existing = self.session.get(TimelineEvent, str(body.id))
+        note_id = str(body.id) if body.id else None
+        if note_id is not None:
+            existing = self.session.get(TimelineEvent, note_id)
             if existing is not None:
                 if existing.incident_id != incident.id or existing.text != body.text:
                     raise Refused("That note id is already used for a different note.", "id")
                 return existing
-        self.touch(incident)
-        return self.event(incident, EventKind.NOTE, body.text,
-                          event_id=str(body.id) if body.id else None)
+        return self.effect(incident, note_effect(body.text, note_id))[0]
 
     def link(self, incident: Incident, body: LinkBody) -> Incident:
         try:
             target = find_incident(self.session, body.target)
         except NotFound:
             raise Refused(f"No incident {body.target!r} to link to.", "target") from None
-        if target.id == incident.id:
-            raise Refused("An incident cannot be linked to itself.", "target")
-        link = {"kind": body.kind.value, "target": target.id}
-        if link not in incident.links:
-            self.apply(incident, {"links": [*incident.links, link]})
-            self.event(incident, EventKind.LINK, f"{body.kind.value} {ref(target.number)}",
-                       kind=body.kind.value, target=target.id, target_ref=ref(target.number))
+        self.effect(incident, link_effect(incident_state(incident), body.kind, target.id,
+                                          ref(target.number)))
         return incident
 
 
-def _describe(fields: Mapping[str, Mapping[str, Any]]) -> str:
-    return ", ".join(f"{name}: {change['from']} → {change['to']}" for name, change in
-                     fields.items())
+def incident_state(incident: Incident) -> dict[str, Any]:
+    """The incident's fields as the domain's effect functions read them."""
+    return {name: getattr(incident, name) for name in Incident.model_fields}
 
 
 def timeline(session: Session, incident_id: str) -> list[TimelineEvent]:
