@@ -135,3 +135,23 @@ def format_duration(delta: timedelta) -> str:
         return f"{sign}{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{sign}{days}d{hours:02d}h"
+
+
+def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str,
+                   acknowledged_at: datetime | None = None,
+                   resolved_at: datetime | None = None, hold_seconds: float = 0.0,
+                   on_hold_since: datetime | None = None,
+                   policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA) -> datetime | None:
+    """When the next running SLA clock breaches (may be in the past); None if none runs.
+
+    Stored with each cached incident so "breaching" is an index lookup, not a scan.
+    """
+    if status in ("resolved", "closed", "cancelled") or resolved_at is not None:
+        return None
+    target = policy[Priority(priority)]
+    deadlines = []
+    if acknowledged_at is None:
+        deadlines.append(opened_at + target.response)
+    if on_hold_since is None:
+        deadlines.append(opened_at + target.resolution + timedelta(seconds=hold_seconds))
+    return min(deadlines) if deadlines else None

@@ -182,8 +182,8 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
             except IntegrityError:
                 # Another request with the same key (or the same new id) committed first.
                 if attempt == 2:
-                    raise ApiError(409, "A concurrent request made the same change; "
-                                   "retry.") from None
+                    raise ApiError(503, "A concurrent request made the same change; "
+                                   "retry.", headers={"Retry-After": "1"}) from None
         raise AssertionError("unreachable")
 
     def _write_once(user: User, key: str | None, fingerprint: str,
@@ -241,7 +241,8 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
             raise ApiError(422, "This Idempotency-Key was already used for a different request.",
                            "Idempotency-Key")
         if not record.status_code:  # written by a request still in flight elsewhere
-            raise ApiError(409, "A request with this Idempotency-Key is still in progress.")
+            raise ApiError(503, "A request with this Idempotency-Key is still in progress.",
+                           headers={"Retry-After": "1"})
         return JSONResponse(json.loads(record.body), record.status_code,
                             headers={"Idempotent-Replayed": "true"})
 

@@ -9,37 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from incidenttui.sqlite import sqlite_engine
 
 
 class DatabaseURLError(ValueError):
     """A ``--db`` URL the server cannot use."""
-
-
-def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=8, max_overflow=16)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN, instead of pysqlite's own.
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 class Database:
@@ -55,8 +34,8 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(url, immediate=True)
-            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = sqlite_engine(url, immediate=True, pool_size=8, max_overflow=16)
+            self.read_engine = sqlite_engine(url, immediate=False, pool_size=8, max_overflow=16)
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
                 raise DatabaseURLError("use postgresql+psycopg://user:pass@host/db for PostgreSQL")

@@ -1,0 +1,238 @@
+"""User actions as command objects: the one path every change takes.
+
+A command knows what it does to an incident (through the shared domain's effect functions)
+and which API request carries it to the server. :meth:`Store.execute` checks and applies it
+to the local store and appends it to the outbox in one transaction; the sync engine replays
+the outbox; the app, the scripting CLI and the tests all build the same commands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from incidenttui.domain import Action, EscalationKind, LinkKind, Refused
+from incidenttui.domain.effects import (
+    Effect,
+    act_effect,
+    create_effect,
+    escalate_effect,
+    link_effect,
+    note_effect,
+    patch_effect,
+)
+
+API = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command may look up while it is checked: the time, the actor, the directory."""
+
+    now: datetime
+    actor: str | None
+    team_level: Callable[[str], int | None] = lambda _team: None
+    service_team: Callable[[str], str | None] = lambda _service: None
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Command(ABC):
+    """Base of all commands; ``incident_id`` is the incident's UUID."""
+
+    incident_id: str
+    kind: ClassVar[str] = ""
+    creates: ClassVar[bool] = False
+
+    @abstractmethod
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        """What the command does to ``state`` (None: no such incident); may raise Refused."""
+
+    @abstractmethod
+    def request(self, base_version: int) -> ApiRequest:
+        """The API request that carries the command to the server."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A few words for lists of pending and refused changes."""
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def _path(self, suffix: str = "") -> str:
+        return f"{API}/incidents/{self.incident_id}{suffix}"
+
+    @staticmethod
+    def _need(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        if state is None:
+            raise Refused("No such incident in the local store.", "id")
+        return state
+
+
+@dataclass(frozen=True)
+class CreateIncident(Command):
+    title: str = ""
+    description: str = ""
+    service: str = ""
+    category: str = "other"
+    impact: int = 3
+    urgency: int = 3
+    team: str | None = None
+    assignee: str | None = None
+    major: bool = False
+    kind: ClassVar[str] = "create"
+    creates: ClassVar[bool] = True
+
+    @classmethod
+    def new(cls, **fields: Any) -> CreateIncident:
+        """A create command with a fresh client-chosen UUID."""
+        return cls(incident_id=str(uuid.uuid4()), **fields)
+
+    def _fields(self) -> dict[str, Any]:
+        data = self.payload()
+        data.pop("incident_id")
+        return data
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        if state is not None:
+            raise Refused("An incident with this id already exists.", "id")
+        if not self.title.strip():
+            raise Refused("A title is required.", "title")
+        if not self.service.strip():
+            raise Refused("A service is required.", "service")
+        if self.impact not in (1, 2, 3) or self.urgency not in (1, 2, 3):
+            raise Refused("Impact and urgency are 1 (high) to 3 (low).", "impact")
+        return create_effect(self.incident_id, self._fields(), reporter=ctx.actor, now=ctx.now,
+                             team=ctx.service_team(self.service))
+
+    def request(self, base_version: int) -> ApiRequest:
+        body = {"id": self.incident_id, **self._fields()}
+        return ApiRequest("POST", f"{API}/incidents", {k: v for k, v in body.items()
+                                                      if v is not None})
+
+    def describe(self) -> str:
+        return f"create {self.title!r}"
+
+
+@dataclass(frozen=True)
+class UpdateFields(Command):
+    """Change fields (title, description, category, service, impact, urgency, team,
+    assignee): assigning and reprioritising are field changes."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "patch"
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        if not self.fields:
+            raise Refused("Nothing to change.", "fields")
+        return patch_effect(self._need(state), self.fields)
+
+    def request(self, base_version: int) -> ApiRequest:
+        return ApiRequest("PATCH", self._path(), {"base_version": base_version, **self.fields})
+
+    def describe(self) -> str:
+        return "set " + ", ".join(f"{k}={v}" for k, v in self.fields.items())
+
+
+@dataclass(frozen=True)
+class Transition(Command):
+    """A lifecycle move: acknowledge, start, hold, resume, resolve, close, reopen, cancel."""
+
+    action: str = Action.ACKNOWLEDGE.value
+    resolution_code: str | None = None
+    resolution_note: str | None = None
+    note: str | None = None
+    kind: ClassVar[str] = "action"
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        return act_effect(self._need(state), self.action, ctx.now,
+                          resolution_code=self.resolution_code,
+                          resolution_note=self.resolution_note, note=self.note)
+
+    def request(self, base_version: int) -> ApiRequest:
+        body = {k: v for k, v in (("resolution_code", self.resolution_code),
+                                  ("resolution_note", self.resolution_note),
+                                  ("note", self.note)) if v is not None}
+        return ApiRequest("POST", self._path(f"/{Action(self.action).value}"), body)
+
+    def describe(self) -> str:
+        return Action(self.action).value
+
+
+@dataclass(frozen=True)
+class Escalate(Command):
+    escalation: str = EscalationKind.FUNCTIONAL.value
+    reason: str = ""
+    to_team: str | None = None
+    to_user: str | None = None
+    kind: ClassVar[str] = "escalate"
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        level = ctx.team_level(self.to_team) if self.to_team else None
+        return escalate_effect(self._need(state), self.escalation, self.reason,
+                               to_team=self.to_team, to_user=self.to_user, target_level=level)
+
+    def request(self, base_version: int) -> ApiRequest:
+        body = {"kind": self.escalation, "reason": self.reason, "to_team": self.to_team,
+                "to_user": self.to_user}
+        return ApiRequest("POST", self._path("/escalate"),
+                          {k: v for k, v in body.items() if v is not None})
+
+    def describe(self) -> str:
+        target = f" to {self.to_team}" if self.to_team else " to management"
+        return f"escalate{target}"
+
+
+@dataclass(frozen=True)
+class AddNote(Command):
+    text: str = ""
+    note_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    kind: ClassVar[str] = "note"
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        self._need(state)
+        return note_effect(self.text, self.note_id)
+
+    def request(self, base_version: int) -> ApiRequest:
+        return ApiRequest("POST", self._path("/notes"), {"id": self.note_id, "text": self.text})
+
+    def describe(self) -> str:
+        return "note"
+
+
+@dataclass(frozen=True)
+class AddLink(Command):
+    link: str = LinkKind.RELATED.value
+    target_id: str = ""
+    target_ref: str = ""
+    kind: ClassVar[str] = "link"
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        return link_effect(self._need(state), self.link, self.target_id, self.target_ref)
+
+    def request(self, base_version: int) -> ApiRequest:
+        return ApiRequest("POST", self._path("/links"),
+                          {"kind": self.link, "target": self.target_id})
+
+    def describe(self) -> str:
+        return f"link {self.link} {self.target_ref}"
+
+
+COMMANDS: dict[str, type[Command]] = {
+    c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink)
+}
+
+
+def command_from_outbox(kind: str, payload: Mapping[str, Any]) -> Command:
+    """Rebuild a command from its outbox row."""
+    return COMMANDS[kind](**payload)

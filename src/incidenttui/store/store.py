@@ -1,0 +1,618 @@
+"""The local store: the only code that touches the client's SQLite file.
+
+It holds what the server last said (each incident's ``base``), the user's pending changes
+(the outbox) and what the responder sees: ``base`` with the pending changes replayed on top.
+Every text from the server or the user is made inert here, once (:mod:`.sanitize`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from incidenttui.config import data_dir
+from incidenttui.domain import Refused, Status
+from incidenttui.domain.sla import next_breach_at
+from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
+from incidenttui.sqlite import sqlite_engine
+from incidenttui.sqltypes import utcnow
+from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
+from incidenttui.store.sanitize import clean_line, clean_text
+from incidenttui.store.tables import (
+    ConflictRecord,
+    LocalEvent,
+    LocalIncident,
+    LocalService,
+    LocalTeam,
+    LocalUser,
+    Meta,
+    OutboxEntry,
+    StoreModel,
+)
+
+#: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
+SCHEMA_VERSION = 1
+_NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
+_TEXT_LINES = ("title", "service", "category", "team", "assignee", "reporter",
+               "resolution_code")
+
+
+class StoreError(Exception):
+    """The store cannot be used (a newer layout, a damaged file); the text says why."""
+
+
+def _fts_sql() -> list[str]:
+    return ["CREATE VIRTUAL TABLE IF NOT EXISTS incident_fts USING fts5("
+            "ref, title, description, service, notes, tokenize='unicode61')"]
+
+
+#: Layout upgrades, applied in order to a store whose ``user_version`` is lower; each keeps
+#: the data and the outbox.
+MIGRATIONS: dict[int, list[str]] = {1: _fts_sql()}
+
+
+def store_path_for(server_url: str) -> Path:
+    """One store file per server profile, under the data directory."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", server_url.split("://", 1)[-1]).strip("-")[:60]
+    digest = hashlib.sha256(server_url.encode()).hexdigest()[:8]
+    return data_dir() / "stores" / f"{slug or 'server'}-{digest}.db"
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What the queue shows: every field is optional; ``text`` searches the FTS index."""
+
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    open_only: bool = False
+    team: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    breaching_before: datetime | None = None
+    service: str | None = None
+    text: str = ""
+    sort: str = "priority"
+
+
+SORTS = {
+    "priority": "is_open DESC, priority ASC, created_at DESC",
+    "newest": "created_at DESC",
+    "sla": "is_open DESC, sla_due_at IS NULL, sla_due_at ASC, priority ASC",
+    "updated": "updated_at DESC",
+}
+
+
+def fts_query(text_: str) -> str | None:
+    """A safe FTS5 query: every word a quoted prefix, all required."""
+    words = _WORD.findall(text_)
+    return " AND ".join(f'"{w}"*' for w in words) if words else None
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` with every string in it made inert."""
+    if isinstance(value, str):
+        return clean_text(value, limit=20_000)
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_line(str(k), 200): clean_json(v) for k, v in value.items()}
+    return value
+
+
+def incident_row(state: Mapping[str, Any], base: dict[str, Any] | None,
+                 pending: int) -> dict[str, Any]:
+    """The row the store keeps for ``state`` (inert text, SLA deadline, open flag)."""
+    row = {name: state.get(name) for name in INCIDENT_COLUMNS}
+    for name in _TEXT_LINES:
+        if row[name] is not None:
+            row[name] = clean_line(str(row[name]), 1_000)
+    row["description"] = clean_text(row["description"])
+    row["resolution_note"] = clean_text(row["resolution_note"]) if row["resolution_note"] \
+        else row["resolution_note"]
+    row["links"] = clean_json(row["links"] or [])
+    row["field_versions"] = row["field_versions"] or {}
+    row["status"] = str(Status(row["status"]))
+    row["is_open"] = Status(row["status"]).is_open
+    row["sla_due_at"] = next_breach_at(
+        row["priority"], row["created_at"], status=row["status"],
+        acknowledged_at=row["acknowledged_at"], resolved_at=row["resolved_at"],
+        hold_seconds=row["hold_seconds"] or 0.0, on_hold_since=row["on_hold_since"])
+    row["version"] = int(base["version"]) if base else 0
+    row["number"] = int(base["number"]) if base else None
+    row["base"] = base
+    row["pending"] = pending
+    return row
+
+
+def state_of(row: LocalIncident) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in INCIDENT_COLUMNS}
+
+
+def wire_state(base: Mapping[str, Any]) -> dict[str, Any]:
+    """A server snapshot (JSON) as python values (datetimes, enums as str)."""
+    data = IncidentOut.model_validate(base).model_dump()
+    data["status"] = str(data["status"])
+    return data
+
+
+def ref_of(incident: LocalIncident) -> str:
+    """``INC-1042``, or ``pending`` until the server has numbered it."""
+    return f"INC-{incident.number}" if incident.number is not None else "pending"
+
+
+class Store:
+    """The client's local SQLite store (one file per server profile)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{self.path}"
+        # Durable commits (synchronous=FULL): an acknowledged change survives power loss.
+        self._write_engine = sqlite_engine(url, immediate=True, busy_timeout_ms=10_000)
+        self._read_engine = sqlite_engine(url, immediate=False, busy_timeout_ms=10_000)
+        self._migrate()
+
+    @classmethod
+    def for_server(cls, server_url: str) -> Store:
+        return cls(store_path_for(server_url))
+
+    def close(self) -> None:
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    # -- sessions and layout ---------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _migrate(self) -> None:
+        with self._write_engine.begin() as conn:
+            version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the local store {self.path} was written by a newer "
+                                 f"incidenttui (layout {version}); upgrade incidenttui")
+            StoreModel.metadata.create_all(conn)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, []):
+                    conn.exec_driver_sql(statement)
+            if version != SCHEMA_VERSION:
+                conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` answer (``ok`` when the file is sound)."""
+        with self._read_engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._read() as session:
+            row = session.get(Meta, key)
+            return row.value if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as session:
+            session.merge(Meta(key=key, value=value))
+
+    @property
+    def cursor(self) -> int:
+        return int(self.get_meta("cursor", "0") or 0)
+
+    @property
+    def user_id(self) -> str | None:
+        return self.get_meta("user")
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, key: str) -> LocalIncident | None:
+        """The incident with UUID ``key`` or number ``INC-1042`` / ``1042``."""
+        with self._read() as session:
+            return self._find(session, key)
+
+    @staticmethod
+    def _find(session: Session, key: str) -> LocalIncident | None:
+        key = key.strip()
+        try:
+            return session.get(LocalIncident, str(uuid.UUID(key)))
+        except ValueError:
+            match = _NUMBER.match(key)
+            if not match:
+                return None
+            return session.exec(select(LocalIncident).where(
+                LocalIncident.number == int(match.group(1)))).first()
+
+    def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
+                  now: datetime | None = None) -> list[str]:
+        """Incident ids matching ``flt`` in its sort order (the queue's list)."""
+        where, params = self._where(flt)
+        sql = f"SELECT id FROM incidents {where} ORDER BY {SORTS.get(flt.sort, SORTS['priority'])}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._read_engine.connect() as conn:
+            return [r[0] for r in conn.execute(text(sql), params)]
+
+    def count(self, flt: IncidentFilter = IncidentFilter()) -> int:
+        where, params = self._where(flt)
+        with self._read_engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM incidents {where}"),
+                                    params).scalar() or 0)
+
+    @staticmethod
+    def _where(flt: IncidentFilter) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if flt.statuses:
+            names = [f":st{i}" for i in range(len(flt.statuses))]
+            clauses.append(f"status IN ({', '.join(names)})")
+            params.update({n[1:]: s for n, s in zip(names, flt.statuses, strict=True)})
+        if flt.priorities:
+            clauses.append(f"priority IN ({', '.join(str(int(p)) for p in flt.priorities)})")
+        if flt.open_only:
+            clauses.append("is_open = 1")
+        for name in ("team", "assignee", "service"):
+            value = getattr(flt, name)
+            if value is not None:
+                clauses.append(f"{name} = :{name}")
+                params[name] = value
+        if flt.unassigned:
+            clauses.append("assignee IS NULL")
+        if flt.breaching_before is not None:
+            clauses.append("is_open = 1 AND sla_due_at IS NOT NULL AND sla_due_at <= :due")
+            params["due"] = flt.breaching_before.replace(tzinfo=None).isoformat(" ")
+        query = fts_query(flt.text)
+        if query:
+            clauses.append("rowid IN (SELECT rowid FROM incident_fts WHERE incident_fts "
+                           "MATCH :fts)")
+            params["fts"] = query
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def incidents(self, ids: Sequence[str]) -> list[LocalIncident]:
+        """The incidents with ``ids``, in that order (missing ones left out)."""
+        if not ids:
+            return []
+        with self._read() as session:
+            rows = session.exec(select(LocalIncident).where(
+                col(LocalIncident.id).in_(list(ids)))).all()
+        by_id = {r.id: r for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def list(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None
+             ) -> list[LocalIncident]:
+        return self.incidents(self.query_ids(flt, limit))
+
+    def timeline(self, incident_id: str) -> list[LocalEvent]:
+        with self._read() as session:
+            return list(session.exec(select(LocalEvent).where(
+                LocalEvent.incident_id == incident_id).order_by(
+                    col(LocalEvent.at), col(LocalEvent.id))).all())
+
+    def teams(self) -> list[LocalTeam]:
+        with self._read() as session:
+            return list(session.exec(select(LocalTeam).order_by(col(LocalTeam.level),
+                                                                col(LocalTeam.id))).all())
+
+    def users(self) -> list[LocalUser]:
+        with self._read() as session:
+            return list(session.exec(select(LocalUser).order_by(col(LocalUser.id))).all())
+
+    def services(self) -> list[LocalService]:
+        with self._read() as session:
+            return list(session.exec(select(LocalService).order_by(col(LocalService.id))).all())
+
+    def outbox(self) -> list[OutboxEntry]:
+        with self._read() as session:
+            return list(session.exec(select(OutboxEntry).order_by(col(OutboxEntry.seq))).all())
+
+    def pending_count(self) -> int:
+        with self._read() as session:
+            return int(session.exec(select(func.count()).select_from(OutboxEntry)).one())
+
+    def conflicts(self) -> list[ConflictRecord]:
+        with self._read() as session:
+            return list(session.exec(select(ConflictRecord).order_by(
+                col(ConflictRecord.id))).all())
+
+    def conflict_count(self) -> int:
+        with self._read() as session:
+            return int(session.exec(select(func.count()).select_from(ConflictRecord)).one())
+
+    # -- the one write path ----------------------------------------------------------------
+
+    def _context(self, session: Session, now: datetime, actor: str | None) -> Context:
+        def team_level(team: str) -> int | None:
+            row = session.get(LocalTeam, team)
+            return row.level if row else None
+
+        def service_team(service: str) -> str | None:
+            row = session.get(LocalService, service)
+            return row.team_id if row else None
+
+        return Context(now=now, actor=actor, team_level=team_level, service_team=service_team)
+
+    def execute(self, command: Command, now: datetime | None = None) -> LocalIncident:
+        """Check ``command`` against the domain rules, apply it locally and queue it for the
+        server, all in one transaction. Raises :class:`Refused` (nothing written) with the
+        reason when the rules refuse it."""
+        now = now or utcnow()
+        with self._write() as session:
+            actor = (m.value if (m := session.get(Meta, "user")) else None)
+            row = session.get(LocalIncident, command.incident_id)
+            state = state_of(row) if row is not None else None
+            effect = command.effect(state, self._context(session, now, actor))
+            key = str(uuid.uuid4())
+            base = row.base if row is not None else None
+            session.add(OutboxEntry(key=key, incident_id=command.incident_id, kind=command.kind,
+                                    payload=command.payload(),
+                                    base_version=int(base["version"]) if base else 0,
+                                    created_at=now, actor=actor))
+            new_state = dict(effect.changes) if state is None else {**state, **effect.changes}
+            pending = (row.pending if row is not None else 0) + 1
+            self._upsert_incident(session, incident_row(new_state, base, pending))
+            for draft in effect.events:
+                session.add(LocalEvent(
+                    id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id, at=now,
+                    kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
+                    data=clean_json(draft.data), pending=True, outbox_key=key))
+            session.flush()
+            self._reindex(session, [command.incident_id])
+            result = session.get(LocalIncident, command.incident_id)
+            assert result is not None
+            return result
+
+    def _upsert_incident(self, session: Session, row: dict[str, Any]) -> None:
+        stmt = sqlite_insert(LocalIncident).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"], set_={k: stmt.excluded[k] for k in row if k != "id"})
+        session.execute(stmt)
+
+    def _reindex(self, session: Session, incident_ids: Iterable[str]) -> None:
+        """Rewrite the search index rows of ``incident_ids`` (keyed by the incident rowid)."""
+        ids = list(dict.fromkeys(incident_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            rows = session.execute(text(
+                f"SELECT rowid, id, number, title, description, service FROM incidents "
+                f"WHERE id IN ({marks})"), params).all()
+            notes = dict(session.execute(text(
+                f"SELECT incident_id, group_concat(text, ' ') FROM events WHERE kind = 'note' "
+                f"AND incident_id IN ({marks}) GROUP BY incident_id"), params).all())
+            conn = session.connection()
+            conn.exec_driver_sql(
+                f"DELETE FROM incident_fts WHERE rowid IN ({', '.join('?' * len(rows))})",
+                tuple(r[0] for r in rows)) if rows else None
+            conn.exec_driver_sql(
+                "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(r[0], f"INC-{r[2]}" if r[2] is not None else "", r[3], r[4], r[5],
+                  notes.get(r[1], "")) for r in rows])
+
+    def _rebuild(self, session: Session, incident_id: str) -> None:
+        """Recompute what the responder sees: ``base`` with the pending changes replayed."""
+        row = session.get(LocalIncident, incident_id)
+        base = row.base if row is not None else None
+        entries = session.exec(select(OutboxEntry).where(
+            OutboxEntry.incident_id == incident_id).order_by(col(OutboxEntry.seq))).all()
+        state: dict[str, Any] | None = wire_state(base) if base else None
+        for entry in entries:
+            command = command_from_outbox(entry.kind, entry.payload)
+            try:
+                effect = command.effect(state, self._context(session, entry.created_at,
+                                                             entry.actor))
+            except Refused:
+                continue  # the server will refuse it too; the refusal comes back then
+            state = dict(effect.changes) if state is None else {**state, **effect.changes}
+        if state is None:
+            session.execute(delete(LocalIncident).where(col(LocalIncident.id) == incident_id))
+            session.execute(delete(LocalEvent).where(col(LocalEvent.incident_id) == incident_id))
+            return
+        self._upsert_incident(session, incident_row(state, base, len(entries)))
+
+    # -- what the sync engine calls --------------------------------------------------------
+
+    def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
+        """Apply one change-feed page and its cursor in one transaction; returns how many
+        incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
+        incidents: dict[str, dict[str, Any]] = {}
+        events: dict[str, dict[str, Any]] = {}
+        directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
+        schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
+                   "service": (LocalService, ServiceOut)}
+        for change in changes:
+            entity, data = change.get("entity"), change.get("data")
+            if entity == "incident":
+                snapshot = IncidentOut.model_validate(data).model_dump(mode="json")
+                current = incidents.get(snapshot["id"])
+                if current is None or current["version"] <= snapshot["version"]:
+                    incidents[snapshot["id"]] = snapshot
+            elif entity == "event":
+                event = EventOut.model_validate(data)
+                events[event.id] = {
+                    "id": event.id, "incident_id": event.incident_id, "at": event.at,
+                    "kind": str(event.kind.value), "actor": event.actor,
+                    "text": clean_text(event.text), "data": clean_json(event.data),
+                    "pending": False, "outbox_key": None}
+            elif entity in schemas:
+                table, schema = schemas[entity]
+                directory.append((table, clean_json(schema.model_validate(data).model_dump(
+                    mode="json"))))
+            # Unknown entities come from a newer server; skipping them keeps the feed moving.
+        with self._write() as session:
+            pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
+            current_versions = dict(session.execute(text(
+                "SELECT id, version FROM incidents WHERE base IS NOT NULL")).all()) \
+                if incidents else {}
+            rows = []
+            for incident_id, snapshot in incidents.items():
+                if current_versions.get(incident_id, -1) > snapshot["version"]:
+                    continue  # older than what we hold (a replayed page)
+                if incident_id in pending_ids:
+                    self._set_base(session, incident_id, snapshot)
+                else:
+                    rows.append(incident_row(wire_state(snapshot), snapshot, 0))
+            if rows:
+                stmt = sqlite_insert(LocalIncident)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={k: stmt.excluded[k] for k in rows[0] if k != "id"})
+                session.execute(stmt, rows)
+            for incident_id in pending_ids & incidents.keys():
+                self._rebuild(session, incident_id)
+            if events:
+                stmt = sqlite_insert(LocalEvent)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={k: stmt.excluded[k] for k in next(iter(events.values())) if k != "id"})
+                session.execute(stmt, list(events.values()))
+            for table, values in directory:
+                session.merge(table(**values))
+            touched = set(incidents) | {e["incident_id"] for e in events.values()
+                                        if e["kind"] == "note"}
+            self._reindex(session, touched)
+            session.merge(Meta(key="cursor", value=str(int(cursor))))
+        return len(incidents)
+
+    def _set_base(self, session: Session, incident_id: str, snapshot: dict[str, Any]) -> None:
+        row = session.get(LocalIncident, incident_id)
+        if row is None:
+            self._upsert_incident(session, incident_row(wire_state(snapshot), snapshot, 0))
+        elif not row.base or row.base["version"] <= snapshot["version"]:
+            row.base = snapshot
+            session.add(row)
+            session.flush()
+
+    def confirm(self, key: str, response: Mapping[str, Any] | None) -> None:
+        """The server applied outbox entry ``key``: drop it and take its answer as the base.
+
+        When nobody else wrote in between (the answer's version is one above the entry's
+        base), later entries made on top of this one move to the new version, so a user's
+        own queued edits never conflict with each other.
+        """
+        with self._write() as session:
+            entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
+            if entry is None:
+                return
+            session.delete(entry)
+            session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
+            if response is not None and "version" in response and "status" in response:
+                snapshot = IncidentOut.model_validate(response).model_dump(mode="json")
+                if snapshot["version"] == entry.base_version + 1 or entry.kind == "create":
+                    for later in session.exec(select(OutboxEntry).where(
+                            OutboxEntry.incident_id == entry.incident_id,
+                            col(OutboxEntry.seq) > entry.seq,
+                            OutboxEntry.base_version == entry.base_version)).all():
+                        later.base_version = snapshot["version"]
+                        session.add(later)
+                session.flush()
+                self._set_base(session, entry.incident_id, snapshot)
+            elif response is not None and response.get("incident_id") == entry.incident_id:
+                event = EventOut.model_validate(response)
+                session.merge(LocalEvent(
+                    id=event.id, incident_id=event.incident_id, at=event.at,
+                    kind=event.kind.value, actor=event.actor, text=clean_text(event.text),
+                    data=clean_json(event.data)))
+            session.flush()
+            self._rebuild(session, entry.incident_id)
+            self._reindex(session, [entry.incident_id])
+
+    def record_conflict(self, key: str, body: Mapping[str, Any]) -> None:
+        """The server refused entry ``key`` with field conflicts: keep each as a conflict for
+        the user to settle, and re-queue the entry's other fields, which merge."""
+        with self._write() as session:
+            entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
+            if entry is None:
+                return
+            snapshot = IncidentOut.model_validate(body["incident"]).model_dump(mode="json")
+            conflicting = {str(c["field"]): c for c in body.get("conflicts", [])}
+            fields = dict(entry.payload.get("fields", {}))
+            now = utcnow()
+            for name, conflict in conflicting.items():
+                session.add(ConflictRecord(
+                    incident_id=entry.incident_id, outbox_key=key, kind=entry.kind, field=name,
+                    mine=clean_json(fields.get(name, conflict.get("mine"))),
+                    theirs=clean_json(conflict.get("theirs")),
+                    their_version=int(snapshot["version"]),
+                    reason=f"{name} was changed by someone else", summary=f"set {name}",
+                    created_at=now))
+            rest = {k: v for k, v in fields.items() if k not in conflicting}
+            session.delete(entry)
+            session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
+            if rest:
+                session.add(OutboxEntry(
+                    key=str(uuid.uuid4()), incident_id=entry.incident_id, kind=entry.kind,
+                    payload={**entry.payload, "fields": rest},
+                    base_version=int(snapshot["version"]), created_at=entry.created_at,
+                    actor=entry.actor))
+            session.flush()
+            self._set_base(session, entry.incident_id, snapshot)
+            self._rebuild(session, entry.incident_id)
+
+    def reject(self, key: str, reason: str) -> None:
+        """The server refused entry ``key`` for good (a lifecycle rule, bad input, gone)."""
+        with self._write() as session:
+            entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
+            if entry is None:
+                return
+            command = command_from_outbox(entry.kind, entry.payload)
+            session.add(ConflictRecord(
+                incident_id=entry.incident_id, outbox_key=key, kind=entry.kind, field=None,
+                mine=clean_json(entry.payload), reason=clean_line(reason, 1_000),
+                summary=clean_line(command.describe(), 300), created_at=utcnow()))
+            session.delete(entry)
+            session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
+            session.flush()
+            self._rebuild(session, entry.incident_id)
+
+    def note_attempt(self, key: str, error: str) -> None:
+        with self._write() as session:
+            entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
+            if entry is not None:
+                entry.attempts += 1
+                entry.last_error = clean_line(error, 500)
+                session.add(entry)
+
+    def resolve_conflict(self, conflict_id: int, keep_mine: bool) -> None:
+        """Settle a conflict: *keep mine* queues the value again against the server's current
+        version; *take theirs* (or dismissing a refusal) drops it."""
+        with self._write() as session:
+            conflict = session.get(ConflictRecord, conflict_id)
+            if conflict is None:
+                raise Refused("That conflict is already settled.", "id")
+            session.delete(conflict)
+            if not keep_mine:
+                return
+            if conflict.field is None:
+                raise Refused("A change the server refused cannot be kept; make it again.",
+                              "id")
+            row = session.get(LocalIncident, conflict.incident_id)
+            base_version = int(row.base["version"]) if row is not None and row.base else \
+                conflict.their_version
+            command = UpdateFields(conflict.incident_id, {conflict.field: conflict.mine})
+            session.add(OutboxEntry(key=str(uuid.uuid4()), incident_id=conflict.incident_id,
+                                    kind=command.kind, payload=command.payload(),
+                                    base_version=base_version, created_at=utcnow(),
+                                    actor=(m.value if (m := session.get(Meta, "user"))
+                                           else None)))
+            session.flush()
+            self._rebuild(session, conflict.incident_id)
