@@ -84,12 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal incident console for IT operations teams.",
         epilog=f"Environment: {ENV_SERVER}, INCIDENTTUI_TOKEN, INCIDENTTUI_DATA_DIR, NO_COLOR.")
     parser.add_argument("--version", action="version", version=f"incidenttui {__version__}")
-    parser.add_argument("--server", default=None, metavar="URL",
+    parser.add_argument("--server", default=None, metavar="URL", dest="global_server",
                         help=f"the server to use (default: ${ENV_SERVER} or the last login)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _server_parser(sub)
     _demo_parser(sub)
     _admin_parser(sub)
+    from incidenttui.scripting import add_verbs
+
+    add_verbs(sub)
     return parser
 
 
@@ -189,17 +192,19 @@ def cmd_create_service(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from incidenttui.scripting import VerbError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.server:
-        os.environ[ENV_SERVER] = args.server
+    if args.global_server:
+        os.environ[ENV_SERVER] = args.global_server
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 0
     try:
         return int(func(args) or 0)
-    except CliError as exc:
+    except (CliError, VerbError) as exc:
         print(f"incidenttui: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:

@@ -1,0 +1,445 @@
+"""Scripting verbs over the local store and the one command path.
+
+Reads come from the store; writes go through :meth:`Store.execute` (applied locally and
+queued) and are then sent if the server answers quickly, so every verb works offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from incidenttui.config import ENV_SERVER, data_dir
+
+EXIT_PENDING = 3
+EXIT_CONFLICTS = 4
+#: How long a write verb waits for the server before leaving the change queued.
+QUICK_SYNC_SECONDS = 5.0
+
+
+class VerbError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _current_file() -> Any:
+    return data_dir() / "current-server"
+
+
+def remember_server(url: str) -> None:
+    path = _current_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(url + "\n")
+
+
+def server_url(explicit: str | None = None) -> str:
+    """``--server``, then ``INCIDENTTUI_SERVER``, then the last ``login``."""
+    url = explicit or os.environ.get(ENV_SERVER)
+    if not url:
+        try:
+            url = _current_file().read_text().strip()
+        except OSError:
+            url = ""
+    if not url:
+        raise VerbError("no server configured: use --server URL, set INCIDENTTUI_SERVER, run "
+                        "`incidenttui login --server URL`, or try `incidenttui demo`", 2)
+    if not url.startswith(("http://", "https://")):
+        raise VerbError(f"the server URL must start with http:// or https:// (got {url!r})", 2)
+    return url.rstrip("/")
+
+
+def open_store(url: str):  # type: ignore[no-untyped-def]
+    from incidenttui.store import Store, StoreError
+
+    try:
+        return Store.for_server(url)
+    except StoreError as exc:
+        raise VerbError(str(exc)) from None
+    except Exception as exc:
+        raise VerbError(f"cannot open the local store: {exc}") from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def incident_dict(incident: Any) -> dict[str, Any]:
+    """Every field of a cached incident, times as ISO-8601 UTC."""
+    from incidenttui.store import ref_of
+    from incidenttui.store.store import INCIDENT_COLUMNS
+
+    data: dict[str, Any] = {"ref": ref_of(incident)}
+    for name in INCIDENT_COLUMNS:
+        value = getattr(incident, name)
+        data[name] = _iso(value) if isinstance(value, datetime) else value
+    data["priority_label"] = f"P{incident.priority}"
+    data["pending_changes"] = incident.pending
+    return data
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    return {"id": event.id, "at": _iso(event.at), "kind": event.kind, "actor": event.actor,
+            "text": event.text, "data": event.data, "pending": event.pending}
+
+
+def _age(value: datetime, now: datetime) -> str:
+    from incidenttui.domain import format_duration
+
+    return format_duration(now - value)
+
+
+def event_summary(event: Any) -> str:
+    """One line for a timeline event: its text, led by what changed for status moves."""
+    if event.kind == "status":
+        move = f"{event.data.get('from', '?')} → {event.data.get('to', '?')}"
+        return f"{move}: {event.text}" if event.text else move
+    if event.kind == "escalation":
+        target = event.data.get("to_team") or "management"
+        return f"to {target} (L{event.data.get('to_level', '?')}): {event.text}"
+    return event.text
+
+
+def _find(store: Any, key: str) -> Any:
+    incident = store.get(key)
+    if incident is None:
+        raise VerbError(f"no incident {key!r} in the local store (try `incidenttui sync`)")
+    return incident
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# -- sync ------------------------------------------------------------------------------------
+
+
+async def _sync(store: Any, url: str, timeout: float | None) -> Any:
+    from incidenttui.credentials import load_token
+    from incidenttui.sync.client import ApiClient
+    from incidenttui.sync.engine import SyncEngine
+
+    token = load_token(url)
+    client = ApiClient(url, token, timeout=timeout or 15.0)
+    engine = SyncEngine(store, client)
+    try:
+        if timeout is None:
+            return await engine.sync_once()
+        return await asyncio.wait_for(engine.sync_once(), timeout)
+    finally:
+        await client.aclose()
+
+
+def try_sync(store: Any, url: str, timeout: float | None = QUICK_SYNC_SECONDS) -> str | None:
+    """One sync cycle; returns None when done, else why it could not finish."""
+    from incidenttui.sync.client import SyncError
+
+    try:
+        asyncio.run(_sync(store, url, timeout))
+    except SyncError as exc:
+        return str(exc)
+    except TimeoutError:
+        return f"the server did not finish within {timeout:.0f}s"
+    return None
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    url = server_url(args.server)
+    store = open_store(url)
+    problem = try_sync(store, url, timeout=None)
+    pending, conflicts = store.pending_count(), store.conflict_count()
+    if args.json:
+        _print_json({"ok": problem is None, "error": problem, "pending": pending,
+                     "conflicts": conflicts, "cursor": store.cursor})
+    else:
+        state = "synced" if problem is None else f"not synced: {problem}"
+        print(f"{state}; {pending} pending, {conflicts} conflicts")
+    if pending:
+        return EXIT_PENDING
+    return EXIT_CONFLICTS if conflicts else 0
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from incidenttui.domain import format_duration
+    from incidenttui.store import IncidentFilter, ref_of
+
+    url = server_url(args.server)
+    store = open_store(url)
+    mine = store.user_id if args.mine else None
+    if args.mine and mine is None:
+        raise VerbError("who you are is not known yet: run `incidenttui sync` once online")
+    flt = IncidentFilter(statuses=tuple(args.status or ()),
+                         priorities=tuple(args.priority or ()), open_only=args.open,
+                         assignee=mine, team=args.team, text=args.search or "",
+                         sort=args.sort)
+    incidents = store.list(flt, limit=args.limit)
+    if args.json:
+        _print_json([incident_dict(i) for i in incidents])
+        return 0
+    now = datetime.now(UTC)
+    for i in incidents:
+        due = format_duration(i.sla_due_at - now) if i.sla_due_at else "-"
+        print(f"{ref_of(i):<9} P{i.priority} {i.status:<12} {_age(i.created_at, now):>6} "
+              f"SLA {due:>7}  {i.service:<16} {i.title}")
+    if not incidents:
+        print("no incidents match" if store.cursor else
+              "the local store is empty: run `incidenttui sync` once online")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from incidenttui.domain import format_duration, sla_clocks
+    from incidenttui.store import ref_of
+
+    url = server_url(args.server)
+    store = open_store(url)
+    incident = _find(store, args.id)
+    events = store.timeline(incident.id)
+    if args.json:
+        _print_json({**incident_dict(incident), "timeline": [_event_dict(e) for e in events]})
+        return 0
+    now = datetime.now(UTC)
+    clocks = sla_clocks(incident.priority, incident.created_at, now,
+                        acknowledged_at=incident.acknowledged_at,
+                        resolved_at=incident.resolved_at, hold_seconds=incident.hold_seconds,
+                        on_hold_since=incident.on_hold_since)
+    print(f"{ref_of(incident)}  P{incident.priority}  {incident.status}  {incident.title}")
+    print(f"service {incident.service} · category {incident.category} · team "
+          f"{incident.team or '-'} · assignee {incident.assignee or '-'} · level "
+          f"L{incident.escalation_level}")
+    for name, clock in (("response", clocks.response), ("resolution", clocks.resolution)):
+        state = "met" if clock.stopped and not clock.breached else (
+            "BREACHED" if clock.breached else "running")
+        print(f"SLA {name}: {state}, {format_duration(clock.remaining)} left")
+    if incident.description:
+        print("\n" + incident.description)
+    print("\ntimeline:")
+    for e in events:
+        mark = " (pending)" if e.pending else ""
+        print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {event_summary(e)}{mark}")
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from incidenttui.domain import Refused
+
+    url = server_url(args.server)
+    store = open_store(url)
+    settle = args.keep_mine if args.keep_mine is not None else args.take_theirs
+    if settle is not None:
+        try:
+            store.resolve_conflict(settle, keep_mine=args.keep_mine is not None)
+        except Refused as exc:
+            raise VerbError(exc.reason) from None
+        problem = None if args.keep_mine is None else try_sync(store, url)
+        print(f"conflict #{settle} settled" + (f"; queued ({problem})" if problem else ""))
+        return 0
+    conflicts = store.conflicts()
+    if args.json:
+        _print_json([{"id": c.id, "incident_id": c.incident_id, "field": c.field,
+                      "mine": c.mine, "theirs": c.theirs, "their_version": c.their_version,
+                      "reason": c.reason, "change": c.summary, "at": _iso(c.created_at)}
+                     for c in conflicts])
+        return 0
+    for c in conflicts:
+        incident = store.get(c.incident_id)
+        ref = f"INC-{incident.number}" if incident and incident.number else c.incident_id
+        if c.field:
+            print(f"#{c.id} {ref} {c.field}: mine={c.mine!r} theirs={c.theirs!r}")
+        else:
+            print(f"#{c.id} {ref} refused: {c.summary}: {c.reason}")
+    if not conflicts:
+        print("no conflicts")
+    return 0
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+
+def _execute(args: argparse.Namespace, build: Any) -> int:
+    from incidenttui.domain import Refused
+    from incidenttui.store import ref_of
+
+    url = server_url(args.server)
+    store = open_store(url)
+    try:
+        incident = store.execute(build(store))
+    except Refused as exc:
+        raise VerbError(f"refused: {exc.reason}") from None
+    problem = None if args.no_sync else try_sync(store, url)
+    incident = store.get(incident.id) or incident
+    where = "sent" if problem is None else f"queued (offline: {problem})"
+    if args.no_sync:
+        where = "queued"
+    print(f"{ref_of(incident)} {incident.status}: {where}")
+    conflicts = [c for c in store.conflicts() if c.incident_id == incident.id]
+    for c in conflicts:
+        print(f"  the server did not apply it: {c.reason} (see `incidenttui conflicts`)")
+    return EXIT_CONFLICTS if conflicts else 0
+
+
+def cmd_transition(args: argparse.Namespace) -> int:
+    from incidenttui.store import Transition
+
+    return _execute(args, lambda store: Transition(
+        _find(store, args.id).id, action=args.action, note=getattr(args, "note", None)))
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from incidenttui.store import Transition
+
+    return _execute(args, lambda store: Transition(
+        _find(store, args.id).id, action="resolve", resolution_code=args.code,
+        resolution_note=args.note))
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from incidenttui.store import AddNote
+
+    return _execute(args, lambda store: AddNote(_find(store, args.id).id, text=args.text))
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from incidenttui.store import UpdateFields
+
+    fields: dict[str, Any] = {"team": args.team}
+    if args.user is not None:
+        fields["assignee"] = args.user
+    return _execute(args, lambda store: UpdateFields(_find(store, args.id).id, fields))
+
+
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from incidenttui.store import Escalate
+
+    kind = "hierarchical" if args.hierarchical else "functional"
+    if not args.hierarchical and not args.to:
+        raise VerbError("functional escalation needs --to TEAM (or use --hierarchical)", 2)
+    return _execute(args, lambda store: Escalate(
+        _find(store, args.id).id, escalation=kind, reason=args.reason,
+        to_team=None if args.hierarchical else args.to, to_user=args.user))
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from incidenttui.store import CreateIncident
+
+    return _execute(args, lambda store: CreateIncident.new(
+        title=args.title, description=args.description, service=args.service,
+        category=args.category, impact=args.impact, urgency=args.urgency, major=args.major))
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+
+    import httpx
+
+    from incidenttui.credentials import CredentialError, save_token
+
+    url = server_url(args.server)
+    if sys.stdin.isatty():
+        token = getpass.getpass(f"API token for {url} (input hidden): ").strip()
+    else:
+        token = sys.stdin.readline().strip()
+    if not token:
+        raise VerbError("no token given", 2)
+    try:
+        answer = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"},
+                           timeout=10)
+        if answer.status_code == 401:
+            raise VerbError("the server refused that token (401); nothing was stored")
+        user = answer.json().get("user", {}).get("id") if answer.status_code == 200 else None
+        checked = f"as {user}" if user else f"(server answered {answer.status_code})"
+    except (httpx.HTTPError, ValueError) as exc:
+        checked = f"(not checked: server unreachable, {type(exc).__name__})"
+    try:
+        where = save_token(url, token, insecure_storage=args.insecure_storage)
+    except CredentialError as exc:
+        raise VerbError(str(exc)) from None
+    remember_server(url)
+    print(f"logged in to {url} {checked}; token stored in {where}")
+    return 0
+
+
+def add_verbs(sub: Any) -> None:
+    """Register the scripting verbs on the top-level parser's subparsers."""
+    def verb(name: str, func: Any, help_: str, *, writes: bool = False,
+             takes_id: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
+        p.add_argument("--server", default=None, metavar="URL", help="the server profile")
+        if takes_id:
+            p.add_argument("id", help="INC-number or UUID")
+        if writes:
+            p.add_argument("--no-sync", action="store_true",
+                           help="only queue the change; do not try to send it now")
+        p.set_defaults(func=func)
+        return p
+
+    p = verb("login", cmd_login, "store an API token for a server in the keyring",
+             takes_id=False)
+    p.add_argument("--insecure-storage", action="store_true",
+                   help="store the token in a 0600 plaintext file when no keyring exists")
+    p = verb("list", cmd_list, "list incidents from the local store", takes_id=False)
+    p.add_argument("--status", action="append",
+                   choices=["new", "acknowledged", "in_progress", "on_hold", "resolved",
+                            "closed", "cancelled"])
+    p.add_argument("--priority", action="append", type=int, choices=[1, 2, 3, 4, 5])
+    p.add_argument("--mine", action="store_true", help="only incidents assigned to me")
+    p.add_argument("--open", action="store_true", help="only open incidents")
+    p.add_argument("--team", default=None)
+    p.add_argument("--search", default=None, help="full-text search")
+    p.add_argument("--sort", default="priority", choices=["priority", "newest", "sla",
+                                                          "updated"])
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p = verb("show", cmd_show, "show one incident and its timeline")
+    p.add_argument("--json", action="store_true")
+    for action, text in (("ack", "acknowledge"), ("start", "start"), ("hold", "hold"),
+                         ("resume", "resume"), ("close", "close"), ("reopen", "reopen"),
+                         ("cancel", "cancel")):
+        p = verb(action, cmd_transition, f"{text} an incident", writes=True)
+        p.add_argument("--note", default=None, help="a note to add with it")
+        p.set_defaults(action={"ack": "acknowledge"}.get(action, action))
+    p = verb("note", cmd_note, "add a note to an incident's timeline", writes=True)
+    p.add_argument("text")
+    p = verb("assign", cmd_assign, "assign an incident to a team (and a person)", writes=True)
+    p.add_argument("--team", required=True)
+    p.add_argument("--user", default=None)
+    p = verb("escalate", cmd_escalate, "escalate an incident", writes=True)
+    p.add_argument("--to", default=None, metavar="TEAM", help="the team to hand it to")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--hierarchical", action="store_true", help="engage management instead")
+    p.add_argument("--user", default=None, help="a person in the target team")
+    p = verb("resolve", cmd_resolve, "resolve an incident", writes=True)
+    p.add_argument("--code", required=True, help="resolution code, e.g. fixed, workaround")
+    p.add_argument("--note", required=True, help="what was done")
+    p = verb("create", cmd_create, "log a new incident", writes=True, takes_id=False)
+    p.add_argument("--title", required=True)
+    p.add_argument("--service", required=True)
+    p.add_argument("--category", default="other",
+                   choices=["availability", "performance", "security", "data", "network",
+                            "software_bug", "third_party", "capacity", "other"])
+    p.add_argument("--impact", type=int, default=3, choices=[1, 2, 3])
+    p.add_argument("--urgency", type=int, default=3, choices=[1, 2, 3])
+    p.add_argument("--description", default="")
+    p.add_argument("--major", action="store_true")
+    p = verb("sync", cmd_sync, "run one sync cycle (exit 3: changes pending, 4: conflicts)",
+             takes_id=False)
+    p.add_argument("--json", action="store_true")
+    p = verb("conflicts", cmd_conflicts, "list or settle changes the server did not apply",
+             takes_id=False)
+    p.add_argument("--json", action="store_true")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--keep-mine", type=int, metavar="N",
+                       help="send my value again for conflict #N")
+    group.add_argument("--take-theirs", type=int, metavar="N",
+                       help="accept the server's value for conflict #N (or dismiss refusal N)")

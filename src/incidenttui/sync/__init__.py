@@ -1,0 +1,1 @@
+"""The sync engine: the only code that talks to the server."""

@@ -1,0 +1,251 @@
+"""The sync engine: the only code that talks to the server.
+
+Push sends the outbox in order, each entry with its idempotency key; an entry leaves the
+outbox only when the server has answered it (applied, conflicting, or refused for good). Pull
+follows the change feed from the stored cursor and applies each page with its cursor in one
+transaction. Store work runs in threads, so the event loop of the app is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from incidenttui.server.schemas import ChangePage, Me
+from incidenttui.sqltypes import utcnow
+from incidenttui.store.commands import command_from_outbox
+from incidenttui.store.store import Store
+from incidenttui.sync.client import (
+    ApiClient,
+    AuthFailed,
+    BadResponse,
+    Offline,
+    ServerTrouble,
+    SyncError,
+)
+
+log = logging.getLogger("incidenttui.sync")
+
+#: How long one long-poll waits on the server for news.
+LONG_POLL_SECONDS = 25.0
+PAGE_SIZE = 500
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status line shows."""
+
+    state: str = "offline"  # online | offline | syncing | auth | error
+    last_sync_at: datetime | None = None
+    pending: int = 0
+    conflicts: int = 0
+    last_error: str | None = None
+    user: str | None = None
+    server: str = ""
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    pushed: int
+    pulled: int
+    pending: int
+    conflicts: int
+
+
+def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: half fixed, half random, capped."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, failures - 1)))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+class SyncEngine:
+    """Keeps one store in step with one server."""
+
+    def __init__(self, store: Store, client: ApiClient,
+                 on_status: Callable[[SyncStatus], Any] | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.on_status = on_status
+        self.status = SyncStatus(server=client.base_url, user=store.user_id)
+        self._kick = asyncio.Event()
+        self._stopping = False
+
+    # -- status ----------------------------------------------------------------------------
+
+    def _set(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        if self.on_status is not None:
+            self.on_status(self.status)
+
+    async def _counts(self) -> dict[str, int]:
+        pending, conflicts = await asyncio.gather(
+            asyncio.to_thread(self.store.pending_count),
+            asyncio.to_thread(self.store.conflict_count))
+        return {"pending": pending, "conflicts": conflicts}
+
+    async def refresh_counts(self) -> None:
+        self._set(**await self._counts())
+
+    def kick(self) -> None:
+        """Something was queued locally: push now instead of after the long-poll."""
+        self._kick.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._kick.set()
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    async def identify(self) -> None:
+        """Learn who the token belongs to (for "mine" and for the actor of local changes)."""
+        answer = await self.client.call("GET", "/api/v1/me")
+        if answer.status != 200:
+            raise BadResponse(f"/api/v1/me answered {answer.status}")
+        try:
+            me = Me.model_validate(answer.body)
+        except ValidationError:
+            raise BadResponse("the server's /api/v1/me answer has the wrong shape") from None
+        if me.user.id != self.status.user:
+            await asyncio.to_thread(self.store.set_meta, "user", me.user.id)
+            self._set(user=me.user.id)
+
+    async def push(self) -> int:
+        """Send the outbox in order; stop at the first entry the server could not answer."""
+        sent = 0
+        while not self._stopping:
+            entries = await asyncio.to_thread(self.store.outbox)
+            if not entries:
+                return sent
+            entry = entries[0]
+            request = command_from_outbox(entry.kind, entry.payload).request(entry.base_version)
+            try:
+                answer = await self.client.call(request.method, request.path,
+                                                json_body=request.body,
+                                                headers={"Idempotency-Key": entry.key})
+            except SyncError as exc:
+                await asyncio.to_thread(self.store.note_attempt, entry.key, str(exc))
+                raise
+            await self._settle(entry.key, answer.status, answer.body)
+            sent += 1
+            self._set(**await self._counts())
+        return sent
+
+    async def _settle(self, key: str, status: int, body: Any) -> None:
+        if 200 <= status < 300:
+            if not isinstance(body, dict):
+                raise BadResponse(f"the server confirmed a change with a {type(body).__name__}")
+            try:
+                await asyncio.to_thread(self.store.confirm, key, body)
+            except ValidationError:
+                raise BadResponse("the server confirmed a change with a malformed incident"
+                                  ) from None
+            return
+        detail = body.get("detail") if isinstance(body, dict) else None
+        if status == 409 and isinstance(body, dict) and body.get("conflicts"):
+            try:
+                await asyncio.to_thread(self.store.record_conflict, key, body)
+            except (ValidationError, KeyError, TypeError):
+                raise BadResponse("the server's conflict answer has the wrong shape") from None
+            return
+        if status in (400, 403, 404, 409, 410, 413, 422):
+            reason = detail if isinstance(detail, str) else f"the server refused it ({status})"
+            await asyncio.to_thread(self.store.reject, key, reason)
+            return
+        raise BadResponse(f"unexpected answer {status} to a change")
+
+    async def pull(self, wait: float = 0.0) -> int:
+        """Follow the change feed until it has nothing more; returns changes applied."""
+        applied = 0
+        while True:
+            cursor = await asyncio.to_thread(lambda: self.store.cursor)
+            answer = await self.client.call(
+                "GET", "/api/v1/changes",
+                params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
+                deadline=wait + self.client.timeout * 2)
+            if answer.status != 200:
+                raise BadResponse(f"the change feed answered {answer.status}")
+            try:
+                page = ChangePage.model_validate(answer.body)
+            except ValidationError:
+                raise BadResponse("the change feed sent a page of the wrong shape") from None
+            if page.cursor < cursor:
+                raise BadResponse("the server's change feed went backwards (restored from a "
+                                  "backup?); reset the local store to resync")
+            if page.changes or page.cursor != cursor:
+                try:
+                    await asyncio.to_thread(self.store.apply_changes,
+                                            [c.model_dump() for c in page.changes], page.cursor)
+                except (ValidationError, ValueError, KeyError, TypeError):
+                    raise BadResponse("the change feed sent a malformed change") from None
+                applied += len(page.changes)
+            if not page.more:
+                return applied
+            wait = 0.0
+
+    async def sync_once(self) -> CycleResult:
+        """One full cycle without long-polling: identify, push everything, pull everything."""
+        self._set(state="syncing")
+        try:
+            if self.status.user is None:
+                await self.identify()
+            pushed = await self.push()
+            pulled = await self.pull()
+        except AuthFailed as exc:
+            self._set(state="auth", last_error=str(exc), **await self._counts())
+            raise
+        except SyncError as exc:
+            self._set(state="offline" if isinstance(exc, Offline | ServerTrouble) else "error",
+                      last_error=str(exc), **await self._counts())
+            raise
+        counts = await self._counts()
+        self._set(state="online", last_sync_at=utcnow(), last_error=None, **counts)
+        return CycleResult(pushed, pulled, counts["pending"], counts["conflicts"])
+
+    # -- forever ---------------------------------------------------------------------------
+
+    async def run(self, long_poll: float = LONG_POLL_SECONDS) -> None:
+        """Sync until :meth:`stop`: push what is queued, then wait on the feed for news."""
+        failures = 0
+        await self.refresh_counts()
+        while not self._stopping:
+            self._kick.clear()
+            try:
+                await self.sync_once()
+                failures = 0
+                await self._long_poll(long_poll)
+            except AuthFailed:
+                await self._pause(60.0)
+            except SyncError as exc:
+                failures += 1
+                log.info("sync failed (%s); retry %d", exc, failures)
+                await self._pause(backoff_delay(failures))
+
+    async def _long_poll(self, wait: float) -> None:
+        """Wait on the feed; a local change (kick) or stop cuts the wait short."""
+        poll = asyncio.ensure_future(self.pull(wait=wait))
+        kicked = asyncio.ensure_future(self._kick.wait())
+        try:
+            done, _ = await asyncio.wait({poll, kicked}, return_when=asyncio.FIRST_COMPLETED)
+            if poll in done:
+                poll.result()  # raise its error, if any
+                self._set(state="online", last_sync_at=utcnow(), **await self._counts())
+        finally:
+            for task in (poll, kicked):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, SyncError):
+                        await task
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), seconds)
