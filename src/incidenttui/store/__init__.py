@@ -1,17 +1,26 @@
-"""The client's local store: cached incidents, the outbox, conflicts, the search index."""
+"""The client's local store: cached incidents, the outbox, conflicts, the search index.
 
-from incidenttui.store.commands import (
-    AddLink,
-    AddNote,
-    Command,
-    CreateIncident,
-    Escalate,
-    Transition,
-    UpdateFields,
-)
-from incidenttui.store.store import IncidentFilter, Store, StoreError, ref_of, store_path_for
+Names are loaded on first use, so ``incidenttui.store.reader`` (the queue's fast path) can be
+imported without SQLModel.
+"""
 
-__all__ = [
-    "AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "IncidentFilter", "Store",
-    "StoreError", "Transition", "UpdateFields", "ref_of", "store_path_for",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "AddLink": "commands", "AddNote": "commands", "Command": "commands",
+    "CreateIncident": "commands", "Escalate": "commands", "Transition": "commands",
+    "UpdateFields": "commands",
+    "IncidentFilter": "reader", "QueueReader": "reader", "QueueRow": "reader",
+    "Store": "store", "StoreError": "store", "ref_of": "store", "store_path_for": "store",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

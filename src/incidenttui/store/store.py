@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOu
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
+from incidenttui.store.reader import SORTS, IncidentFilter, filter_sql
 from incidenttui.store.sanitize import clean_line, clean_text
 from incidenttui.store.tables import (
     ConflictRecord,
@@ -44,7 +44,6 @@ from incidenttui.store.tables import (
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
 SCHEMA_VERSION = 1
 _NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
-_WORD = re.compile(r"\w+", re.UNICODE)
 INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
 _TEXT_LINES = ("title", "service", "category", "team", "assignee", "reporter",
                "resolution_code")
@@ -69,36 +68,6 @@ def store_path_for(server_url: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", server_url.split("://", 1)[-1]).strip("-")[:60]
     digest = hashlib.sha256(server_url.encode()).hexdigest()[:8]
     return data_dir() / "stores" / f"{slug or 'server'}-{digest}.db"
-
-
-@dataclass(frozen=True)
-class IncidentFilter:
-    """What the queue shows: every field is optional; ``text`` searches the FTS index."""
-
-    statuses: tuple[str, ...] = ()
-    priorities: tuple[int, ...] = ()
-    open_only: bool = False
-    team: str | None = None
-    assignee: str | None = None
-    unassigned: bool = False
-    breaching_before: datetime | None = None
-    service: str | None = None
-    text: str = ""
-    sort: str = "priority"
-
-
-SORTS = {
-    "priority": "is_open DESC, priority ASC, created_at DESC",
-    "newest": "created_at DESC",
-    "sla": "is_open DESC, sla_due_at IS NULL, sla_due_at ASC, priority ASC",
-    "updated": "updated_at DESC",
-}
-
-
-def fts_query(text_: str) -> str | None:
-    """A safe FTS5 query: every word a quoted prefix, all required."""
-    words = _WORD.findall(text_)
-    return " AND ".join(f'"{w}"*' for w in words) if words else None
 
 
 def clean_json(value: Any) -> Any:
@@ -244,7 +213,7 @@ class Store:
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
                   now: datetime | None = None) -> list[str]:
         """Incident ids matching ``flt`` in its sort order (the queue's list)."""
-        where, params = self._where(flt)
+        where, params = filter_sql(flt)
         sql = f"SELECT id FROM incidents {where} ORDER BY {SORTS.get(flt.sort, SORTS['priority'])}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -252,39 +221,10 @@ class Store:
             return [r[0] for r in conn.execute(text(sql), params)]
 
     def count(self, flt: IncidentFilter = IncidentFilter()) -> int:
-        where, params = self._where(flt)
+        where, params = filter_sql(flt)
         with self._read_engine.connect() as conn:
             return int(conn.execute(text(f"SELECT count(*) FROM incidents {where}"),
                                     params).scalar() or 0)
-
-    @staticmethod
-    def _where(flt: IncidentFilter) -> tuple[str, dict[str, Any]]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {}
-        if flt.statuses:
-            names = [f":st{i}" for i in range(len(flt.statuses))]
-            clauses.append(f"status IN ({', '.join(names)})")
-            params.update({n[1:]: s for n, s in zip(names, flt.statuses, strict=True)})
-        if flt.priorities:
-            clauses.append(f"priority IN ({', '.join(str(int(p)) for p in flt.priorities)})")
-        if flt.open_only:
-            clauses.append("is_open = 1")
-        for name in ("team", "assignee", "service"):
-            value = getattr(flt, name)
-            if value is not None:
-                clauses.append(f"{name} = :{name}")
-                params[name] = value
-        if flt.unassigned:
-            clauses.append("assignee IS NULL")
-        if flt.breaching_before is not None:
-            clauses.append("is_open = 1 AND sla_due_at IS NOT NULL AND sla_due_at <= :due")
-            params["due"] = flt.breaching_before.replace(tzinfo=None).isoformat(" ")
-        query = fts_query(flt.text)
-        if query:
-            clauses.append("rowid IN (SELECT rowid FROM incident_fts WHERE incident_fts "
-                           "MATCH :fts)")
-            params["fts"] = query
-        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def incidents(self, ids: Sequence[str]) -> list[LocalIncident]:
         """The incidents with ``ids``, in that order (missing ones left out)."""
