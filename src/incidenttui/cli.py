@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from incidenttui import __version__
 from incidenttui.config import ENV_SERVER, default_server_db
@@ -86,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"incidenttui {__version__}")
     parser.add_argument("--server", default=None, metavar="URL", dest="global_server",
                         help=f"the server to use (default: ${ENV_SERVER} or the last login)")
+    parser.add_argument("--offline", action="store_true",
+                        help="open the app on the local cache without syncing")
+    mouse = parser.add_mutually_exclusive_group()
+    mouse.add_argument("--mouse", action="store_true", default=None,
+                       help="enable mouse support (off by default: over SSH it sends input on "
+                            "every movement)")
+    mouse.add_argument("--no-mouse", action="store_false", dest="mouse",
+                       help="disable mouse support (the default)")
+    parser.add_argument("--theme", default=None,
+                        help="colour theme, e.g. ansi-dark (16 colours), textual-dark")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _server_parser(sub)
     _demo_parser(sub)
@@ -132,6 +143,51 @@ def cmd_server(args: argparse.Namespace) -> int:
           f"({db.dialect})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 timeout_graceful_shutdown=3)
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """The Textual app on the configured server (or its cache with --offline)."""
+    from dataclasses import replace
+
+    from incidenttui.scripting import VerbError, server_url
+    from incidenttui.settings import SettingsError, load_settings
+    from incidenttui.store.reader import store_path_for
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise CliError(f"config: {exc}", EXIT_USAGE) from None
+    if args.theme:
+        settings = replace(settings, theme=args.theme)
+    try:
+        url: str | None = server_url(None)
+    except VerbError as exc:
+        if exc.code == EXIT_USAGE and "must start with" in str(exc):
+            raise CliError(str(exc), EXIT_USAGE) from None
+        url = None
+    if url is None and args.offline:
+        raise CliError("--offline needs a server profile to read the cache of: pass --server "
+                       "URL (or set INCIDENTTUI_SERVER)", EXIT_USAGE)
+    token = None
+    if url and not args.offline:
+        from incidenttui.credentials import load_token
+
+        token = load_token(url)
+    store_path = store_path_for(url) if url else store_path_for("unconfigured")
+    mouse = settings.mouse if args.mouse is None else args.mouse
+    return run_app(url, token, store_path, offline=args.offline, settings=settings,
+                   mouse=mouse)
+
+
+def run_app(url: str | None, token: str | None, store_path: Any, *, offline: bool = False,
+            settings: Any = None, mouse: bool = False) -> int:
+    from incidenttui.settings import Settings
+    from incidenttui.tui import AppConfig, make_app
+
+    app = make_app(AppConfig(server_url=url, token=token, store_path=store_path,
+                             offline=offline, settings=settings or Settings()))
+    app.run(mouse=mouse)
     return 0
 
 
@@ -198,10 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.global_server:
         os.environ[ENV_SERVER] = args.global_server
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    func = getattr(args, "func", None) or cmd_app
     try:
         return int(func(args) or 0)
     except (CliError, VerbError) as exc:

@@ -14,7 +14,7 @@ _EXPORTS = {
     "CreateIncident": "commands", "Escalate": "commands", "Transition": "commands",
     "UpdateFields": "commands",
     "IncidentFilter": "reader", "QueueReader": "reader", "QueueRow": "reader",
-    "Store": "store", "StoreError": "store", "ref_of": "store", "store_path_for": "store",
+    "Store": "store", "StoreError": "store", "ref_of": "store", "store_path_for": "reader",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -7,12 +7,15 @@ Text in the store is already inert (sanitised when written).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from incidenttui.config import data_dir
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -77,6 +80,13 @@ def filter_sql(flt: IncidentFilter) -> tuple[str, dict[str, Any]]:
         clauses.append("rowid IN (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :fts)")
         params["fts"] = query
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def store_path_for(server_url: str) -> Path:
+    """One store file per server profile, under the data directory."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", server_url.split("://", 1)[-1]).strip("-")[:60]
+    digest = hashlib.sha256(server_url.encode()).hexdigest()[:8]
+    return data_dir() / "stores" / f"{slug or 'server'}-{digest}.db"
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -7,7 +7,6 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,14 +19,13 @@ from sqlalchemy import delete, func, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from incidenttui.config import data_dir
 from incidenttui.domain import Refused, Status
 from incidenttui.domain.sla import next_breach_at
 from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
-from incidenttui.store.reader import SORTS, IncidentFilter, filter_sql
+from incidenttui.store.reader import SORTS, IncidentFilter, filter_sql, store_path_for
 from incidenttui.store.sanitize import clean_line, clean_text
 from incidenttui.store.tables import (
     ConflictRecord,
@@ -61,13 +59,6 @@ def _fts_sql() -> list[str]:
 #: Layout upgrades, applied in order to a store whose ``user_version`` is lower; each keeps
 #: the data and the outbox.
 MIGRATIONS: dict[int, list[str]] = {1: _fts_sql()}
-
-
-def store_path_for(server_url: str) -> Path:
-    """One store file per server profile, under the data directory."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", server_url.split("://", 1)[-1]).strip("-")[:60]
-    digest = hashlib.sha256(server_url.encode()).hexdigest()[:8]
-    return data_dir() / "stores" / f"{slug or 'server'}-{digest}.db"
 
 
 def clean_json(value: Any) -> Any:

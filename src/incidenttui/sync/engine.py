@@ -14,7 +14,6 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +30,7 @@ from incidenttui.sync.client import (
     ServerTrouble,
     SyncError,
 )
+from incidenttui.sync.status import SyncStatus
 
 log = logging.getLogger("incidenttui.sync")
 
@@ -39,19 +39,6 @@ LONG_POLL_SECONDS = 25.0
 PAGE_SIZE = 500
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the status line shows."""
-
-    state: str = "offline"  # online | offline | syncing | auth | error
-    last_sync_at: datetime | None = None
-    pending: int = 0
-    conflicts: int = 0
-    last_error: str | None = None
-    user: str | None = None
-    server: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,10 +59,12 @@ class SyncEngine:
     """Keeps one store in step with one server."""
 
     def __init__(self, store: Store, client: ApiClient,
-                 on_status: Callable[[SyncStatus], Any] | None = None) -> None:
+                 on_status: Callable[[SyncStatus], Any] | None = None,
+                 on_change: Callable[[], Any] | None = None) -> None:
         self.store = store
         self.client = client
         self.on_status = on_status
+        self.on_change = on_change
         self.status = SyncStatus(server=client.base_url, user=store.user_id)
         self._kick = asyncio.Event()
         self._stopping = False
@@ -95,6 +84,10 @@ class SyncEngine:
 
     async def refresh_counts(self) -> None:
         self._set(**await self._counts())
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def kick(self) -> None:
         """Something was queued locally: push now instead of after the long-poll."""
@@ -137,6 +130,7 @@ class SyncEngine:
                 raise
             await self._settle(entry.key, answer.status, answer.body)
             sent += 1
+            self._changed()
             self._set(**await self._counts())
         return sent
 
@@ -188,6 +182,8 @@ class SyncEngine:
                 except (ValidationError, ValueError, KeyError, TypeError):
                     raise BadResponse("the change feed sent a malformed change") from None
                 applied += len(page.changes)
+                if page.changes:
+                    self._changed()
             if not page.more:
                 return applied
             wait = 0.0

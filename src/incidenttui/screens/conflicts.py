@@ -1,0 +1,131 @@
+"""Conflicts: changes the server did not apply, mine and theirs side by side."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from incidenttui.widgets.status_line import StatusLine
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class ConflictsScreen(Screen[None]):
+    """Pick *keep mine* (sent again against the server's version) or *take theirs*."""
+
+    AREA = "conflicts"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="conflicts.back"),
+        Binding("m", "settle(True)", "Keep mine", id="conflicts.keep_mine"),
+        Binding("t", "settle(False)", "Take theirs/dismiss", id="conflicts.take_theirs"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conflicts: list[Any] = []
+        self.refs: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="conflicts-title", markup=False)
+        yield OptionList(id="conflict-list", compact=True)
+        with Horizontal(id="sides"):
+            yield Static(id="mine", markup=False)
+            yield Static(id="theirs", markup=False)
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#conflict-list").focus()
+        self.load()
+
+    def store_changed(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        store = self.app.store
+        if store is None:
+            return
+        conflicts = store.conflicts()
+        refs = {}
+        for incident in store.incidents(list({c.incident_id for c in conflicts})):
+            refs[incident.id] = f"INC-{incident.number}" if incident.number else "INC-pending"
+        self.app.call_from_thread(self._show, conflicts, refs)
+
+    def _show(self, conflicts: list[Any], refs: dict[str, str]) -> None:
+        self.conflicts, self.refs = conflicts, refs
+        title = (f"Conflicts · {len(conflicts)} · m: keep mine · t: take theirs"
+                 if conflicts else "No conflicts: every change was applied.")
+        self.query_one("#conflicts-title", Static).update(Content(title))
+        options = self.query_one("#conflict-list", OptionList)
+        highlighted = options.highlighted or 0
+        options.clear_options()
+        for c in conflicts:
+            ref = refs.get(c.incident_id, c.incident_id[:8])
+            label = (f"{ref} · {c.field} changed by someone else" if c.field else
+                     f"{ref} · refused: {c.summary} — {c.reason}")
+            options.add_option(Option(Content(label), id=str(c.id)))
+        if conflicts:
+            options.highlighted = min(highlighted, len(conflicts) - 1)
+        self._detail()
+
+    @on(OptionList.OptionHighlighted)
+    def _detail(self) -> None:
+        mine, theirs = self.query_one("#mine", Static), self.query_one("#theirs", Static)
+        conflict = self._current()
+        if conflict is None:
+            mine.update(Content(""))
+            theirs.update(Content(""))
+            return
+        if conflict.field:
+            mine.update(Content(f"MINE ({conflict.field})\n{_show_value(conflict.mine)}"))
+            theirs.update(Content(f"THEIRS (version {conflict.their_version})\n"
+                                  f"{_show_value(conflict.theirs)}"))
+        else:
+            mine.update(Content(f"MY CHANGE\n{conflict.summary}"))
+            theirs.update(Content(f"THE SERVER SAID\n{conflict.reason}\n\n"
+                                  "t dismisses it; make the change again if still needed."))
+
+    def _current(self) -> Any:
+        options = self.query_one("#conflict-list", OptionList)
+        if options.highlighted is None or options.highlighted >= len(self.conflicts):
+            return None
+        return self.conflicts[options.highlighted]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    async def action_settle(self, keep_mine: bool) -> None:
+        from incidenttui.domain import Refused
+        from incidenttui.messages import StoreChanged
+
+        conflict = self._current()
+        if conflict is None:
+            return
+        if keep_mine and conflict.field is None:
+            self.notify("The server refused this change; it cannot be kept. Press t to "
+                        "dismiss it.", severity="warning")
+            return
+        try:
+            await asyncio.to_thread(self.app.store.resolve_conflict, conflict.id, keep_mine)
+        except Refused as exc:
+            self.notify(exc.reason, severity="warning")
+        if self.app.engine is not None:
+            self.app.engine.kick()
+        self.notify("Kept mine: sending it again" if keep_mine else "Took theirs", timeout=3)
+        self.app.post_message(StoreChanged())
+        await self.app._refresh_counts()

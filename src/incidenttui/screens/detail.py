@@ -1,0 +1,243 @@
+"""Incident detail: every field, SLA clocks, the live timeline, a note composer, actions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from incidenttui.domain import format_duration, legal_actions, sla_clocks
+from incidenttui.widgets.cells import STATUS_LONG
+from incidenttui.widgets.status_line import StatusLine
+from incidenttui.widgets.timeline_view import Entry, TimelineView
+
+ACTION_KEYS = {"acknowledge": "a", "start": "s", "hold": "h", "resume": "u", "resolve": "r",
+               "close": "c", "reopen": "o", "cancel": "x"}
+
+DONE = {"acknowledge": "Acknowledged", "start": "Started", "hold": "Put on hold",
+        "resume": "Resumed", "close": "Closed", "reopen": "Reopened", "cancel": "Cancelled"}
+
+
+def _time(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def describe_event(event: Any) -> str:
+    """The body of a timeline entry: its text, led by what changed."""
+    data = event.data or {}
+    if event.kind == "status":
+        move = f"{data.get('from', '?')} → {data.get('to', '?')}"
+        code = f" ({data['resolution_code']})" if data.get("resolution_code") else ""
+        return f"{move}{code}" + (f": {event.text}" if event.text else "")
+    if event.kind == "escalation":
+        if data.get("kind") == "hierarchical":
+            return f"management engaged: {event.text}"
+        return (f"{data.get('from_team') or '-'} (L{data.get('from_level', '?')}) → "
+                f"{data.get('to_team') or '-'} (L{data.get('to_level', '?')}): {event.text}")
+    return event.text
+
+
+class DetailScreen(Screen[None]):
+    """One incident."""
+
+    AREA = "incident"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="incident.back"),
+        Binding("a", "act('acknowledge')", "Ack", id="incident.acknowledge"),
+        Binding("s", "act('start')", "Start", id="incident.start"),
+        Binding("h", "act('hold')", "Hold", id="incident.hold"),
+        Binding("u", "act('resume')", "Resume", id="incident.resume"),
+        Binding("r", "resolve", "Resolve", id="incident.resolve"),
+        Binding("c", "act('close')", "Close", id="incident.close"),
+        Binding("o", "act('reopen')", "Reopen", id="incident.reopen"),
+        Binding("x", "act('cancel')", "Cancel incident", show=False, id="incident.cancel"),
+        Binding("e", "escalate", "Escalate", id="incident.escalate"),
+        Binding("n", "note", "Note", id="incident.note", tooltip="Write a note (enter sends)"),
+        Binding("t", "assign", "Assign", show=False, id="incident.assign"),
+        Binding("i", "priority", "Impact/urgency", show=False, id="incident.priority"),
+        Binding("l", "link", "Link", show=False, id="incident.link"),
+    ]
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.incident: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title", markup=False)
+        yield Static(id="detail-fields", markup=False)
+        yield TimelineView(id="timeline")
+        yield Input(placeholder="n: write a note, enter to add it, esc to leave",
+                    id="note", compact=True)
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(TimelineView).focus()
+        self.load()
+        self.set_interval(30, self._tick)
+
+    def _tick(self) -> None:
+        if self.incident is not None and self.is_current:
+            self._show(self.incident, None)
+
+    def store_changed(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="detail-load")
+    def load(self) -> None:
+        store = self.app.store
+        if store is None:
+            return
+        incident = store.get(self.incident_id)
+        events = store.timeline(self.incident_id) if incident is not None else []
+        self.app.call_from_thread(self._show, incident, events)
+
+    def _show(self, incident: Any, events: list[Any] | None) -> None:
+        if incident is None:
+            self.query_one("#detail-title", Static).update(
+                Content("This incident is no longer in the local store."))
+            return
+        self.incident = incident
+        now = datetime.now(UTC)
+        ref = f"INC-{incident.number}" if incident.number is not None else "INC-pending"
+        major = "MAJOR · " if incident.major else ""
+        title = (f"{ref} · P{incident.priority} · {STATUS_LONG.get(incident.status)} · "
+                 f"{major}{incident.title}")
+        self.query_one("#detail-title", Static).update(Content(title))
+        clocks = sla_clocks(incident.priority, incident.created_at, now,
+                            acknowledged_at=incident.acknowledged_at,
+                            resolved_at=incident.resolved_at,
+                            hold_seconds=incident.hold_seconds,
+                            on_hold_since=incident.on_hold_since)
+
+        def clock(name: str, c: Any) -> str:
+            if c.stopped:
+                return f"{name} {'BREACHED' if c.breached else 'met'}"
+            if c.breached:
+                return f"{name} BREACHED {format_duration(-c.remaining)} ago"
+            paused = " (paused)" if c.paused else ""
+            return f"{name} {format_duration(c.remaining)} left{paused}"
+
+        moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}"
+                          for a in legal_actions(incident.status))
+        lines = [
+            f"service {incident.service} · {incident.category} · impact {incident.impact} "
+            f"urgency {incident.urgency}",
+            f"team {incident.team or '-'} · assignee {incident.assignee or '-'} · "
+            f"level L{incident.escalation_level}"
+            + (" · management engaged" if incident.management_engaged else ""),
+            f"SLA: {clock('response', clocks.response)} · "
+            f"{clock('resolution', clocks.resolution)}",
+            f"detected {_time(incident.detected_at)} · acked {_time(incident.acknowledged_at)}"
+            f" · resolved {_time(incident.resolved_at)}",
+            f"moves: {moves or 'none'}" + (f" · {incident.pending} change(s) waiting to sync"
+                                           if incident.pending else ""),
+        ]
+        self.query_one("#detail-fields", Static).update(Content("\n".join(lines)))
+        if events is not None:
+            entries = []
+            if incident.description:
+                entries.append(Entry("description", incident.description))
+            if incident.resolution_note:
+                entries.append(Entry(f"resolution ({incident.resolution_code})",
+                                     incident.resolution_note))
+            for e in events:
+                heading = f"{e.at.astimezone(UTC):%m-%d %H:%M} {e.actor or '-'} {e.kind}"
+                entries.append(Entry(heading, describe_event(e), e.pending))
+            self.query_one(TimelineView).set_entries(entries)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        note = self.query_one("#note", Input)
+        if note.has_focus:
+            self.query_one(TimelineView).focus()
+        else:
+            self.app.pop_screen()
+
+    async def action_act(self, action: str) -> None:
+        from incidenttui.store.commands import Transition
+
+        await self.app.execute([Transition(self.incident_id, action=action)],
+                               done=DONE.get(action, action))
+
+    @work(exclusive=True, group="detail-action")
+    async def action_resolve(self) -> None:
+        from incidenttui.screens.forms import ResolveScreen
+        from incidenttui.store.commands import Transition
+
+        answer = await self.app.push_screen_wait(ResolveScreen(self._ref()))
+        if answer is not None:
+            await self.app.execute([Transition(self.incident_id, action="resolve",
+                                               resolution_code=answer[0],
+                                               resolution_note=answer[1])], done="Resolved")
+
+    def action_escalate(self) -> None:
+        from incidenttui.screens.escalate import EscalateScreen
+
+        self.app.push_screen(EscalateScreen([self.incident_id]))
+
+    def action_note(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    @on(Input.Submitted, "#note")
+    async def _send_note(self, event: Input.Submitted) -> None:
+        from incidenttui.store.commands import AddNote
+
+        text = event.value.strip()
+        if not text:
+            return
+        if await self.app.execute([AddNote(self.incident_id, text=text)]):
+            event.input.value = ""
+
+    @work(exclusive=True, group="detail-action")
+    async def action_assign(self) -> None:
+        from incidenttui.screens.forms import AssignScreen
+        from incidenttui.store.commands import UpdateFields
+
+        answer = await self.app.push_screen_wait(AssignScreen(self._ref()))
+        if answer is not None:
+            await self.app.execute([UpdateFields(self.incident_id, answer)], done="Assigned")
+
+    @work(exclusive=True, group="detail-action")
+    async def action_priority(self) -> None:
+        from incidenttui.screens.forms import PriorityScreen
+        from incidenttui.store.commands import UpdateFields
+
+        if self.incident is None:
+            return
+        answer = await self.app.push_screen_wait(
+            PriorityScreen(self._ref(), self.incident.impact, self.incident.urgency))
+        if answer is not None:
+            await self.app.execute([UpdateFields(self.incident_id, answer)],
+                                   done="Reprioritised")
+
+    @work(exclusive=True, group="detail-action")
+    async def action_link(self) -> None:
+        from incidenttui.screens.forms import LinkScreen
+        from incidenttui.store.commands import AddLink
+
+        answer = await self.app.push_screen_wait(LinkScreen(self._ref()))
+        if answer is None:
+            return
+        kind, key = answer
+        target = await asyncio.to_thread(self.app.store.get, key)
+        if target is None:
+            self.notify(f"No incident {key!r} in the local store.", severity="warning")
+            return
+        ref = f"INC-{target.number}" if target.number is not None else target.id
+        await self.app.execute([AddLink(self.incident_id, link=kind, target_id=target.id,
+                                        target_ref=ref)], done="Linked")
+
+    def _ref(self) -> str:
+        if self.incident is not None and self.incident.number is not None:
+            return f"INC-{self.incident.number}"
+        return "this incident"

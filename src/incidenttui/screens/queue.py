@@ -1,0 +1,292 @@
+"""The queue (home): filter, search, presets, sort, bulk triage."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from incidenttui.store.reader import IncidentFilter
+from incidenttui.widgets.queue_view import QueueView, header_text
+from incidenttui.widgets.status_line import StatusLine
+
+#: Preset name → (label, key)
+PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unassigned", "3"),
+           "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
+           "all": ("all", "7")}
+SORT_CYCLE = ("priority", "sla", "newest", "updated")
+#: "Breaching" also shows what breaches within this time.
+BREACH_WINDOW = timedelta(minutes=30)
+
+
+class QueueScreen(Screen[None]):
+    """The incident queue."""
+
+    AREA = "queue"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="queue.filter",
+                tooltip="Filter as you type (number, title, description, service, notes)"),
+        Binding("escape", "clear", "Clear", show=False, id="queue.clear",
+                tooltip="Clear the filter and the selection"),
+        Binding("s", "sort", "Sort", id="queue.sort", tooltip="Cycle the sort order"),
+        Binding("p", "next_preset", "Preset", id="queue.preset",
+                tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all"),
+        *[Binding(key, f"preset('{name}')", label.capitalize(), show=False,
+                  id=f"queue.preset_{name}", tooltip=f"Show {label} incidents")
+          for name, (label, key) in PRESETS.items()],
+        Binding("a", "ack", "Ack", id="queue.ack",
+                tooltip="Acknowledge the selected incidents (or the one at the cursor)"),
+        Binding("e", "escalate", "Escalate", id="queue.escalate"),
+        Binding("r", "resolve", "Resolve", id="queue.resolve"),
+        Binding("t", "assign", "Assign", id="queue.assign", tooltip="Assign to a team/person"),
+        Binding("n", "new", "New", id="queue.new", tooltip="Log a new incident"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.preset = "open"
+        self.sort = "priority"
+        self.text = ""
+        self._pending_reload = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="queue-title", markup=False)
+        yield Static(id="queue-header", markup=False)
+        yield QueueView(self.app.reader.rows, id="queue")
+        yield Static(id="queue-empty", markup=False)
+        yield Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
+                    compact=True)
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    def on_mount(self) -> None:
+        self.query_one("#queue-filter").display = False
+        self.view.focus()
+        self.reload()
+        self.set_interval(60, self.view.tick)
+
+    def on_resize(self) -> None:
+        self.query_one("#queue-header", Static).update(Content(header_text(self.size.width)))
+
+    # -- the filter ------------------------------------------------------------------------
+
+    def current_filter(self) -> IncidentFilter:
+        user = getattr(self.app.sync_status, "user", None)
+        flt = IncidentFilter(text=self.text, sort=self.sort)
+        if self.preset == "mine":
+            return replace(flt, assignee=user or "\x00nobody", open_only=True)
+        if self.preset == "team":
+            return replace(flt, team=self._my_team() or "\x00none", open_only=True)
+        if self.preset == "unassigned":
+            return replace(flt, unassigned=True, open_only=True)
+        if self.preset == "breaching":
+            return replace(flt, breaching_before=datetime.now(UTC) + BREACH_WINDOW)
+        if self.preset == "p1p2":
+            return replace(flt, priorities=(1, 2), open_only=True)
+        if self.preset == "open":
+            return replace(flt, open_only=True)
+        return flt
+
+    def _my_team(self) -> str | None:
+        store = self.app.store
+        user = getattr(self.app.sync_status, "user", None)
+        if store is None or user is None:
+            return None
+        return next((u.team_id for u in store.users() if u.id == user), None)
+
+    def reload(self) -> None:
+        """Re-read the ordered ids (a worker: the event loop never waits on the query)."""
+        self._query(self.current_filter())
+
+    @work(thread=True, exclusive=True, group="queue-query")
+    def _query(self, flt: IncidentFilter) -> None:
+        ids = self.app.reader.query_ids(flt)
+        has_cache = bool(ids) or self.app.reader.has_data()
+        self.app.call_from_thread(self._show, ids, has_cache)
+
+    def _show(self, ids: list[str], has_cache: bool) -> None:
+        self.view.set_ids(ids)
+        empty = self.query_one("#queue-empty", Static)
+        if ids:
+            empty.display = False
+        else:
+            empty.display = True
+            status = self.app.sync_status
+            if not has_cache:
+                why = ("no cached incidents yet and offline: nothing to show until the "
+                       "server is reachable" if status.state != "online" else
+                       "no incidents yet")
+            else:
+                why = "no incidents match this view (p: presets, /: filter, esc: clear)"
+            empty.update(Content(why))
+        self._update_title(len(ids))
+
+    def _update_title(self, count: int) -> None:
+        label = PRESETS[self.preset][0]
+        parts = [f"Queue · {label} · {count} · sort {self.sort}"]
+        if self.text:
+            parts.append(f"filter “{self.text}”")
+        if self.view.selected:
+            parts.append(f"{len(self.view.selected)} selected")
+        self.query_one("#queue-title", Static).update(Content(" · ".join(parts)))
+
+    def store_changed(self) -> None:
+        # Coalesce bursts of changes (an alert storm) into one re-query.
+        if not self._pending_reload:
+            self._pending_reload = True
+            self.set_timer(0.3, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._pending_reload = False
+        self.reload()
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text = event.value
+        self.reload()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_done(self) -> None:
+        self.view.focus()
+
+    @on(QueueView.Opened)
+    def _open(self, event: QueueView.Opened) -> None:
+        from incidenttui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(event.incident_id))
+
+    @on(QueueView.Moved)
+    def _moved(self) -> None:
+        self._update_title(len(self.view.ids))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        if self.view.selected:
+            self.view.selected.clear()
+            self.view.refresh()
+        if box.value:
+            box.value = ""
+        box.display = False
+        self.view.focus()
+        self._update_title(len(self.view.ids))
+
+    def action_sort(self) -> None:
+        self.sort = SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)]
+        self.reload()
+
+    def action_preset(self, name: str) -> None:
+        self.preset = name
+        if name == "breaching":
+            self.sort = "sla"
+        self.reload()
+
+    def action_next_preset(self) -> None:
+        names = list(PRESETS)
+        self.action_preset(names[(names.index(self.preset) + 1) % len(names)])
+
+    def _targets(self) -> list[str]:
+        targets = self.view.targets
+        if not targets:
+            self.notify("No incident here.", severity="warning")
+        return targets
+
+    def _refs(self, targets: list[str]) -> str:
+        rows = [self.view.row(i) for i in targets[:3]]
+        text = ", ".join(r.ref for r in rows if r is not None)
+        return text + (f" and {len(targets) - 3} more" if len(targets) > 3 else "")
+
+    @work(exclusive=True, group="queue-action")
+    async def action_ack(self) -> None:
+        from incidenttui.screens.forms import ConfirmScreen
+        from incidenttui.store.commands import Transition
+
+        targets = self._targets()
+        if not targets:
+            return
+        if len(targets) > 1 and not await self.app.push_screen_wait(
+                ConfirmScreen(f"Acknowledge {len(targets)} incidents ({self._refs(targets)})?")):
+            return
+        await self.app.execute([Transition(i, action="acknowledge") for i in targets],
+                               done="Acknowledged")
+        self._after_bulk()
+
+    @work(exclusive=True, group="queue-action")
+    async def action_resolve(self) -> None:
+        from incidenttui.screens.forms import ResolveScreen
+        from incidenttui.store.commands import Transition
+
+        targets = self._targets()
+        if not targets:
+            return
+        answer = await self.app.push_screen_wait(ResolveScreen(self._refs(targets)))
+        if answer is None:
+            return
+        code, note = answer
+        await self.app.execute([Transition(i, action="resolve", resolution_code=code,
+                                           resolution_note=note) for i in targets],
+                               done="Resolved")
+        self._after_bulk()
+
+    @work(exclusive=True, group="queue-action")
+    async def action_assign(self) -> None:
+        from incidenttui.screens.forms import AssignScreen
+        from incidenttui.store.commands import UpdateFields
+
+        targets = self._targets()
+        if not targets or not await self._store_ready():
+            return
+        answer = await self.app.push_screen_wait(AssignScreen(self._refs(targets)))
+        if answer is None:
+            return
+        await self.app.execute([UpdateFields(i, answer) for i in targets], done="Assigned")
+        self._after_bulk()
+
+    def action_escalate(self) -> None:
+        from incidenttui.screens.escalate import EscalateScreen
+
+        targets = self._targets()
+        if targets:
+            self.app.push_screen(EscalateScreen(targets), lambda _: self._after_bulk())
+
+    @work(exclusive=True, group="queue-action")
+    async def action_new(self) -> None:
+        from incidenttui.screens.forms import NewIncidentScreen
+
+        if not await self._store_ready():
+            return
+        command = await self.app.push_screen_wait(NewIncidentScreen())
+        if command is not None:
+            await self.app.execute([command], done="Logged")
+
+    async def _store_ready(self) -> bool:
+        for _ in range(50):
+            if self.app.store is not None:
+                return True
+            await asyncio.sleep(0.1)
+        self.notify("The local store is not available.", severity="error")
+        return False
+
+    def _after_bulk(self, *_: Any) -> None:
+        if self.view.selected:
+            self.view.selected.clear()
+            self.view.refresh()
+        self._update_title(len(self.view.ids))

@@ -1,0 +1,67 @@
+"""The user's config file: theme, mouse, and key remapping by binding id.
+
+Example ``config.toml``::
+
+    theme = "ansi-dark"
+    mouse = false
+
+    [keys]
+    "incident.acknowledge" = "A"
+    "queue.filter" = "slash,f"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_CONFIG_DIR = "INCIDENTTUI_CONFIG_DIR"
+
+
+class SettingsError(Exception):
+    """The config file cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    theme: str | None = None
+    mouse: bool = False
+    keys: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def config_path() -> Path:
+    configured = os.environ.get(ENV_CONFIG_DIR)
+    if configured:
+        return Path(configured).expanduser() / "config.toml"
+    from platformdirs import user_config_path
+
+    return user_config_path("incidenttui", appauthor=False) / "config.toml"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the config file (a missing file means defaults)."""
+    path = path or config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(path=path)
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        raise SettingsError(f"{path}: 'theme' must be a string")
+    mouse = data.get("mouse", False)
+    if not isinstance(mouse, bool):
+        raise SettingsError(f"{path}: 'mouse' must be true or false")
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in keys.items()):
+        raise SettingsError(f"{path}: [keys] maps binding ids to key names (strings)")
+    return Settings(theme=theme, mouse=mouse, keys=dict(keys), path=path)

@@ -1,0 +1,276 @@
+"""The Textual app: built by :func:`make_app`, which the CLI and the tests both call.
+
+Start-up paints the cached queue from the stdlib-only reader first; the store (SQLModel) and
+the sync engine (httpx) load in a worker thread after the first paint, then take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from incidenttui.messages import BackendReady, StoreChanged, SyncStatusChanged
+from incidenttui.settings import Settings
+from incidenttui.store.reader import QueueReader
+from incidenttui.sync.status import SyncStatus
+from incidenttui.widgets.status_line import StatusLine
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything the app needs to start; the CLI and the tests build one."""
+
+    server_url: str | None
+    token: str | None
+    store_path: Path
+    offline: bool = False
+    settings: Settings = Settings()
+    long_poll: float = 25.0
+
+
+class IncidentApp(App[None]):
+    """incidenttui: the incident console."""
+
+    TITLE = "incidenttui"
+    CSS_PATH = "styles/app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True,
+                tooltip="Leave incidenttui (queued changes are kept)"),
+        Binding("question_mark", "help", "Help", id="app.help",
+                tooltip="The keys of this screen"),
+        Binding("colon", "command_palette", "Commands", id="app.commands", show=False),
+        Binding("ctrl+r", "sync_now", "Sync now", id="app.sync", show=False,
+                tooltip="Push queued changes and pull news now"),
+        Binding("C", "conflicts", "Conflicts", id="app.conflicts", show=False,
+                tooltip="Changes the server did not apply"),
+    ]
+
+    sync_status: reactive[SyncStatus] = reactive(SyncStatus, always_update=True)
+
+    def __init__(self, config: AppConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.reader = QueueReader(config.store_path)
+        self.store: Any = None  # incidenttui.store.Store, once loaded
+        self.engine: Any = None  # incidenttui.sync.engine.SyncEngine, unless offline
+        self._engine_task: asyncio.Task[None] | None = None
+        self.set_reactive(IncidentApp.sync_status,
+                          SyncStatus(state="local" if config.offline else "offline",
+                                     server=config.server_url or ""))
+        if config.settings.theme:
+            self.theme = config.settings.theme
+        elif os.environ.get("COLORTERM", "").lower() not in ("truecolor", "24bit"):
+            self.theme = "ansi-dark"
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from incidenttui.screens.queue import QueueScreen
+
+        if self.config.settings.keys:
+            self.set_keymap(self.config.settings.keys)
+        self.push_screen(QueueScreen())
+        self.call_after_refresh(self._load_backend)
+        if not self.config.offline and not self.config.token:
+            from incidenttui.screens.login import LoginScreen
+
+            self.push_screen(LoginScreen(self.config.server_url))
+
+    @work(thread=True, exclusive=True, group="backend")
+    def _load_backend(self) -> None:
+        from incidenttui.store import Store, StoreError
+
+        try:
+            self.store = Store(self.config.store_path)
+        except StoreError as exc:
+            self.post_message(BackendReady(error=str(exc)))
+            return
+        except Exception as exc:  # a damaged or unwritable file: say so, do not crash
+            self.post_message(BackendReady(error=f"cannot open the local store: {exc}"))
+            return
+        self.post_message(BackendReady())
+
+    async def on_backend_ready(self, message: BackendReady) -> None:
+        if message.error:
+            self.notify(message.error, title="Local store", severity="error", timeout=30)
+            return
+        status = SyncStatus(state=self.sync_status.state, server=self.config.server_url or "",
+                            user=self.store.user_id, pending=self.store.pending_count(),
+                            conflicts=self.store.conflict_count())
+        self.sync_status = status
+        self.post_message(StoreChanged())
+        if not self.config.offline and self.config.token:
+            self.start_sync(self.config.token)
+
+    def start_sync(self, token: str) -> None:
+        """Start (or restart with a new token) the sync engine as a task on this loop."""
+        from incidenttui.sync.client import ApiClient
+        from incidenttui.sync.engine import SyncEngine
+
+        if self.store is None or not self.config.server_url:
+            return
+        if self.engine is not None:
+            self.engine.stop()
+        client = ApiClient(self.config.server_url, token)
+        self.engine = SyncEngine(self.store, client, on_status=self._on_sync_status,
+                                 on_change=self._on_store_change)
+        self._engine_task = asyncio.create_task(self._run_engine(self.engine, client))
+
+    def switch_server(self, url: str, token: str) -> None:
+        """Use ``url`` with ``token`` (after a login): its own store, then sync."""
+        from dataclasses import replace
+
+        from incidenttui.scripting import remember_server
+        from incidenttui.store.store import store_path_for
+
+        remember_server(url)
+        if url == self.config.server_url and self.store is not None:
+            self.config = replace(self.config, token=token)
+            self.start_sync(token)
+            return
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine = None
+        self.reader.close()
+        self.config = replace(self.config, server_url=url, token=token,
+                              store_path=store_path_for(url))
+        self.reader = QueueReader(self.config.store_path)
+        self.store = None
+        self.sync_status = SyncStatus(state="offline", server=url)
+        self._load_backend()
+
+    async def _run_engine(self, engine: Any, client: Any) -> None:
+        try:
+            await engine.run(long_poll=self.config.long_poll)
+        finally:
+            await client.aclose()
+
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        self.post_message(SyncStatusChanged(status))
+
+    def _on_store_change(self) -> None:
+        self.post_message(StoreChanged())
+
+    def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
+        self.sync_status = message.status
+
+    def watch_sync_status(self, status: SyncStatus) -> None:
+        if not self.screen_stack:
+            return
+        for line in self.screen.query(StatusLine):
+            line.show(status)
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
+        # Forward to every screen on the stack: each re-reads what it shows, if visible.
+        for screen in self.screen_stack:
+            if hasattr(screen, "store_changed"):
+                screen.store_changed()
+
+    async def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+        if self._engine_task is not None:
+            self._engine_task.cancel()
+        self.reader.close()
+
+    # -- the one way screens change things -------------------------------------------------
+
+    async def execute(self, commands: Sequence[Any], *, done: str | None = None) -> int:
+        """Apply commands through the store (checked, applied, queued); report refusals in
+        words. Returns how many were applied."""
+        from incidenttui.domain import Refused
+
+        if self.store is None:
+            self.notify("The local store is still loading; try again in a moment.",
+                        severity="warning")
+            return 0
+        applied, refusals = 0, []
+        for command in commands:
+            try:
+                await asyncio.to_thread(self.store.execute, command)
+                applied += 1
+            except Refused as exc:
+                refusals.append(exc.reason)
+        if applied:
+            if self.engine is not None:
+                self.engine.kick()
+            self.post_message(StoreChanged())
+            await self._refresh_counts()
+            if done:
+                self.notify(done if applied == 1 else f"{done} ×{applied}", timeout=3)
+        if refusals:
+            shown = refusals[0] if len(refusals) == 1 else \
+                f"{len(refusals)} refused; first: {refusals[0]}"
+            self.notify(shown, title="Refused", severity="warning", timeout=8)
+        return applied
+
+    async def _refresh_counts(self) -> None:
+        pending = await asyncio.to_thread(self.store.pending_count)
+        conflicts = await asyncio.to_thread(self.store.conflict_count)
+        self.sync_status = SyncStatus(**{**self.sync_status.__dict__, "pending": pending,
+                                         "conflicts": conflicts})
+
+    # -- app-wide actions ------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from incidenttui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_sync_now(self) -> None:
+        if self.engine is None:
+            self.notify("Not syncing: " + ("started with --offline" if self.config.offline
+                                           else "not logged in"), severity="warning")
+            return
+        self.engine.kick()
+        self.notify("Syncing…", timeout=2)
+
+    def action_conflicts(self) -> None:
+        from incidenttui.screens.conflicts import ConflictsScreen
+
+        if not isinstance(self.screen, ConflictsScreen):
+            self.push_screen(ConflictsScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every binding of the current screen (and its focused widget) in the palette,
+        titled ``area: action``."""
+        seen: set[str] = set()
+        area = getattr(screen, "AREA", "app")
+        for node in [screen.focused, screen] if screen.focused else [screen]:
+            for binding in getattr(node, "BINDINGS", []):
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                if binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                target = node
+
+                def run(action: str = binding.action, target: Any = target) -> None:
+                    self.call_later(target.run_action, action)
+
+                yield SystemCommand(f"{area}: {binding.description.lower()}",
+                                    binding.tooltip or binding.description, run)
+        yield SystemCommand("app: help", "The keys of this screen", self.action_help)
+        yield SystemCommand("app: sync now", "Push queued changes and pull news now",
+                            self.action_sync_now)
+        yield SystemCommand("app: conflicts", "Changes the server did not apply",
+                            self.action_conflicts)
+        yield from super().get_system_commands(screen)
+
+
+def make_app(config: AppConfig) -> IncidentApp:
+    """The app factory the CLI, the demo and the tests share."""
+    return IncidentApp(config)

@@ -1,0 +1,244 @@
+"""The incident queue: a Line-API list that draws only the visible rows.
+
+It holds the ordered incident ids (from the store's index) and fetches rows for the lines on
+screen, so painting and moving the cursor cost the same at 100 or 100,000 incidents. A cursor
+move repaints two lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from incidenttui.store.reader import QueueRow
+from incidenttui.widgets.cells import STATUS_SHORT, age, fit, sla_text
+
+RowFetcher = Callable[[list[str]], dict[str, QueueRow]]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # 0: takes the rest
+
+
+WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 9), Column("pri", "P", 2),
+        Column("status", "STATUS", 5), Column("title", "TITLE", 0),
+        Column("service", "SERVICE", 14), Column("owner", "TEAM/ASSIGNEE", 20),
+        Column("age", "AGE", 6), Column("sla", "SLA", 8), Column("level", "L", 2))
+COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 9), Column("pri", "P", 2),
+           Column("status", "STAT", 4), Column("title", "TITLE", 0),
+           Column("service", "SERVICE", 10), Column("sla", "SLA", 7), Column("level", "L", 2))
+
+
+def columns_for(width: int) -> tuple[Column, ...]:
+    """The compact layout at 80 columns or less (and for narrow windows)."""
+    return COMPACT if width <= 100 else WIDE
+
+
+def header_text(width: int) -> str:
+    cols = columns_for(width)
+    flexible = max(8, width - sum(c.width + 1 for c in cols if c.width))
+    return " ".join(fit(c.title, c.width or flexible) for c in cols)[:width]
+
+
+class QueueView(ScrollView, can_focus=True):
+    """The queue's rows; ``space`` selects, ``enter`` opens."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", show=False, id="queue.down"),
+        Binding("k,up", "cursor(-1)", "Up", show=False, id="queue.up"),
+        Binding("g,home", "jump(0)", "Top", show=False, id="queue.top"),
+        Binding("G,end", "jump(-1)", "Bottom", show=False, id="queue.bottom"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="queue.page_down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="queue.page_up"),
+        Binding("space", "toggle_select", "Select", id="queue.select",
+                tooltip="Select or unselect this incident for a bulk action"),
+        Binding("enter", "open", "Open", id="queue.open", tooltip="Open the incident"),
+    ]
+    COMPONENT_CLASSES = {"queue-view--cursor", "queue-view--selected", "queue-view--breach",
+                         "queue-view--p1", "queue-view--p2", "queue-view--closed"}
+    DEFAULT_CSS = """
+    QueueView { height: 1fr; }
+    """
+
+    cursor: reactive[int] = reactive(0, repaint=False, always_update=True)
+
+    class Opened(Message):
+        def __init__(self, incident_id: str) -> None:
+            super().__init__()
+            self.incident_id = incident_id
+
+    class Moved(Message):
+        def __init__(self, incident_id: str | None) -> None:
+            super().__init__()
+            self.incident_id = incident_id
+
+    def __init__(self, fetch: RowFetcher, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._fetch = fetch
+        self.ids: list[str] = []
+        self.selected: set[str] = set()
+        self._rows: dict[str, QueueRow] = {}
+        self._now = datetime.now(UTC)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def set_ids(self, ids: list[str], *, reload: Iterable[str] | None = None) -> None:
+        """Show ``ids`` in order, keeping the cursor on the same incident where it remains."""
+        current = self.current_id
+        self.ids = ids
+        self.selected &= set(ids)
+        if reload is None:
+            self._rows.clear()
+        else:
+            for incident_id in reload:
+                self._rows.pop(incident_id, None)
+        self.virtual_size = Size(self.size.width, len(ids))
+        index = 0
+        if current is not None:
+            try:
+                index = ids.index(current)
+            except ValueError:
+                index = min(self.cursor, max(0, len(ids) - 1))
+        self._now = datetime.now(UTC)
+        self.cursor = index
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    @property
+    def current_id(self) -> str | None:
+        return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
+
+    @property
+    def targets(self) -> list[str]:
+        """What a bulk action applies to: the selection, or else the incident at the cursor."""
+        if self.selected:
+            return [i for i in self.ids if i in self.selected]
+        return [self.current_id] if self.current_id else []
+
+    def row(self, incident_id: str) -> QueueRow | None:
+        return self._rows.get(incident_id) or self._fetch([incident_id]).get(incident_id)
+
+    def _ensure_rows(self, start: int, end: int) -> None:
+        missing = [i for i in self.ids[start:end] if i not in self._rows]
+        if missing:
+            self._rows.update(self._fetch(missing))
+        if len(self._rows) > 5_000:  # keep memory flat on huge queues
+            visible = set(self.ids[start:end])
+            self._rows = {k: v for k, v in self._rows.items() if k in visible}
+
+    # -- cursor ----------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)
+        self.refresh_line(new)
+        self.post_message(self.Moved(self.current_id))
+
+    def _move_to(self, index: int) -> None:
+        if not self.ids:
+            return
+        self.cursor = max(0, min(index, len(self.ids) - 1))
+        self._scroll_cursor_into_view()
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_jump(self, index: int) -> None:
+        self._move_to(index if index >= 0 else len(self.ids) - 1)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height))
+
+    def action_toggle_select(self) -> None:
+        incident_id = self.current_id
+        if incident_id is None:
+            return
+        self.selected.symmetric_difference_update({incident_id})
+        self.refresh_line(self.cursor)
+        self._move_to(self.cursor + 1)
+
+    def action_open(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.Opened(self.current_id))
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.ids))
+
+    def render_line(self, y: int) -> Strip:
+        index = y + int(self.scroll_offset.y)
+        width = self.size.width
+        if index >= len(self.ids):
+            return Strip.blank(width, self.rich_style)
+        top = int(self.scroll_offset.y)
+        self._ensure_rows(top, top + self.size.height + 1)
+        incident_id = self.ids[index]
+        row = self._rows.get(incident_id)
+        if row is None:
+            return Strip([Segment(fit(" (gone)", width), self.rich_style)])
+        return Strip(self._segments(row, index, width), width)
+
+    def _segments(self, row: QueueRow, index: int, width: int) -> list[Segment]:
+        base = self.rich_style
+        if index == self.cursor and self.has_focus:
+            base = base + self.get_component_rich_style("queue-view--cursor")
+        elif index == self.cursor:
+            base = base + Style(reverse=True)
+        if row.status in ("resolved", "closed", "cancelled"):
+            base = base + self.get_component_rich_style("queue-view--closed", partial=True)
+        cols = columns_for(width)
+        flexible = max(8, width - sum(c.width + 1 for c in cols if c.width))
+        sla, breached = sla_text(row.sla_due_at, self._now, paused=row.on_hold_since is not None)
+        owner = "/".join(v for v in (row.team, row.assignee) if v) or "-"
+        values = {
+            "sel": "*" if row.id in self.selected else " ",
+            "ref": row.ref + ("+" if row.pending else ""),
+            "pri": f"P{row.priority}",
+            "status": STATUS_SHORT.get(row.status, row.status),
+            "title": ("MAJOR " if row.major else "") + row.title,
+            "service": row.service, "owner": owner, "age": age(row.created_at, self._now),
+            "sla": sla, "level": f"L{row.escalation_level}",
+        }
+        segments = []
+        for n, col in enumerate(cols):
+            text = fit(values[col.key], col.width or flexible)
+            style = base
+            if col.key == "pri" and row.priority <= 2:
+                style = base + self.get_component_rich_style(f"queue-view--p{row.priority}",
+                                                             partial=True)
+            elif col.key == "sla" and breached:
+                style = base + self.get_component_rich_style("queue-view--breach", partial=True)
+            elif col.key == "sel" and row.id in self.selected:
+                style = base + self.get_component_rich_style("queue-view--selected",
+                                                             partial=True)
+            segments.append(Segment(text, style))
+            if n < len(cols) - 1:
+                segments.append(Segment(" ", base))
+        return segments
+
+    def tick(self) -> None:
+        """Advance the clock used for ages and SLA and repaint (called about once a minute)."""
+        self._now = datetime.now(UTC)
+        self.refresh()

@@ -1,0 +1,36 @@
+"""The status line on every screen: online/offline/syncing, last sync, pending, conflicts."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from incidenttui.sync.status import SyncStatus
+
+
+class StatusLine(Static):
+    """One line, words first so it reads the same without colour."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self) -> None:
+        super().__init__("", markup=False)
+        self._text = ""
+
+    def on_mount(self) -> None:
+        self.show(getattr(self.app, "sync_status", SyncStatus()))
+        self.set_interval(5, self._tick)
+
+    def _tick(self) -> None:
+        self.show(getattr(self.app, "sync_status", SyncStatus()))
+
+    def show(self, status: SyncStatus) -> None:
+        text = status.line()
+        if status.last_error and status.state in ("offline", "error", "auth"):
+            text += f" · {status.last_error}"
+        if text == self._text:
+            return  # no repaint when nothing changed: fewer bytes over SSH
+        self._text = text
+        for state in ("online", "offline", "syncing", "auth", "error", "local"):
+            self.set_class(status.state == state, f"-{state}")
+        self.update(Content(text))
