@@ -28,6 +28,8 @@ class EscalateScreen(Screen[bool]):
         Binding("ctrl+t", "toggle_kind", "Functional/hierarchical", id="escalate.kind",
                 tooltip="Switch between handing to a team and engaging management"),
         Binding("ctrl+s", "submit", "Escalate", id="escalate.submit"),
+        Binding("up", "team(-1)", "Previous team", show=False, id="escalate.team_up"),
+        Binding("down", "team(1)", "Next team", show=False, id="escalate.team_down"),
     ]
 
     def __init__(self, incident_ids: list[str]) -> None:
@@ -108,6 +110,12 @@ class EscalateScreen(Screen[bool]):
     def action_toggle_kind(self) -> None:
         self.kind = "hierarchical" if self.kind == "functional" else "functional"
         self._show_kind()
+
+    def action_team(self, delta: int) -> None:
+        options = self.query_one("#teams", OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
 
     def action_cancel(self) -> None:
         self.dismiss(False)
