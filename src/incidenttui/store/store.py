@@ -52,8 +52,16 @@ class StoreError(Exception):
 
 
 def _fts_sql() -> list[str]:
-    return ["CREATE VIRTUAL TABLE IF NOT EXISTS incident_fts USING fts5("
-            "ref, title, description, service, notes, tokenize='unicode61')"]
+    """Layout 1: the search index, filled from what the store already holds."""
+    return [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS incident_fts USING fts5("
+        "ref, title, description, service, notes, tokenize='unicode61')",
+        "DELETE FROM incident_fts",
+        "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
+        "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' ELSE 'INC-' || i.number END, "
+        "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
+        "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
+    ]
 
 
 #: Layout upgrades, applied in order to a store whose ``user_version`` is lower; each keeps
