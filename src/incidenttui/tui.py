@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,10 @@ class IncidentApp(App[None]):
                 applied += 1
             except Refused as exc:
                 refusals.append(exc.reason)
+            except Exception as exc:  # the store could not write (disk full, locked)
+                self.notify(f"Could not save the change: {exc}", title="Local store",
+                            severity="error", timeout=15)
+                break
         if applied:
             if self.engine is not None:
                 self.engine.kick()
@@ -215,6 +220,15 @@ class IncidentApp(App[None]):
                 f"{len(refusals)} refused; first: {refusals[0]}"
             self.notify(shown, title="Refused", severity="warning", timeout=8)
         return applied
+
+    def report_error(self, what: str, exc: BaseException) -> None:
+        """Say in words that ``what`` failed; safe from worker threads. Never a traceback."""
+        text = f"{what}: {type(exc).__name__}: {str(exc)[:300]}"
+        if self._thread_id == threading.get_ident():
+            self.notify(text, title="Error", severity="error", timeout=15)
+        else:
+            self.call_from_thread(self.notify, text, title="Error", severity="error",
+                                  timeout=15)
 
     async def _refresh_counts(self) -> None:
         pending = await asyncio.to_thread(self.store.pending_count)

@@ -60,10 +60,13 @@ class ConflictsScreen(Screen[None]):
         store = self.app.store
         if store is None:
             return
-        conflicts = store.conflicts()
-        refs = {}
-        for incident in store.incidents(list({c.incident_id for c in conflicts})):
-            refs[incident.id] = f"INC-{incident.number}" if incident.number else "INC-pending"
+        try:
+            conflicts = store.conflicts()
+            incidents = store.incidents(list({c.incident_id for c in conflicts}))
+        except Exception as exc:  # a locked or damaged store: say so, keep running
+            self.app.report_error("Reading conflicts failed", exc)
+            return
+        refs = {i.id: f"INC-{i.number}" if i.number else "INC-pending" for i in incidents}
         self.app.call_from_thread(self._show, conflicts, refs)
 
     def _show(self, conflicts: list[Any], refs: dict[str, str]) -> None:

@@ -96,8 +96,12 @@ class DetailScreen(Screen[None]):
         store = self.app.store
         if store is None:
             return
-        incident = store.get(self.incident_id)
-        events = store.timeline(self.incident_id) if incident is not None else []
+        try:
+            incident = store.get(self.incident_id)
+            events = store.timeline(self.incident_id) if incident is not None else []
+        except Exception as exc:  # a locked or damaged store: say so, keep running
+            self.app.report_error("Reading the incident failed", exc)
+            return
         self.app.call_from_thread(self._show, incident, events)
 
     def _show(self, incident: Any, events: list[Any] | None) -> None:

@@ -62,10 +62,14 @@ class EscalateScreen(Screen[bool]):
         store = self.app.store
         if store is None:
             return
-        incidents = [i for i in store.incidents(self.incident_ids)]
-        teams = store.teams()
-        history = [e for e in store.timeline(incidents[0].id) if e.kind == "escalation"] \
-            if incidents else []
+        try:
+            incidents = store.incidents(self.incident_ids)
+            teams = store.teams()
+            history = [e for e in store.timeline(incidents[0].id) if e.kind == "escalation"] \
+                if incidents else []
+        except Exception as exc:  # a locked or damaged store: say so, keep running
+            self.app.report_error("Reading the incident failed", exc)
+            return
         self.app.call_from_thread(self._show, incidents, teams, history)
 
     def _show(self, incidents: list[Any], teams: list[Any], history: list[Any]) -> None:

@@ -112,8 +112,12 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue-query")
     def _query(self, flt: IncidentFilter) -> None:
-        ids = self.app.reader.query_ids(flt)
-        has_cache = bool(ids) or self.app.reader.has_data()
+        try:
+            ids = self.app.reader.query_ids(flt)
+            has_cache = bool(ids) or self.app.reader.has_data()
+        except Exception as exc:  # a locked or damaged store: say so, keep running
+            self.app.report_error("Reading the queue failed", exc)
+            return
         self.app.call_from_thread(self._show, ids, has_cache)
 
     def _show(self, ids: list[str], has_cache: bool) -> None:

@@ -225,6 +225,12 @@ class SyncEngine:
                 failures += 1
                 log.info("sync failed (%s); retry %d", exc, failures)
                 await self._pause(backoff_delay(failures))
+            except Exception as exc:  # a local fault (disk full, locked store): keep going
+                failures += 1
+                log.exception("sync cycle failed")
+                self._set(state="error", last_error=f"local error: {type(exc).__name__}: "
+                                                    f"{str(exc)[:200]}")
+                await self._pause(backoff_delay(failures))
 
     async def _long_poll(self, wait: float) -> None:
         """Wait on the feed; a local change (kick) or stop cuts the wait short."""
