@@ -126,9 +126,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from incidenttui.server.app import create_app
+    from incidenttui.server.serve import serve
 
     db = _open_db(args.db)
     if args.seed == "demo":
@@ -141,8 +140,15 @@ def cmd_server(args: argparse.Namespace) -> int:
     app = create_app(db, migrate=False)
     print(f"incidenttui server {__version__} on http://{args.host}:{args.port} "
           f"({db.dialect})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                timeout_graceful_shutdown=3)
+    if args.workers > 1:
+        # Several processes on one port: uvicorn imports the app in each worker.
+        import uvicorn
+
+        os.environ["INCIDENTTUI_SERVER_DB"] = db.url
+        uvicorn.run("incidenttui.server.app:app_from_env", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level="warning")
+    else:
+        serve(app, args.host, args.port, log_level="warning")
     return 0
 
 

@@ -50,8 +50,9 @@ class DemoServer:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", *,
                  now: datetime | None = None, seed: int = 7,
-                 log_level: str = "warning") -> None:
+                 log_level: str = "warning", quiet: bool = False) -> None:
         self.host = host
+        self.quiet = quiet  # log through the root logger (to a file) instead of stderr
         self.port = port
         self.now = now
         self.seed = seed
@@ -101,9 +102,8 @@ class DemoServer:
             record_directory(session, [user])
 
     def _serve(self) -> None:
-        import uvicorn
-
         from incidenttui.server.app import create_app
+        from incidenttui.server.serve import ApiServer
 
         app = create_app(self.db, migrate=False)
         # Bind here, not in uvicorn, so port 0 resolves before the thread starts and a busy
@@ -117,9 +117,10 @@ class DemoServer:
         self.port = sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level=self.log_level,
-                                access_log=False, lifespan="on", timeout_graceful_shutdown=3)
-        self._server = uvicorn.Server(config)
+        extra: dict[str, Any] = {"log_config": None} if self.quiet else {}
+        self._server = ApiServer(app, host=self.host, port=self.port, log_level=self.log_level,
+                                 access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                                 **extra)
         self._thread = threading.Thread(target=self._run, args=(sock,),
                                         name="incidenttui-demo-server", daemon=True)
         self._thread.start()
@@ -196,10 +197,11 @@ def run_demo(port: int = 0, serve_only: bool = False) -> int:
     that point a client at it, then serves until interrupted, shuts down cleanly and removes
     the temporary data.
 
-    ``serve_only`` is meant to skip opening the Textual app on the demo server. The app does
-    not exist yet, so for now both modes only serve and print; there is no placeholder UI.
+    Unless ``serve_only``, the Textual app opens on it, logged in as the demo responder; the
+    server stops when the app quits.
     """
-    del serve_only  # both modes serve until the app exists
+    if not serve_only:
+        return _demo_app(port)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -230,3 +232,24 @@ def run_demo(port: int = 0, serve_only: bool = False) -> int:
         for sig, handler in previous.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(sig, handler)
+
+
+def _demo_app(port: int) -> int:
+    """The app on a fresh demo server; server logs go to a file, never over the screen."""
+    import logging
+
+    from incidenttui.cli import run_app
+
+    try:
+        demo = DemoServer(port=port, quiet=True).start()
+    except OSError as exc:
+        print(f"incidenttui demo: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    try:
+        assert demo.directory is not None
+        log_file = demo.directory / "incidenttui.log"
+        logging.basicConfig(filename=log_file, level=logging.WARNING, force=True)
+        return run_app(demo.url, demo.token, demo.directory / "client" / "store.db")
+    finally:
+        demo.stop()

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import insert
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from incidenttui.domain import (
     DEFAULT_SLA,
@@ -43,11 +43,11 @@ from incidenttui.domain import (
 )
 from incidenttui.server.changes import record_changes
 from incidenttui.server.db import Database
-from incidenttui.server.models import Incident, Service, Team, TimelineEvent, User
+from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.service import (
     event_json,
     incident_json,
-    next_number,
+    next_numbers,
     record_directory,
     ref,
 )
@@ -1195,9 +1195,18 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
                     if session.get(type(row), row.id) is None]
         session.add_all(new_rows)
         record_directory(session, new_rows)
-        walks = seeder.build(lambda: next_number(session))
+        numbers = iter(next_numbers(session, _NUMBER_BLOCK))
+        walks = seeder.build(lambda: next(numbers))
+        # Give back the numbers the block reserved but the seed did not use.
+        last = max(w.incident.number for w in walks)
+        session.execute(update(Counter).where(col(Counter.name) == "incident")
+                        .values(value=last))
         _write(session, walks)
     return True
+
+
+#: More numbers than the seed ever uses (about 310); the rest are returned.
+_NUMBER_BLOCK = 1_000
 
 
 def _write(session: Session, walks: list[_Walk]) -> None:

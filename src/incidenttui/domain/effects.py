@@ -96,8 +96,8 @@ def escalate_effect(state: Mapping[str, Any], kind: EscalationKind | str, reason
                                  state.get("team"), to_team, reason, target_level)
     if kind == EscalationKind.HIERARCHICAL:
         changes["management_engaged"] = True
-    if to_user is not None:
-        changes["assignee"] = to_user
+    if to_user is not None and kind == EscalationKind.FUNCTIONAL:
+        changes["assignee"] = to_user  # hierarchical: management is informed, not assigned
     data = {"kind": kind.value, "from_team": state.get("team"),
             "from_level": state["escalation_level"],
             "to_team": changes.get("team", state.get("team")),

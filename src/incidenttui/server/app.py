@@ -372,7 +372,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
         while True:
             page = await run_in_threadpool(read)
             remaining = deadline - loop.time()
-            if page.changes or remaining <= 0:
+            if page.changes or remaining <= 0 or notifier.closed:
                 return page
             await notifier.wait(min(remaining, REPLICA_POLL_SECONDS))
 
@@ -433,3 +433,11 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
             key, lambda w, i: service.incident_out(w.link(i, body))))
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for uvicorn's worker processes (``--workers N``): the database URL comes from
+    ``INCIDENTTUI_SERVER_DB``; the parent process has already migrated it."""
+    import os
+
+    return create_app(os.environ["INCIDENTTUI_SERVER_DB"], migrate=False)

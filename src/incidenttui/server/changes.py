@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from incidenttui.server.models import Change
@@ -36,9 +36,9 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": FEED_LOCK_ID})
     now = utcnow()
-    session.add_all(Change(at=now, entity=entity, entity_id=entity_id, data=data)
-                    for entity, entity_id, data in changes)
-    session.flush()
+    session.flush()  # pending ORM writes first, so the feed never runs ahead of them
+    session.execute(insert(Change), [{"at": now, "entity": entity, "entity_id": entity_id,
+                                      "data": data} for entity, entity_id, data in changes])
 
 
 def read_changes(session: Session, cursor: int, limit: int) -> tuple[list[Change], bool]:
@@ -63,6 +63,7 @@ class ChangeNotifier:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        self.closed = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -76,6 +77,11 @@ class ChangeNotifier:
         with contextlib.suppress(RuntimeError):  # the loop closed since the check
             loop.call_soon_threadsafe(self._wake)
 
+    def close(self) -> None:
+        """The server is shutting down: release every waiter now, and wait no more."""
+        self.closed = True
+        self.notify()
+
     def _wake(self) -> None:
         if self._event is not None:
             self._event.set()
@@ -83,6 +89,8 @@ class ChangeNotifier:
 
     async def wait(self, timeout: float) -> None:
         """Return after the next notification or ``timeout`` seconds, whichever is first."""
+        if self.closed:
+            return
         if self._event is None:
             self.bind(asyncio.get_running_loop())
         assert self._event is not None

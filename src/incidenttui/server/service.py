@@ -109,11 +109,16 @@ def ensure_counters(session: Session) -> None:
 
 def next_number(session: Session) -> int:
     """The next incident number; the counter row lock serialises concurrent creates."""
+    return next_numbers(session, 1)[0]
+
+
+def next_numbers(session: Session, count: int) -> list[int]:
+    """``count`` consecutive incident numbers in one counter update."""
     ensure_counters(session)
-    value = session.execute(
+    last = int(session.execute(
         update(Counter).where(col(Counter.name) == "incident")
-        .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
-    return int(value)
+        .values(value=Counter.value + count).returning(Counter.value)).scalar_one())
+    return list(range(last - count + 1, last + 1))
 
 
 class Writer:
