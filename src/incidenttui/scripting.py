@@ -264,6 +264,38 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from incidenttui.domain import format_duration
+
+    url = server_url(args.server)
+    store = open_store(url)
+    until = datetime.now(UTC)
+    kpis = store.kpis(until - timedelta(days=args.days), until)
+    if args.json:
+        _print_json(kpis.as_dict())
+        return 0
+
+    def dur(seconds: float | None) -> str:
+        return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}%"
+
+    print(f"last {args.days} days: {kpis.incidents} incidents (cancelled ones left out)")
+    print(f"MTTD {dur(kpis.mttd_seconds)} · MTTA {dur(kpis.mtta_seconds)} · "
+          f"MTTR {dur(kpis.mttr_seconds)}")
+    print(f"SLA met: response {pct(kpis.response_sla_pct)} · resolution "
+          f"{pct(kpis.resolution_sla_pct)}")
+    print(f"first-contact resolution {pct(kpis.first_contact_pct)} · reopen rate "
+          f"{pct(kpis.reopen_pct)}")
+    for title, counts in (("priority", kpis.by_priority), ("service", kpis.by_service),
+                          ("category", kpis.by_category)):
+        print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
 # -- writes ----------------------------------------------------------------------------------
 
 
@@ -432,6 +464,10 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--urgency", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--description", default="")
     p.add_argument("--major", action="store_true")
+    p = verb("kpis", cmd_kpis, "service KPIs from the local store (MTTA, MTTR, SLA, ...)",
+             takes_id=False)
+    p.add_argument("--days", type=int, default=30, help="the window (default: 30 days)")
+    p.add_argument("--json", action="store_true")
     p = verb("sync", cmd_sync, "run one sync cycle (exit 3: changes pending, 4: conflicts)",
              takes_id=False)
     p.add_argument("--json", action="store_true")

@@ -56,6 +56,8 @@ class IncidentApp(App[None]):
                 tooltip="Push queued changes and pull news now"),
         Binding("C", "conflicts", "Conflicts", id="app.conflicts", show=False,
                 tooltip="Changes the server did not apply"),
+        Binding("K", "kpis", "KPIs", id="app.kpis", show=False,
+                tooltip="MTTA, MTTR, SLA compliance and volumes from the local store"),
     ]
 
     sync_status: reactive[SyncStatus] = reactive(SyncStatus, always_update=True)
@@ -258,6 +260,12 @@ class IncidentApp(App[None]):
         if not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen())
 
+    def action_kpis(self) -> None:
+        from incidenttui.screens.kpis import KpiScreen
+
+        if not isinstance(self.screen, KpiScreen):
+            self.push_screen(KpiScreen())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every binding of the current screen (and its focused widget) in the palette,
         titled ``area: action``."""
@@ -282,6 +290,8 @@ class IncidentApp(App[None]):
                             self.action_sync_now)
         yield SystemCommand("app: conflicts", "Changes the server did not apply",
                             self.action_conflicts)
+        yield SystemCommand("app: kpis", "MTTA, MTTR, SLA compliance, volumes",
+                            self.action_kpis)
         yield from super().get_system_commands(screen)
 
 

@@ -245,6 +245,13 @@ class Store:
                 LocalEvent.incident_id == incident_id).order_by(
                     col(LocalEvent.at), col(LocalEvent.id))).all())
 
+    def kpis(self, since: datetime, until: datetime) -> Any:
+        """Service-management KPIs over incidents logged in [since, until)."""
+        from incidenttui.store.kpis import compute_kpis
+
+        with self._read_engine.connect() as conn:
+            return compute_kpis(conn.connection.driver_connection, since, until)
+
     def teams(self) -> list[LocalTeam]:
         with self._read() as session:
             return list(session.exec(select(LocalTeam).order_by(col(LocalTeam.level),
