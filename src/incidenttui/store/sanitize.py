@@ -29,6 +29,8 @@ def clean_text(value: str | None, *, multiline: bool = True, limit: int = 100_00
     """``value`` with every control, escape and bidi override made visible or removed."""
     if not value:
         return ""
+    if value.isascii() and value.isprintable() and len(value) <= limit:
+        return value  # the common case: nothing to neutralise
     if len(value) > limit:
         value = value[:limit] + "…"
     value = _SURROGATES.sub("\ufffd", value)

@@ -7,23 +7,23 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import JSON, Boolean, delete, func, text
 from sqlmodel import Session, col, select
 
 from incidenttui.domain import Refused, Status
 from incidenttui.domain.sla import next_breach_at
 from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.sqlite import sqlite_engine
-from incidenttui.sqltypes import utcnow
+from incidenttui.sqltypes import UTCDateTime, utcnow
 from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
 from incidenttui.store.reader import SORTS, IncidentFilter, filter_sql, store_path_for
 from incidenttui.store.sanitize import clean_line, clean_text
@@ -103,6 +103,52 @@ def incident_row(state: Mapping[str, Any], base: dict[str, Any] | None,
     row["base"] = base
     row["pending"] = pending
     return row
+
+
+def _dbapi(session: Session) -> Any:
+    """The sqlite3 connection inside the session's transaction (for bulk statements)."""
+    return session.connection().connection.driver_connection
+
+
+def _db_time(value: datetime | None) -> str | None:
+    # The text SQLAlchemy's SQLite DateTime writes: naive UTC with microseconds.
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _db_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _converter(table: str, column: str) -> Any:
+    """How a column's python value is written, from the table definitions."""
+    sa_type = StoreModel.metadata.tables[table].c[column].type
+    if isinstance(sa_type, UTCDateTime):
+        return _db_time
+    if isinstance(sa_type, JSON):
+        return _db_json
+    if isinstance(sa_type, Boolean):
+        return lambda v: None if v is None else int(v)
+    return None
+
+
+def _upsert(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace ``rows`` (all with the same keys) with one executemany.
+
+    The page apply path writes thousands of rows; going around the ORM here is what keeps
+    a first sync of 50,000 incidents close to a raw ``executemany``.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    convert = [_converter(table, c) for c in columns]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+           f"({', '.join('?' * len(columns))}) ON CONFLICT(id) DO UPDATE SET {updates}")
+    plan = list(zip(columns, convert, strict=True))
+    _dbapi(session).executemany(sql, [tuple(f(r[c]) if f else r[c] for c, f in plan)
+                                      for r in rows])
 
 
 def state_of(row: LocalIncident) -> dict[str, Any]:
@@ -265,9 +311,13 @@ class Store:
         with self._read() as session:
             return list(session.exec(select(LocalService).order_by(col(LocalService.id))).all())
 
-    def outbox(self) -> list[OutboxEntry]:
+    def outbox(self, limit: int | None = None) -> list[OutboxEntry]:
+        """The pending changes, oldest first."""
         with self._read() as session:
-            return list(session.exec(select(OutboxEntry).order_by(col(OutboxEntry.seq))).all())
+            query = select(OutboxEntry).order_by(col(OutboxEntry.seq))
+            if limit is not None:
+                query = query.limit(limit)
+            return list(session.exec(query).all())
 
     def pending_count(self) -> int:
         with self._read() as session:
@@ -326,10 +376,7 @@ class Store:
             return result
 
     def _upsert_incident(self, session: Session, row: dict[str, Any]) -> None:
-        stmt = sqlite_insert(LocalIncident).values(row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"], set_={k: stmt.excluded[k] for k in row if k != "id"})
-        session.execute(stmt)
+        _upsert(session, "incidents", [row])
 
     def _reindex(self, session: Session, incident_ids: Iterable[str]) -> None:
         """Rewrite the search index rows of ``incident_ids`` (keyed by the incident rowid)."""
@@ -380,7 +427,7 @@ class Store:
     def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
         incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
-        incidents: dict[str, dict[str, Any]] = {}
+        incidents: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
@@ -388,10 +435,11 @@ class Store:
         for change in changes:
             entity, data = change.get("entity"), change.get("data")
             if entity == "incident":
-                snapshot = IncidentOut.model_validate(data).model_dump(mode="json")
-                current = incidents.get(snapshot["id"])
-                if current is None or current["version"] <= snapshot["version"]:
-                    incidents[snapshot["id"]] = snapshot
+                state = IncidentOut.model_validate(data).model_dump()
+                state["status"] = str(state["status"])
+                current = incidents.get(state["id"])
+                if current is None or current[0]["version"] <= state["version"]:
+                    incidents[state["id"]] = (state, dict(data))  # type: ignore[arg-type]
             elif entity == "event":
                 event = EventOut.model_validate(data)
                 events[event.id] = {
@@ -406,31 +454,19 @@ class Store:
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
         with self._write() as session:
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
-            current_versions = dict(session.execute(text(
-                "SELECT id, version FROM incidents WHERE base IS NOT NULL")).all()) \
-                if incidents else {}
+            held = self._versions(session, list(incidents))
             rows = []
-            for incident_id, snapshot in incidents.items():
-                if current_versions.get(incident_id, -1) > snapshot["version"]:
+            for incident_id, (state, snapshot) in incidents.items():
+                if held.get(incident_id, -1) > state["version"]:
                     continue  # older than what we hold (a replayed page)
                 if incident_id in pending_ids:
                     self._set_base(session, incident_id, snapshot)
                 else:
-                    rows.append(incident_row(wire_state(snapshot), snapshot, 0))
-            if rows:
-                stmt = sqlite_insert(LocalIncident)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={k: stmt.excluded[k] for k in rows[0] if k != "id"})
-                session.execute(stmt, rows)
+                    rows.append(incident_row(state, snapshot, 0))
+            _upsert(session, "incidents", rows)
             for incident_id in pending_ids & incidents.keys():
                 self._rebuild(session, incident_id)
-            if events:
-                stmt = sqlite_insert(LocalEvent)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={k: stmt.excluded[k] for k in next(iter(events.values())) if k != "id"})
-                session.execute(stmt, list(events.values()))
+            _upsert(session, "events", list(events.values()))
             for table, values in directory:
                 session.merge(table(**values))
             touched = set(incidents) | {e["incident_id"] for e in events.values()
@@ -438,6 +474,18 @@ class Store:
             self._reindex(session, touched)
             session.merge(Meta(key="cursor", value=str(int(cursor))))
         return len(incidents)
+
+    @staticmethod
+    def _versions(session: Session, ids: list[str]) -> dict[str, int]:
+        """The server versions held for ``ids`` (incidents the server already confirmed)."""
+        held: dict[str, int] = {}
+        conn = _dbapi(session)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            held.update(conn.execute(
+                f"SELECT id, version FROM incidents WHERE base IS NOT NULL AND id IN "
+                f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return held
 
     def _set_base(self, session: Session, incident_id: str, snapshot: dict[str, Any]) -> None:
         row = session.get(LocalIncident, incident_id)

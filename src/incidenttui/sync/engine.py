@@ -116,7 +116,7 @@ class SyncEngine:
         """Send the outbox in order; stop at the first entry the server could not answer."""
         sent = 0
         while not self._stopping:
-            entries = await asyncio.to_thread(self.store.outbox)
+            entries = await asyncio.to_thread(self.store.outbox, 1)
             if not entries:
                 return sent
             entry = entries[0]
