@@ -223,6 +223,16 @@ class IncidentApp(App[None]):
             self.notify(shown, title="Refused", severity="warning", timeout=8)
         return applied
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications are never markup: their text often quotes server or user input
+        (``Unknown team '[bold]x'``), which must show literally. Control characters are made
+        visible too."""
+        from incidenttui.store.sanitize import clean_line
+
+        super().notify(clean_line(message, 2_000), title=clean_line(title, 200),
+                       severity=severity, timeout=timeout, markup=False)
+
     def report_error(self, what: str, exc: BaseException) -> None:
         """Say in words that ``what`` failed; safe from worker threads. Never a traceback."""
         text = f"{what}: {type(exc).__name__}: {str(exc)[:300]}"

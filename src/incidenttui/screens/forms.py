@@ -127,10 +127,12 @@ class AssignScreen(Form):
         teams = store.teams() if store else []
         users = store.users() if store else []
         yield Label("Team")
-        yield Select([(f"{t.id} — {t.name} (L{t.level})", t.id) for t in teams], id="team",
+        yield Select([(Content(f"{t.id} — {t.name} (L{t.level})"), t.id)
+                      for t in teams], id="team",
                      prompt="choose a team", compact=True)
         yield Label("Person (optional)")
-        yield Select([(f"{u.id} — {u.display_name}", u.id) for u in users], id="user",
+        yield Select([(Content(f"{u.id} — {u.display_name}"), u.id)
+                      for u in users], id="user",
                      prompt="nobody in particular", compact=True)
 
     def answer(self) -> dict[str, Any] | None:
@@ -201,7 +203,8 @@ class NewIncidentScreen(Form):
         yield Label("Title")
         yield Input(id="title", placeholder="what is broken, for whom", compact=True)
         yield Label("Service")
-        yield Select([(f"{s.id} — {s.name}", s.id) for s in services], id="service",
+        yield Select([(Content(f"{s.id} — {s.name}"), s.id)
+                      for s in services], id="service",
                      prompt="choose a service", compact=True)
         yield Label("Category")
         yield Select([(c.value.replace("_", " "), c.value) for c in Category],
