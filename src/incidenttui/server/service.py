@@ -6,7 +6,6 @@ domain's answers, appends timeline events and records the change feed.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -31,6 +30,7 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.refs import parse_key
 from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.schemas import (
@@ -50,7 +50,6 @@ from incidenttui.sqltypes import utcnow
 
 #: Incident numbers start after this (the first incident is INC-1001).
 NUMBER_START = 1000
-_NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 
 
 class NotFound(Exception):
@@ -84,18 +83,15 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
 
 def find_incident(session: Session, key: str, *, for_update: bool = False) -> Incident:
     """The incident with UUID or number ``key`` (``INC-1042`` or ``1042``), or NotFound."""
+    parsed = parse_key(key)
     incident: Incident | None = None
-    try:
-        incident_id = str(uuid.UUID(key))
-    except ValueError:
-        match = _NUMBER.match(key.strip())
-        if match:
-            query = select(Incident).where(Incident.number == int(match.group(1)))
-            if for_update:
-                query = query.with_for_update()
-            incident = session.exec(query).first()
-    else:
-        incident = session.get(Incident, incident_id, with_for_update=for_update or None)
+    if isinstance(parsed, str):
+        incident = session.get(Incident, parsed, with_for_update=for_update or None)
+    elif isinstance(parsed, int):
+        query = select(Incident).where(Incident.number == parsed)
+        if for_update:
+            query = query.with_for_update()
+        incident = session.exec(query).first()
     if incident is None:
         raise NotFound(f"no incident {key!r}")
     return incident

@@ -8,7 +8,6 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from sqlalchemy import JSON, Boolean, delete, func, text
 from sqlmodel import Session, col, select
 
 from incidenttui.domain import Refused, Status
+from incidenttui.domain.refs import parse_key
 from incidenttui.domain.sla import next_breach_at
 from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.sqlite import sqlite_engine
@@ -41,7 +41,6 @@ from incidenttui.store.tables import (
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
 SCHEMA_VERSION = 1
-_NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
 _TEXT_LINES = ("title", "service", "category", "team", "assignee", "reporter",
                "resolution_code")
@@ -245,15 +244,13 @@ class Store:
 
     @staticmethod
     def _find(session: Session, key: str) -> LocalIncident | None:
-        key = key.strip()
-        try:
-            return session.get(LocalIncident, str(uuid.UUID(key)))
-        except ValueError:
-            match = _NUMBER.match(key)
-            if not match:
-                return None
+        parsed = parse_key(key)
+        if isinstance(parsed, str):
+            return session.get(LocalIncident, parsed)
+        if isinstance(parsed, int):
             return session.exec(select(LocalIncident).where(
-                LocalIncident.number == int(match.group(1)))).first()
+                LocalIncident.number == parsed)).first()
+        return None
 
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
                   now: datetime | None = None) -> list[str]:
