@@ -1,0 +1,75 @@
+"""Schemathesis against the live server's /openapi.json: no request may make it answer 500,
+and every answer must match the schema. Bounded and deterministic (fixed seed, derandomized),
+authenticated as a responder; runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from apihelpers import create
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+
+def _pytest_nodeid_shim() -> None:
+    """schemathesis 4.32's ``from_fixture`` renames the running item through ``node._nodeid``
+    to report each operation; pytest 9.2 keeps the id in ``node._id`` (a NodeId) and dropped
+    ``_nodeid``. Restore it as a property over ``_id`` until schemathesis follows."""
+    from _pytest.nodes import Node
+
+    if hasattr(Node, "_nodeid") or not hasattr(Node, "nodeid"):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    def _set(self: Node, value: str) -> None:
+        self._id = coerce_node_id(value)
+
+    Node._nodeid = property(lambda self: self.nodeid, _set)  # type: ignore[attr-defined]
+
+
+_pytest_nodeid_shim()
+
+MAX_EXAMPLES = int(os.environ.get("INCIDENTTUI_SCHEMATHESIS_EXAMPLES", "25"))
+SEED = 20_261_125
+
+
+@pytest.fixture(scope="module")
+def api_schema(server):
+    # A few real incidents, so generated keys sometimes hit (INC-1001, INC-1002, ...).
+    with server.client() as client:
+        for _ in range(3):
+            create(client)
+    config = schemathesis.Config.from_dict({
+        "seed": SEED,
+        "base-url": server.base_url,
+        "headers": {"Authorization": f"Bearer {server.tokens['responder']}"},
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True,
+                       "database": "none", "no-shrink": False},
+        "phases": {"stateful": {"enabled": False}},
+        "request-timeout": 30,
+    })
+    return schemathesis.openapi.from_url(f"{server.base_url}/openapi.json", config=config)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def _avoid_known_bugs(case, kind: str) -> None:
+    """Keep a known, separately xfailed server bug from masking everything else."""
+    if kind == "postgres" and case.path == "/api/v1/incidents" and case.method == "GET" \
+            and isinstance(case.query, dict):
+        # NUL in a text filter is a 500 on PostgreSQL: see test_bad_input.py
+        # (test_list_filters_with_nul_bytes_are_not_a_server_error, strict xfail).
+        for name in ("service", "team", "assignee"):
+            if isinstance(case.query.get(name), str):
+                case.query[name] = case.query[name].replace("\x00", "")
+
+
+@schema.parametrize()
+def test_no_server_errors_and_answers_match_the_schema(case, server):
+    if isinstance(case.query, dict) and case.path.endswith("/changes") and "wait" in case.query:
+        case.query["wait"] = 0  # an example may ask a long-poll to wait up to 60 s
+    _avoid_known_bugs(case, server.kind)
+    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
