@@ -72,7 +72,11 @@ class IncidentApp(App[None]):
         self.set_reactive(IncidentApp.sync_status,
                           SyncStatus(state="local" if config.offline else "offline",
                                      server=config.server_url or ""))
-        if config.settings.theme:
+        if self.no_color:
+            # Textual's ANSI themes turn black-on-black under NO_COLOR; its monochrome
+            # rendering of the default theme stays readable.
+            self.theme = "textual-dark"
+        elif config.settings.theme:
             self.theme = config.settings.theme
         elif os.environ.get("COLORTERM", "").lower() not in ("truecolor", "24bit"):
             self.theme = "ansi-dark"
