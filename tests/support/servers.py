@@ -11,12 +11,14 @@ Both are seeded with :func:`seed` (teams, services and one user per role) and ex
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,6 +165,50 @@ def wait_healthy(base_url: str, timeout: float = 30.0, proc: subprocess.Popen | 
     raise RuntimeError(f"server at {base_url} not healthy after {timeout}s: {last}")
 
 
+def _plain_traceback(exc: BaseException) -> str:
+    """A traceback without Python 3.11's ``^^^^`` markers.
+
+    Rendering those markers calls ``ast.parse``, which in CPython 3.11 is not safe to run in
+    two threads at once ("SystemError: AST constructor recursion depth mismatch"): a server
+    thread logging a 500 while pytest renders a failure in the main thread can crash pytest
+    itself (INTERNALERROR). ``extract_tb`` only reads source lines.
+    """
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__
+                                        else current.__context__)
+    parts = []
+    for item in reversed(chain):
+        frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+                         f"    {(f.line or '').strip()}\n"
+                         for f in traceback.extract_tb(item.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}"
+                     f"{type(item).__module__}.{type(item).__qualname__}: {item}\n")
+    return "\nThe above exception led to the following exception:\n\n".join(parts)
+
+
+class _PlainFormatter(logging.Formatter):
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+        return _plain_traceback(ei[1]) if ei and ei[1] is not None else ""
+
+
+def _server_logging() -> None:
+    """uvicorn's loggers write to stderr with plain tracebacks and stay out of pytest's
+    capture handlers (which would render them with ``ast.parse`` in the server thread)."""
+    for name in ("uvicorn", "incidenttui"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h.formatter, _PlainFormatter) for h in logger.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(_PlainFormatter("%(levelname)s [%(name)s] %(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 class ThreadedServer:
     """``create_app(db_url)`` on uvicorn in a daemon thread, on a socket bound to port 0."""
 
@@ -180,7 +226,8 @@ class ThreadedServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on",
+        _server_logging()
+        config = uvicorn.Config(self.app, log_config=None, log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=1, access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
