@@ -197,16 +197,22 @@ class _PlainFormatter(logging.Formatter):
 
 
 def _server_logging() -> None:
-    """uvicorn's loggers write to stderr with plain tracebacks and stay out of pytest's
-    capture handlers (which would render them with ``ast.parse`` in the server thread)."""
+    """uvicorn's and the server's loggers write to stderr with plain tracebacks, and stay out
+    of pytest's capture handlers (which would render them with ``ast.parse`` in the server
+    thread). Handlers that anything else installed (uvicorn's default dictConfig, run by
+    any in-process uvicorn.Config with the default log_config) are replaced."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PlainFormatter("%(levelname)s [%(name)s] %(message)s"))
     for name in ("uvicorn", "incidenttui"):
         logger = logging.getLogger(name)
-        if not any(isinstance(h.formatter, _PlainFormatter) for h in logger.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(_PlainFormatter("%(levelname)s [%(name)s] %(message)s"))
-            logger.addHandler(handler)
+        logger.handlers = [handler]
         logger.setLevel(logging.WARNING)
         logger.propagate = False
+    for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
 
 
 class ThreadedServer:
