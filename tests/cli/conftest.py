@@ -88,10 +88,13 @@ class Cli:
         for name, value in list(merged.items()):
             if value is None:
                 del merged[name]
+        started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "incidenttui", *args], text=True,
                                 capture_output=True, timeout=timeout, env=merged,
                                 input=stdin if stdin is not None else "")
         self.runs.append(result)
+        if os.environ.get("ITUI_TEST_TIMING"):
+            print(f"{time.monotonic() - started:6.2f}s {' '.join(args)[:60]}", file=sys.stderr)
         return result
 
     def many(self, *commands: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:

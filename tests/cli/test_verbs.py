@@ -89,15 +89,31 @@ def check_all_writes_arrived_once(http, incident_id: str) -> None:
     assert notes == ["customers see 502 at the payment step"]
 
 
-def test_verbs_online(cli_server, make_cli):
+def test_verbs_online_then_offline_then_catch_up(cli_server, make_cli):
+    """One operator's day: every verb with the server up; the server stops and every verb
+    still works, queued; it returns and one `sync` delivers everything exactly once."""
     with cli_server.http() as http:
         x = create(http, title="Checkout 502s", service="checkout", impact=1, urgency=1,
                    description="payment step\nfails")
         y = create(http, title="Search lag", service="search")
         http.post(f"{API}/incidents/{y['id']}/notes", json={"text": "indexer restarted"})
+        p = create(http, title="Payment gateway timeouts", service="payments", impact=1,
+                   urgency=2)
+        q = create(http, title="Storefront DDoS", service="storefront")
     cli = make_cli(cli_server.base_url, cli_server.tokens["responder"])
     assert ok(cli("sync")).strip() == "synced; 0 pending, 0 conflicts"
+    online(cli, cli_server, x, y)
+    offline_then_catch_up(cli, cli_server, p, q)
+    # INCIDENTTUI_TOKEN was used throughout: it is in no file and no output.
+    token = cli_server.tokens["responder"]
+    assert not [f for f in cli.data_dir.rglob("*") if f.is_file()
+                and token.encode() in f.read_bytes()]
+    assert any(cli.data_dir.glob("stores/*.db"))
+    assert not [r for r in cli.runs if token in r.stdout + r.stderr]
 
+
+def online(cli, cli_server, x: dict[str, Any], y: dict[str, Any]) -> None:
+    """Reads from the store; every write verb sent at once; a conflict listed and settled."""
     listed, by_number, by_uuid, human = cli.many(
         ("list", "--json"), ("show", x["ref"], "--json"), ("show", x["id"], "--json"),
         ("show", x["ref"].lower()))
@@ -113,24 +129,18 @@ def test_verbs_online(cli_server, make_cli):
     assert all(ISO_Z.match(e["at"]) for e in shown["timeline"])
     assert x["ref"] in ok(human) and "Checkout 502s" in human.stdout
 
+    for verb in writes_for(x["ref"]):
+        out = ok(cli(*verb), "sent")
+        assert out.startswith(x["ref"])
+
     # Someone else moves Y to another team; our stale assign of Y becomes a conflict (exit
-    # 4), listed by `conflicts --json` and settled with --take-theirs. Beside X's verbs.
+    # 4), listed by `conflicts --json` and settled with --take-theirs.
     with cli_server.http("other") as http:
         assert http.patch(f"{API}/incidents/{y['id']}", json={
             "base_version": 2, "team": "network"}).status_code == 200
-
-    def conflict_on_y() -> tuple[Any, ...]:
-        assigned = cli("assign", y["ref"], "--team", "platform")
-        listed = cli("conflicts", "--json")
-        number = json.loads(listed.stdout)[0]["id"] if listed.returncode == 0 else 0
-        return assigned, listed, cli("conflicts", "--take-theirs", str(number))
-
-    with ThreadPoolExecutor(1) as pool:
-        side = pool.submit(conflict_on_y)
-        for verb in writes_for(x["ref"]):
-            out = ok(cli(*verb), "sent")
-            assert out.startswith(x["ref"])
-        assigned, listed, settled = side.result()
+    assigned = cli("assign", y["ref"], "--team", "platform")
+    listed = cli("conflicts", "--json")
+    settled = cli("conflicts", "--take-theirs", str(json.loads(ok(listed))[0]["id"]))
     assert assigned.returncode == 4, (assigned.stdout, assigned.stderr)
     assert "the server did not apply it" in assigned.stdout
     (conflict,) = json.loads(ok(listed))
@@ -147,21 +157,11 @@ def test_verbs_online(cli_server, make_cli):
     assert (data["status"], data["pending_changes"], data["team"]) == ("closed", 0, "network")
     assert ISO_Z.match(data["closed_at"]) and ISO_Z.match(data["resolved_at"])
     assert x["id"] in {r["id"] for r in json.loads(ok(closed))}
-    # INCIDENTTUI_TOKEN was used throughout: it is in no file and no output.
-    token = cli_server.tokens["responder"]
-    assert not [p for p in cli.data_dir.rglob("*") if p.is_file()
-                and token.encode() in p.read_bytes()]
-    assert any(cli.data_dir.glob("stores/*.db-wal")) or any(cli.data_dir.glob("stores/*.db"))
-    assert not [r for r in cli.runs if token in r.stdout + r.stderr]
 
 
-def test_verbs_offline_then_catch_up(cli_server, make_cli):
-    with cli_server.http() as http:
-        p = create(http, title="Payment gateway timeouts", service="payments", impact=1,
-                   urgency=2)
-        q = create(http, title="Storefront DDoS", service="storefront")
-    cli = make_cli(cli_server.base_url, cli_server.tokens["responder"])
-    ok(cli("sync"))
+def offline_then_catch_up(cli, cli_server, p: dict[str, Any], q: dict[str, Any]) -> None:
+    """The server stops: reads and every write verb still work and queue; `sync` exits 3;
+    the server returns: `sync` exits 0 and the server has every change exactly once."""
     cli_server.stop()
     try:
         listed, shown = cli.many(("list", "--json"), ("show", p["ref"], "--json"))
