@@ -148,6 +148,8 @@ def try_sync(store: Any, url: str, timeout: float | None = QUICK_SYNC_SECONDS) -
         return str(exc)
     except TimeoutError:
         return f"the server did not finish within {timeout:.0f}s"
+    except Exception as exc:  # a local fault: report it in words, keep the outbox
+        return f"local error during sync: {type(exc).__name__}: {str(exc)[:200]}"
     return None
 
 

@@ -56,20 +56,8 @@ def api_schema(server):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-def _avoid_known_bugs(case, kind: str) -> None:
-    """Keep a known, separately xfailed server bug from masking everything else."""
-    if kind == "postgres" and case.path == "/api/v1/incidents" and case.method == "GET" \
-            and isinstance(case.query, dict):
-        # NUL in a text filter is a 500 on PostgreSQL: see test_bad_input.py
-        # (test_list_filters_with_nul_bytes_are_not_a_server_error, strict xfail).
-        for name in ("service", "team", "assignee"):
-            if isinstance(case.query.get(name), str):
-                case.query[name] = case.query[name].replace("\x00", "")
-
-
 @schema.parametrize()
 def test_no_server_errors_and_answers_match_the_schema(case, server):
     if isinstance(case.query, dict) and case.path.endswith("/changes") and "wait" in case.query:
         case.query["wait"] = 0  # an example may ask a long-poll to wait up to 60 s
-    _avoid_known_bugs(case, server.kind)
     case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])

@@ -233,10 +233,6 @@ def test_the_change_and_its_outbox_row_are_one_transaction(synced, store_path):
     assert store.get(snap["id"]).status == "in_progress"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Store.execute returns the incident as it was "
-                   "BEFORE the command when the incident was already in the store (the ORM "
-                   "row loaded at the start of the transaction is returned after a Core "
-                   "upsert, unrefreshed); store.get() afterwards shows the right state")
 def test_execute_returns_the_incident_after_the_command(synced):
     store, snap = synced
     row = store.execute(Transition(snap["id"], action="acknowledge"))

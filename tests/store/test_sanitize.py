@@ -165,9 +165,6 @@ def test_server_pages_are_stored_inert(store: Store):
         assert_inert(user.email, multiline=False, where="user.email")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Store.apply_changes stores an event's `actor` "
-                   "from the server as sent (ESC, OSC 52 and bidi overrides survive); "
-                   "the timeline prints it")
 def test_a_server_event_actor_is_stored_inert(store: Store):
     incident = incident_snapshot()
     event = event_json(incident["id"], text="hi", actor=f"mallory{OSC52}{BIDI}")
@@ -177,9 +174,6 @@ def test_a_server_event_actor_is_stored_inert(store: Store):
     assert_inert(stored.actor, multiline=False, where="event.actor")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: directory names from the server (team/service "
-                   "name, user display_name) go through clean_json, which is multi-line: a "
-                   "newline survives in one-line text and can forge a row in one-line lists")
 def test_directory_names_from_the_server_are_one_line(store: Store):
     page = change_page([
         ("team", {"id": "t1", "name": "Team\nINC-1 P1 new", "level": 2, "description": ""}),

@@ -174,12 +174,6 @@ HOSTILE_VALUES = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason=(
-    "BUG: Store.apply_changes raises OverflowError (not ValueError) for well-typed but "
-    "out-of-range values (int > 2**63 for SQLite, a created_at whose SLA deadline passes "
-    "year 9999, hold_seconds=1e308); SyncEngine.pull catches only ValidationError/ValueError/"
-    "KeyError/TypeError, so sync_once raises OverflowError instead of BadResponse, the status "
-    "stays 'syncing', and `incidenttui sync` prints a traceback"))
 @pytest.mark.parametrize("name", list(HOSTILE_VALUES))
 async def test_out_of_range_values_are_a_bad_response(prepared, make_client, name):
     store, snap = prepared(False)
@@ -189,11 +183,6 @@ async def test_out_of_range_values_are_a_bad_response(prepared, make_client, nam
         await check(store, snap, client, BadResponse, "error", "malformed change")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Store.confirm treats ANY 2xx JSON object as the server's confirmation: an answer "
-    "that is neither an incident (version+status) nor this incident's event, e.g. {} or "
-    "{\"ok\": true} from a misrouted proxy, drops the outbox entry without it ever being "
-    "applied. It should be a BadResponse and the entry should stay"))
 async def test_a_2xx_that_is_not_a_confirmation_keeps_the_change(prepared, make_client):
     store, snap = prepared(True)
     with HostileServer(send_json({"ok": True})) as hostile:

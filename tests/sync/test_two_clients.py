@@ -163,12 +163,6 @@ async def test_a_lifecycle_move_the_server_refuses_becomes_a_refusal(pair):
     assert ray.store.conflicts() == [] and ray.store.outbox() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: two queued edits of one field by the same user conflict with each other when "
-    "someone else changed another field in between: Store.confirm moves later entries to the "
-    "new base version only when the answer's version is exactly base+1, so the second edit "
-    "is sent against the old version and the server reports the user's own first edit as "
-    "'theirs'"))
 async def test_my_own_queued_edits_do_not_conflict_with_each_other(pair):
     rita, ray, incident_id, server = pair
     ray.store.execute(UpdateFields(incident_id, {"title": "first wording"}))

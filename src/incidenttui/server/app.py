@@ -60,6 +60,8 @@ from incidenttui.sqltypes import utcnow
 log = logging.getLogger("incidenttui.server")
 
 API = "/api/v1"
+#: Team, service and user ids (the same shape the write bodies accept).
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
 #: How often a long-poll re-reads the feed without a local wake-up (other replicas' writes).
 REPLICA_POLL_SECONDS = 0.5
 
@@ -291,9 +293,10 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
         user: Reader,
         status: Annotated[list[Status] | None, Query()] = None,
         priority: Annotated[list[Annotated[int, Query(ge=1, le=5)]] | None, Query()] = None,
-        service_id: Annotated[str | None, Query(alias="service", max_length=64)] = None,
-        team: Annotated[str | None, Query(max_length=64)] = None,
-        assignee: Annotated[str | None, Query(max_length=64)] = None,
+        service_id: Annotated[str | None, Query(alias="service", max_length=64,
+                                                pattern=SLUG_PATTERN)] = None,
+        team: Annotated[str | None, Query(max_length=64, pattern=SLUG_PATTERN)] = None,
+        assignee: Annotated[str | None, Query(max_length=64, pattern=SLUG_PATTERN)] = None,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> IncidentPage:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -31,6 +31,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _utc_in_range(value: datetime) -> datetime:
+    # A time that is valid in its own zone can still fall outside years 1..9999 in UTC.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_no_nul)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_no_nul),
                  AfterValidator(_not_blank)]
@@ -56,8 +65,8 @@ class IncidentCreate(Strict):
     team: Slug | None = None
     assignee: Slug | None = None
     major: bool = False
-    detected_at: AwareDatetime | None = None
-    started_at: AwareDatetime | None = None
+    detected_at: UtcTime | None = None
+    started_at: UtcTime | None = None
 
 
 class IncidentPatch(Strict):

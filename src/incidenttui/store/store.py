@@ -368,7 +368,7 @@ class Store:
                     data=clean_json(draft.data), pending=True, outbox_key=key))
             session.flush()
             self._reindex(session, [command.incident_id])
-            result = session.get(LocalIncident, command.incident_id)
+            result = session.get(LocalIncident, command.incident_id, populate_existing=True)
             assert result is not None
             return result
 
@@ -441,13 +441,15 @@ class Store:
                 event = EventOut.model_validate(data)
                 events[event.id] = {
                     "id": event.id, "incident_id": event.incident_id, "at": event.at,
-                    "kind": str(event.kind.value), "actor": event.actor,
+                    "kind": str(event.kind.value),
+                    "actor": clean_line(event.actor, 200) if event.actor else None,
                     "text": clean_text(event.text), "data": clean_json(event.data),
                     "pending": False, "outbox_key": None}
             elif entity in schemas:
                 table, schema = schemas[entity]
-                directory.append((table, clean_json(schema.model_validate(data).model_dump(
-                    mode="json"))))
+                values = schema.model_validate(data).model_dump(mode="json")
+                directory.append((table, {k: clean_line(v, 1_000) if isinstance(v, str) else v
+                                          for k, v in values.items()}))
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
         with self._write() as session:
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
@@ -496,36 +498,59 @@ class Store:
     def confirm(self, key: str, response: Mapping[str, Any] | None) -> None:
         """The server applied outbox entry ``key``: drop it and take its answer as the base.
 
-        When nobody else wrote in between (the answer's version is one above the entry's
-        base), later entries made on top of this one move to the new version, so a user's
-        own queued edits never conflict with each other.
+        The answer must be the incident (or, for a note, its event); anything else raises
+        ``ValueError`` and the entry stays queued. Later queued field changes of the same
+        incident move to the new version unless a field they touch was changed by someone
+        else meanwhile, so a user's own queued edits never conflict with each other.
         """
         with self._write() as session:
             entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
             if entry is None:
                 return
+            incident = event = None
+            if isinstance(response, Mapping) and "status" in response:
+                incident = IncidentOut.model_validate(response)
+                if incident.id != entry.incident_id:
+                    raise ValueError("the confirmation names another incident")
+            elif isinstance(response, Mapping) and "incident_id" in response:
+                event = EventOut.model_validate(response)
+                if event.incident_id != entry.incident_id:
+                    raise ValueError("the confirmation names another incident")
+            else:
+                raise ValueError("the confirmation is neither the incident nor its event")
             session.delete(entry)
             session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
-            if response is not None and "version" in response and "status" in response:
-                snapshot = IncidentOut.model_validate(response).model_dump(mode="json")
-                if snapshot["version"] == entry.base_version + 1 or entry.kind == "create":
-                    for later in session.exec(select(OutboxEntry).where(
-                            OutboxEntry.incident_id == entry.incident_id,
-                            col(OutboxEntry.seq) > entry.seq,
-                            OutboxEntry.base_version == entry.base_version)).all():
-                        later.base_version = snapshot["version"]
-                        session.add(later)
+            if incident is not None:
+                snapshot = incident.model_dump(mode="json")
+                self._rebase_later(session, entry, incident.version, incident.field_versions)
                 session.flush()
                 self._set_base(session, entry.incident_id, snapshot)
-            elif response is not None and response.get("incident_id") == entry.incident_id:
-                event = EventOut.model_validate(response)
+            elif event is not None:
                 session.merge(LocalEvent(
                     id=event.id, incident_id=event.incident_id, at=event.at,
-                    kind=event.kind.value, actor=event.actor, text=clean_text(event.text),
-                    data=clean_json(event.data)))
+                    kind=event.kind.value,
+                    actor=clean_line(event.actor, 200) if event.actor else None,
+                    text=clean_text(event.text), data=clean_json(event.data)))
             session.flush()
             self._rebuild(session, entry.incident_id)
             self._reindex(session, [entry.incident_id])
+
+    @staticmethod
+    def _rebase_later(session: Session, confirmed: OutboxEntry, version: int,
+                      field_versions: Mapping[str, int]) -> None:
+        """Move later entries of the incident to ``version`` where that hides nobody's
+        change: a field they touch that changed after their base must have changed at
+        ``version`` itself, i.e. by the entry just confirmed."""
+        for later in session.exec(select(OutboxEntry).where(
+                OutboxEntry.incident_id == confirmed.incident_id,
+                col(OutboxEntry.seq) > confirmed.seq,
+                col(OutboxEntry.base_version) < version)).all():
+            fields = later.payload.get("fields", {}) if later.kind == "patch" else {}
+            foreign = [f for f in fields
+                       if later.base_version < field_versions.get(f, 0) != version]
+            if not foreign:
+                later.base_version = version
+                session.add(later)
 
     def record_conflict(self, key: str, body: Mapping[str, Any]) -> None:
         """The server refused entry ``key`` with field conflicts: keep each as a conflict for

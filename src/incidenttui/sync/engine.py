@@ -51,7 +51,7 @@ class CycleResult:
 
 def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, failures - 1)))
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(max(0, failures - 1), 16)))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
@@ -140,15 +140,16 @@ class SyncEngine:
                 raise BadResponse(f"the server confirmed a change with a {type(body).__name__}")
             try:
                 await asyncio.to_thread(self.store.confirm, key, body)
-            except ValidationError:
-                raise BadResponse("the server confirmed a change with a malformed incident"
+            except (ValidationError, ValueError, OverflowError):
+                raise BadResponse("the server confirmed a change with a malformed answer (not "
+                                  "the incident or its event); the change stays queued"
                                   ) from None
             return
         detail = body.get("detail") if isinstance(body, dict) else None
         if status == 409 and isinstance(body, dict) and body.get("conflicts"):
             try:
                 await asyncio.to_thread(self.store.record_conflict, key, body)
-            except (ValidationError, KeyError, TypeError):
+            except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
                 raise BadResponse("the server's conflict answer has the wrong shape") from None
             return
         if status in (400, 403, 404, 409, 410, 413, 422):
@@ -179,7 +180,7 @@ class SyncEngine:
                 try:
                     await asyncio.to_thread(self.store.apply_changes,
                                             [c.model_dump() for c in page.changes], page.cursor)
-                except (ValidationError, ValueError, KeyError, TypeError):
+                except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
                     raise BadResponse("the change feed sent a malformed change") from None
                 applied += len(page.changes)
                 if page.changes:
