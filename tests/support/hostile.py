@@ -170,6 +170,21 @@ def send_bytes(raw: bytes, status: int = 200, content_type: str = "application/j
     return lambda h: h.answer(status, raw, content_type)
 
 
+def forward_to(base_url: str) -> Behaviour:
+    """Relay the request to a real server and its answer back (the link is up again)."""
+    import httpx
+
+    def run(h: HostileHandler) -> None:
+        method, path, body = h.server.owner.requests[-1]
+        headers = {k: v for k, v in h.headers.items()
+                   if k.lower() in ("authorization", "content-type", "idempotency-key")}
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            answer = client.request(method, path, content=body, headers=headers)
+        h.answer(answer.status_code, answer.content,
+                 answer.headers.get("content-type", "application/json"))
+    return run
+
+
 def routes(table: dict[str, Behaviour], default: Behaviour) -> Behaviour:
     """Pick a behaviour by path prefix (the longest match wins)."""
     def pick(h: HostileHandler) -> None:

@@ -9,7 +9,8 @@ import random
 import time
 
 import pytest
-from hostile import HostileServer, refused_port, send_json
+from apihelpers import get
+from hostile import HostileServer, forward_to, refused_port, send_json
 
 from incidenttui.store import AddNote, CreateIncident, Store
 from incidenttui.sync.client import AuthFailed, Offline
@@ -105,6 +106,38 @@ async def test_a_failing_server_is_not_hammered(make_client):
     assert 2 <= requests <= 4, requests
     assert client.engine.status.state == "offline"
     assert "503" in client.engine.status.last_error
+
+
+async def test_offline_then_online_again_when_the_server_returns(live, make_client, tmp_path,
+                                                                eventually):
+    """The app's engine rides out an outage: offline while the server fails (an incident is
+    logged meanwhile), then online by itself when it answers again, the incident delivered
+    once and numbered."""
+    store = Store(tmp_path / "s.db")
+    with HostileServer(send_json({"detail": "down for maintenance"}, 503)) as link:
+        client = make_client(link.base_url, live.tokens["responder"], store=store)
+        task = asyncio.create_task(client.engine.run(long_poll=1))
+        try:
+            await eventually(lambda: client.engine.status.last_error is not None)
+            assert client.engine.status.state == "offline"
+            assert "503" in client.engine.status.last_error
+            made = store.execute(CreateIncident.new(title="Logged during the outage",
+                                                    service="checkout"))
+            client.engine.kick()
+            link.behaviour = forward_to(live.base_url)  # the link is back
+            await eventually(lambda: store.pending_count() == 0, 5)
+            await eventually(lambda: client.engine.status.state == "online", 5)
+        finally:
+            client.engine.stop()
+            await asyncio.wait_for(task, 5)
+    assert client.engine.status.last_error is None
+    assert client.engine.status.last_sync_at is not None
+    local = store.get(made.id)
+    with live.client() as http:
+        remote = get(http, made.id)
+        titles = [i["title"] for i in http.get("/api/v1/incidents", params={"limit": 500})
+                  .json()["items"]]
+    assert local.number == remote["number"] and titles.count("Logged during the outage") == 1
 
 
 async def test_a_stop_during_a_long_pause_ends_the_engine_at_once(live, make_client,
