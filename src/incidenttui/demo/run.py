@@ -113,6 +113,9 @@ class DemoServer:
         self._socket = sock
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # uvicorn sets TCP_NODELAY only on sockets it binds itself; without it every
+        # keep-alive request waits ~40 ms for delayed ACKs. Accepted sockets inherit it.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
