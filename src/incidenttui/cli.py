@@ -77,6 +77,34 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--team", default=None, help="the owning team")
     s.add_argument("--db", default=None)
     s.set_defaults(func=cmd_create_service)
+    i = admin.add_parser("create-integration",
+                         help="create an alert integration and print its key once",
+                         description="Create an alert integration for a service and print its "
+                                     "key once; only its hash is stored. Alertmanager sends the "
+                                     "key as bearer credentials to /api/v1/integrations/"
+                                     "alertmanager; Events API v2 senders put it in "
+                                     "routing_key and post to /api/v1/events.")
+    i.add_argument("--service", required=True, help="the service its incidents are for")
+    i.add_argument("--kind", required=True, choices=["alertmanager", "events"])
+    i.add_argument("--name", default=None, help="a name to tell integrations apart")
+    i.add_argument("--category", default="availability",
+                   help="category of its incidents unless an alert's label says (default: "
+                        "%(default)s)")
+    i.add_argument("--no-auto-resolve", dest="auto_resolve", action="store_false",
+                   help="when every alert has recovered, leave resolving to a responder")
+    i.add_argument("--severity", action="append", default=[],
+                   metavar="SEVERITY=IMPACT/URGENCY",
+                   help="override the severity mapping, e.g. warning=2/1 (repeatable; defaults "
+                        "critical=1/1 error=2/1 warning=2/2 info=3/3)")
+    i.add_argument("--db", default=None)
+    i.set_defaults(func=cmd_create_integration)
+    r = admin.add_parser("revoke-integration", help="revoke an alert integration's key")
+    r.add_argument("integration_id")
+    r.add_argument("--db", default=None)
+    r.set_defaults(func=cmd_revoke_integration)
+    li = admin.add_parser("list-integrations", help="list alert integrations (never their keys)")
+    li.add_argument("--db", default=None)
+    li.set_defaults(func=cmd_list_integrations)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,6 +278,70 @@ def cmd_create_service(args: argparse.Namespace) -> int:
         session.add(svc)
         record_directory(session, [svc])
     print(f"service {args.service_id} saved")
+    return 0
+
+
+def _severity_map(values: list[str]) -> dict[str, dict[str, int]]:
+    mapping: dict[str, dict[str, int]] = {}
+    for value in values:
+        severity, _, target = value.partition("=")
+        impact, _, urgency = target.partition("/")
+        if not (impact.isdigit() and urgency.isdigit()):
+            raise CliError(f"--severity {value!r}: use SEVERITY=IMPACT/URGENCY, e.g. "
+                           "warning=2/1", EXIT_USAGE)
+        mapping[severity.strip().lower()] = {"impact": int(impact), "urgency": int(urgency)}
+    return mapping
+
+
+def cmd_create_integration(args: argparse.Namespace) -> int:
+    from incidenttui.domain import Refused
+    from incidenttui.server.alerts import create_integration
+
+    mapping = _severity_map(args.severity)
+    db = _open_db(args.db)
+    with db.write() as session:
+        try:
+            integration, key = create_integration(
+                session, service_id=args.service, kind=args.kind, name=args.name,
+                auto_resolve=args.auto_resolve, category=args.category, severity_map=mapping,
+                created_by="cli")
+        except Refused as exc:
+            option = {"severity_map": "severity"}.get(exc.field or "", exc.field or "service")
+            raise CliError(f"--{option}: {exc.reason}", EXIT_USAGE) from None
+    if integration.kind == "alertmanager":
+        where = ("Alertmanager: webhook_configs url http://SERVER/api/v1/integrations/"
+                 "alertmanager, http_config.authorization.credentials = the key")
+    else:
+        where = "Events API v2: POST http://SERVER/api/v1/events with routing_key = the key"
+    print(f"created integration {integration.id} ({integration.kind}, service "
+          f"{integration.service})\n{where}\nkey (shown once, store it now):", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def cmd_revoke_integration(args: argparse.Namespace) -> int:
+    from incidenttui.server.alerts import revoke_integration
+    from incidenttui.server.service import NotFound
+
+    db = _open_db(args.db)
+    with db.write() as session:
+        try:
+            integration = revoke_integration(session, args.integration_id)
+        except NotFound as exc:
+            raise CliError(str(exc)) from None
+    print(f"integration {integration.id} revoked")
+    return 0
+
+
+def cmd_list_integrations(args: argparse.Namespace) -> int:
+    from incidenttui.server.alerts import list_integrations
+
+    db = _open_db(args.db)
+    with db.read() as session:
+        for i in list_integrations(session):
+            state = f"revoked {i.revoked_at:%Y-%m-%d}" if i.revoked_at else "active"
+            rule = "auto-resolve" if i.auto_resolve else "manual resolve"
+            print(f"{i.id}  {i.kind:<12} {i.service:<16} {state:<18} {rule:<14} {i.name}")
     return 0
 
 

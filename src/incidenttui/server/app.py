@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from incidenttui import __version__
 from incidenttui.domain import Action, Permission, Priority, Refused, Status, allowed
 from incidenttui.server import service
+from incidenttui.server.alerts_api import router as alerts_router
 from incidenttui.server.auth import user_for_token
 from incidenttui.server.changes import ChangeNotifier, latest_seq, read_changes
 from incidenttui.server.db import Database
@@ -435,6 +436,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
         return write(request, user, idempotency_key, body, on_incident(
             key, lambda w, i: service.incident_out(w.link(i, body))))
 
+    app.include_router(alerts_router)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from incidenttui.sqltypes import UTCDateTime, utcnow
@@ -149,3 +149,71 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+# -- alert ingestion (server/alerts.py) ---------------------------------------------------
+
+
+class Integration(SQLModel, table=True):
+    """A monitoring integration for one service: an Alertmanager webhook or an Events API v2
+    source. Its key is shown once; only the SHA-256 hash is kept."""
+
+    __tablename__ = "integrations"
+
+    id: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    service: str = Field(max_length=64)
+    kind: str = Field(max_length=20)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    auto_resolve: bool = True
+    category: str = Field(default="availability", max_length=32)
+    severity_map: dict[str, Any] = Field(default_factory=dict,
+                                         sa_column=Column(JSON, nullable=False))
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _time(nullable=False)
+    revoked_at: datetime | None = _time()
+
+
+class AlertGroup(SQLModel, table=True):
+    """The incident that one alert group feeds: an Alertmanager ``groupKey`` or an Events v2
+    ``dedup_key``. ``active`` is True while the incident takes new alerts and NULL after, so
+    the unique index allows one active row per group and any number of closed ones."""
+
+    __tablename__ = "alert_groups"
+    __table_args__ = (UniqueConstraint("key_hash", "active", name="uq_alert_groups_key_active"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    integration_id: str = Field(max_length=36)
+    key_hash: str = Field(max_length=64)
+    group_key: str = Field(sa_column=Column(Text, nullable=False))
+    incident_id: str = Field(max_length=36, index=True)
+    active: bool | None = True
+    created_at: datetime = _time(nullable=False)
+    closed_at: datetime | None = _time()
+
+
+class AlertRecord(SQLModel, table=True):
+    """One alert (a ``fingerprint`` or a ``dedup_key``) on one incident, with how often it
+    fired. ``id`` is also the id of its ``alert`` timeline event. ``active`` works as on
+    :class:`AlertGroup`."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("key_hash", "active", name="uq_alerts_key_active"),
+                      Index("ix_alerts_incident_status", "incident_id", "status"))
+
+    id: str = Field(primary_key=True, max_length=36)
+    integration_id: str = Field(max_length=36)
+    incident_id: str = Field(max_length=36)
+    key_hash: str = Field(max_length=64)
+    alert_key: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=10)
+    severity: str = Field(max_length=20)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    count: int = 1
+    first_seen: datetime = _time(nullable=False)
+    last_seen: datetime = _time(nullable=False)
+    starts_at: datetime | None = _time()
+    ends_at: datetime | None = _time()
+    resolved_at: datetime | None = _time()
+    active: bool | None = True
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

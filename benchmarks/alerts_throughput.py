@@ -1,0 +1,434 @@
+"""Alert intake: Events API v2 events ingested per second with de-duplication, on SQLite and
+PostgreSQL, under ``wrk``.
+
+``python -m benchmarks.alerts_throughput [--quick] [--db sqlite,postgres] [--workers 1,2]``
+prints a Markdown table; ``run(quick=...)`` returns the same rows to ``python -m benchmarks``.
+
+What is measured
+    ``POST /api/v1/events`` (PagerDuty Events v2 ``trigger``) against the real server as
+    operators run it (``incidenttui server --db URL --workers N``), the whole pipeline: body
+    validation, integration look-up, de-duplication into incidents, the alert's count on its
+    timeline event, the change feed, one group commit per batch. The events carry 100
+    ``dedup_key`` values picked at random per request, so after the first 100 (which open 100
+    incidents) every event is a repeat that raises a count; the "new keys" rows give every
+    event a key of its own (each one opens an incident: the worst case). After each run the
+    database is checked: one incident per key, and the counts add up to the accepted events.
+
+The generator
+    ``wrk`` (Debian's package; C and epoll), one thread and 8 connections, a Lua script
+    choosing the ``dedup_key``. It costs a fraction of one core, leaving the rest of the
+    2-core machine to the server; a Python generator tops out near 1,000 requests/s here and
+    would measure itself (MEASURING.md).
+
+The baseline (same run, same generator, same database, right after ours)
+    :func:`floor_app`: the least FastAPI can do for the same request — the same pydantic
+    Events v2 body validated, then one row upserted by ``dedup_key`` (count + 1) and
+    committed per request, on uvicorn with the same number of workers. MEASURING.md measured
+    that floor at 2,786 events/s (1 worker) and 6,071/s (2 workers) on SQLite; Alerta 9.1.0
+    with PostgreSQL did 175 events/s under the same kind of load. The target is ≥1,000
+    events/s; the aim is ≥10× Alerta (≈1,750/s), about 30% of the two-worker floor.
+
+PostgreSQL is a private cluster started the way the tests start it (tests/support/pgcluster.py,
+loaded by path: ``initdb`` into a temporary directory, fsync off — its commits are not durable,
+unlike SQLite's synchronous=FULL; say so when comparing the two).
+
+Figures from a run on this kind of machine (2 cores, shared; load average 3–6 from other
+sessions during the run, so the ratios matter more than the absolute numbers) are in the
+module's ``RESULTS`` note below and in the commit that added it.
+"""
+
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = 100
+CONNECTIONS = 8
+TARGET = "≥1,000 events/s (aim ≥1,750: 10× Alerta)"
+MIN_RATE = 1_000.0
+
+LUA = r"""
+-- Events API v2 triggers; the dedup_key is one of KEYS (or, with KEYS = 0, new every time).
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  math.randomseed(os.time() + tid * 7919)
+end
+request = function()
+  counter = counter + 1
+  local key
+  if KEYS > 0 then
+    key = "bench-" .. math.random(KEYS)
+  else
+    key = "new-" .. tid .. "-" .. counter .. "-" .. RUN
+  end
+  local body = '{"routing_key":"ROUTING","event_action":"trigger","dedup_key":"' .. key ..
+    '","payload":{"summary":"Checkout latency above 1 s on ' .. key ..
+    '","source":"web-' .. (counter % 16) .. '.shop.example","severity":"error",' ..
+    '"custom_details":{"p95_ms":1840,"region":"eu-west-1"}}}'
+  return wrk.format("POST", "/api/v1/events", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+# -- the floor ----------------------------------------------------------------------------
+
+
+def floor_app() -> Any:
+    """The baseline app (``uvicorn --factory``): validate the body with the same pydantic
+    model, upsert one row by ``dedup_key``, commit. ``FLOOR_DB_URL`` names the database."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from sqlalchemy import text
+
+    from incidenttui.server.alerts_api import EventsV2Event
+    from incidenttui.server.db import Database
+
+    db = Database(os.environ["FLOOR_DB_URL"])
+    with db.write() as session:
+        session.execute(text(
+            "CREATE TABLE IF NOT EXISTS floor_alerts (dedup_key VARCHAR(255) PRIMARY KEY, "
+            "routing_key VARCHAR(32) NOT NULL, summary TEXT NOT NULL, "
+            "count INTEGER NOT NULL)"))
+    upsert = text(
+        "INSERT INTO floor_alerts (dedup_key, routing_key, summary, count) "
+        "VALUES (:k, :r, :s, 1) ON CONFLICT (dedup_key) DO UPDATE SET "
+        "count = floor_alerts.count + 1, summary = excluded.summary")
+    app = FastAPI()
+
+    @app.post("/api/v1/events", status_code=202)
+    def enqueue(body: EventsV2Event) -> JSONResponse:
+        with db.write() as session:
+            session.execute(upsert, {"k": body.dedup_key, "r": body.routing_key,
+                                     "s": body.payload.summary if body.payload else ""})
+        return JSONResponse({"status": "success", "message": "Event processed",
+                             "dedup_key": body.dedup_key}, 202)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src"),
+                                         env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not come up")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every live process in process group ``pgid``: the server
+    and its workers. On a shared machine this, per event, is steadier than events/s."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+@dataclass
+class Served:
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def _process(args: list[str], port: int, log: Path, **env: str) -> Iterator[Served]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env=_env(**env), start_new_session=True)
+        try:
+            _wait_healthy(port, proc)
+            yield Served(f"http://127.0.0.1:{port}", proc.pid)
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, 15)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, 9)
+                    proc.wait(timeout=10)
+
+
+def our_server(db_url: str, workers: int, log: Path
+               ) -> contextlib.AbstractContextManager[Served]:
+    port = _free_port()
+    return _process([sys.executable, "-m", "incidenttui", "server", "--db", db_url,
+                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                    port, log)
+
+
+def floor_server(db_url: str, workers: int, log: Path
+                 ) -> contextlib.AbstractContextManager[Served]:
+    port = _free_port()
+    return _process([sys.executable, "-m", "uvicorn", "benchmarks.alerts_throughput:floor_app",
+                     "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                     str(workers), "--log-level", "warning", "--no-access-log"], port, log,
+                    FLOOR_DB_URL=db_url)
+
+
+def _pgcluster() -> Any:
+    path = ROOT / "tests" / "support" / "pgcluster.py"
+    spec = importlib.util.spec_from_file_location("alerts_bench_pgcluster", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def databases(kinds: list[str], tmp: Path) -> Iterator[dict[str, Any]]:
+    """``{kind: make_url()}`` for the kinds that are available here."""
+    makers: dict[str, Any] = {}
+    counter = iter(range(1_000_000))
+    if "sqlite" in kinds:
+        makers["sqlite"] = lambda: f"sqlite:///{tmp / f'bench-{next(counter)}.db'}"
+    cluster = None
+    if "postgres" in kinds:
+        try:
+            module = _pgcluster()
+            cluster = module.PgCluster.from_env() or module.PgCluster.start()
+            makers["postgres"] = lambda: cluster.create_database("alerts_bench")
+        except Exception as exc:  # no PostgreSQL here
+            print(f"PostgreSQL not available: {exc}", file=sys.stderr)
+    try:
+        yield makers
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+# -- one measurement ------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    rate: float
+    requests: int
+    errors: int
+    latency_ms: float
+    p99_ms: float
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, script: Path, seconds: int) -> WrkResult:
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True,
+                         timeout=seconds + 60, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)", out)
+    return WrkResult(rate, requests, errors, _ms(*lat.groups()) if lat else float("nan"),
+                     _ms(*p99.groups()) if p99 else float("nan"))
+
+
+def seed(db_url: str) -> str:
+    """Migrate, add a service and an Events integration; return its routing key."""
+    from incidenttui.server import alerts
+    from incidenttui.server.db import Database
+    from incidenttui.server.models import Service
+
+    db = Database(db_url)
+    try:
+        db.migrate()
+        with db.write() as session:
+            session.add(Service(id="checkout", name="Checkout"))
+            session.flush()
+            _, key = alerts.create_integration(session, service_id="checkout", kind="events")
+        return key
+    finally:
+        db.dispose()
+
+
+def check(db_url: str) -> tuple[int, int]:
+    """(incidents, alert occurrences counted) in the database after a run."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from incidenttui.server.db import Database
+    from incidenttui.server.models import AlertRecord, Incident
+
+    db = Database(db_url)
+    try:
+        with db.read() as session:
+            incidents = session.exec(select(func.count()).select_from(Incident)).one()
+            counted = session.exec(select(func.coalesce(func.sum(AlertRecord.count), 0))).one()
+        return int(incidents), int(counted)
+    finally:
+        db.dispose()
+
+
+def script(tmp: Path, key: str, keys: int, run_id: str) -> Path:
+    path = tmp / f"events-{run_id}.lua"
+    path.write_text(f'local KEYS = {keys}\nlocal RUN = "{run_id}"\n'
+                    + LUA.replace("ROUTING", key))
+    return path
+
+
+def measure(kind: str, make_url: Any, workers: int, keys: int, seconds: int, tmp: Path,
+            floor: bool) -> dict[str, Any]:
+    url = make_url()
+    key = seed(url)
+    run_id = f"{kind}-{workers}-{keys}-{'floor' if floor else 'ours'}-{time.time_ns()}"
+    lua = script(tmp, key, keys, run_id)
+    server = floor_server if floor else our_server
+    with server(url, workers, tmp / f"{run_id}.log") as served:
+        wrk(served.url, lua, 2)  # warm-up: imports, connection pools, the first incidents
+        cpu = group_cpu_seconds(served.pid)
+        result = wrk(served.url, lua, seconds)
+        cpu = group_cpu_seconds(served.pid) - cpu
+    incidents, counted = (0, 0) if floor else check(url)
+    return {"result": result, "incidents": incidents, "counted": counted, "url": url,
+            "cpu_ms": cpu * 1000 / max(1, result.requests)}
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f} events/s"
+
+
+def run(quick: bool = False, kinds: list[str] | None = None,
+        workers_list: list[int] | None = None) -> list[dict[str, Any]]:
+    """Measure and return rows (dicts with the fields of ``benchmarks.common.Row``)."""
+    if shutil.which("wrk") is None:
+        return [{"figure": "Alert ingestion, events/s with dedup", "value": "-",
+                 "baseline": "-", "ratio": None, "target": TARGET, "status": "n/a",
+                 "note": "wrk is not installed (apt-get install -y wrk)"}]
+    kinds = kinds or (["sqlite"] if quick else ["sqlite", "postgres"])
+    workers_list = workers_list or ([1] if quick else [1, 2])
+    seconds = 5 if quick else 10
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="itui-alerts-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        with databases(kinds, tmp) as makers:
+            for kind in kinds:
+                if kind not in makers:
+                    rows.append({"figure": f"Alert ingestion, {kind}", "value": "-",
+                                 "baseline": "-", "ratio": None, "target": TARGET,
+                                 "status": "n/a", "note": f"{kind} not available"})
+                    continue
+                for workers in workers_list:
+                    ours = measure(kind, makers[kind], workers, KEYS, seconds, tmp, False)
+                    base = measure(kind, makers[kind], workers, KEYS, seconds, tmp, True)
+                    rows.append(_row(kind, workers, ours, base, "100 keys"))
+                    print(_line(rows[-1]), file=sys.stderr)
+                if not quick:
+                    ours = measure(kind, makers[kind], 1, 0, seconds, tmp, False)
+                    base = measure(kind, makers[kind], 1, 0, seconds, tmp, True)
+                    rows.append(_row(kind, 1, ours, base, "new key per event"))
+                    print(_line(rows[-1]), file=sys.stderr)
+    return rows
+
+
+def _row(kind: str, workers: int, ours: dict[str, Any], base: dict[str, Any],
+         mode: str) -> dict[str, Any]:
+    r, b = ours["result"], base["result"]
+    ok = r.rate >= MIN_RATE and r.errors == 0
+    note = (f"wrk -t1 -c{CONNECTIONS}, {r.requests:,} requests, {r.errors} errors; "
+            f"latency mean {r.latency_ms:.1f} ms, p99 {r.p99_ms:.1f} ms; server CPU "
+            f"{ours['cpu_ms']:.2f} ms/event (floor {base['cpu_ms']:.2f}); "
+            f"{ours['incidents']:,} incidents, {ours['counted']:,} occurrences counted; "
+            f"floor: {b.requests:,} requests, {b.errors} errors")
+    return {"figure": f"Alert ingestion ({mode}), {kind}, {workers} worker"
+                      f"{'s' if workers > 1 else ''}",
+            "value": _rate(r.rate), "baseline": f"floor {_rate(b.rate)}",
+            "ratio": r.rate / b.rate if b.rate else None,
+            "target": TARGET if mode == "100 keys" else "info",
+            "status": ("pass" if ok else "miss") if mode == "100 keys" else "info",
+            "note": note, "events_per_s": r.rate, "floor_events_per_s": b.rate,
+            "errors": r.errors, "incidents": ours["incidents"], "counted": ours["counted"],
+            "cpu_ms_per_event": ours["cpu_ms"], "floor_cpu_ms_per_event": base["cpu_ms"]}
+
+
+def _line(row: dict[str, Any]) -> str:
+    ratio = f"{row['ratio']:.2f}×" if row["ratio"] else "-"
+    return (f"| {row['figure']} | {row['value']} | {row['baseline']} | {ratio} | "
+            f"{row['target']} | {row['status']} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="SQLite, 1 worker, 5 s")
+    parser.add_argument("--db", default=None, help="sqlite,postgres (default: both)")
+    parser.add_argument("--workers", default=None, help="e.g. 1,2 (default: both)")
+    args = parser.parse_args(argv)
+    kinds = args.db.split(",") if args.db else None
+    workers = [int(w) for w in args.workers.split(",")] if args.workers else None
+    rows = run(quick=args.quick, kinds=kinds, workers_list=workers)
+    print("| figure | value | baseline | ratio | target | result |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(_line(row))
+    for row in rows:
+        if row.get("note"):
+            print(f"- {row['figure']}: {row['note']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

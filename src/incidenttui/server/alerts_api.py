@@ -1,0 +1,656 @@
+"""HTTP endpoints of alert ingestion (the logic is in :mod:`incidenttui.server.alerts`).
+
+* ``POST /api/v1/integrations/alertmanager`` — Prometheus Alertmanager's webhook (payload
+  version 4), authenticated by the integration key as a bearer token, which is what
+  Alertmanager's ``http_config: {authorization: {credentials: KEY}}`` sends.
+* ``POST /api/v1/events`` — compatible with PagerDuty's Events API v2 ``enqueue``: the key is
+  the body's ``routing_key``; answers 202 ``{status, message, dedup_key}`` or 400
+  ``{status: "invalid event", message, errors}`` like PagerDuty does.
+* ``/api/v1/integrations`` — admins create (the key is in that answer only), list and revoke
+  integrations with their user tokens.
+
+Bodies over :data:`alerts.MAX_BODY_BYTES` (512 KiB) are refused with 413 before they are read
+whole. Every accepted request is written whole or not at all (see ``alerts.Ingestor``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import Counter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from incidenttui.domain import Category, Permission, Refused, Status, allowed
+from incidenttui.server import alerts
+from incidenttui.server.auth import hash_token, user_for_token
+from incidenttui.server.db import Database
+from incidenttui.server.models import Integration, User
+from incidenttui.server.service import NotFound
+
+API = "/api/v1"
+_INIT = threading.Lock()
+
+
+# -- request bodies and answers -----------------------------------------------------------
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Severity = Literal["critical", "error", "warning", "info"]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
+Level = Annotated[int, Field(ge=1, le=3)]
+Short = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class AlertmanagerAlert(BaseModel):
+    """One alert of an Alertmanager notification."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = Field(None, alias="startsAt")
+    ends_at: datetime | None = Field(None, alias="endsAt")
+    generator_url: str = Field("", alias="generatorURL", max_length=8192)
+    fingerprint: str | None = Field(None, min_length=1, max_length=256,
+                                    description="Alertmanager's alert identity; computed from "
+                                                "the labels when absent")
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook notification, payload version 4."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    version: Literal["4"]
+    group_key: str = Field(alias="groupKey", min_length=1, max_length=100_000)
+    truncated_alerts: int = Field(0, alias="truncatedAlerts", ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = Field("", max_length=1024)
+    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
+    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field("", alias="externalURL", max_length=8192)
+    alerts: list[AlertmanagerAlert] = Field(max_length=10_000)
+
+
+class IncidentRef(BaseModel):
+    id: str
+    ref: str = Field(description="The incident's number, e.g. INC-1042")
+    status: Status
+    created: bool = Field(description="True when this request opened the incident")
+
+
+class AlertmanagerResult(BaseModel):
+    """What one notification did."""
+
+    status: Literal["success"] = "success"
+    alerts: int = Field(description="Alerts in the notification")
+    created: int = Field(description="Incidents opened")
+    joined: int = Field(description="New alerts attached to an open incident")
+    repeats: int = Field(description="Alerts seen again (their count went up)")
+    resolved: int = Field(description="Alerts recorded as resolved")
+    ignored: int = Field(description="Resolved alerts with no open incident")
+    auto_resolved: int = Field(description="Incidents resolved because every alert recovered")
+    truncated_alerts: int = Field(0, description="Alerts Alertmanager left out (max_alerts)")
+    incidents: list[IncidentRef]
+
+
+def _routing_key(value: str) -> str:
+    if len(value) != 32:
+        raise ValueError("Length of 'routing_key' is incorrect (should be 32 characters)")
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # PagerDuty reads a timestamp without an offset as UTC; so do we.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class EventLink(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    href: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    text: Short | None = None
+
+
+class EventImage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    src: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    href: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    alt: Short | None = None
+
+
+class EventPayload(BaseModel):
+    """What happened (trigger events only)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=1024),
+                       AfterValidator(_not_blank)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=1024),
+                      AfterValidator(_not_blank)]
+    severity: Severity
+    timestamp: Annotated[datetime | None, AfterValidator(_utc)] = None
+    component: Short | None = None
+    group: Short | None = None
+    class_: Short | None = Field(None, alias="class")
+    custom_details: Any = None
+
+
+class EventsV2Event(BaseModel):
+    """A PagerDuty Events API v2 event (``POST /v2/enqueue`` body)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    routing_key: Annotated[str, AfterValidator(_routing_key)] = Field(
+        description="The integration key (32 characters)")
+    event_action: Literal["trigger", "acknowledge", "resolve"]
+    dedup_key: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        None, description="Identifies the alert; generated for a trigger without one")
+    payload: EventPayload | None = None
+    images: list[EventImage] = Field(default_factory=list, max_length=100)
+    links: list[EventLink] = Field(default_factory=list, max_length=100)
+    client: Short | None = None
+    client_url: Annotated[str, StringConstraints(max_length=8192)] | None = None
+
+    @field_validator("dedup_key")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value else None
+
+    @model_validator(mode="after")
+    def _action_needs(self) -> EventsV2Event:
+        if self.event_action == "trigger" and self.payload is None:
+            raise ValueError("'payload' is required for trigger events")
+        if self.event_action != "trigger" and not self.dedup_key:
+            raise ValueError(f"'dedup_key' is required for {self.event_action} events")
+        return self
+
+
+class EventsAccepted(BaseModel):
+    status: Literal["success"] = "success"
+    message: str = "Event processed"
+    dedup_key: str
+
+
+class EventsError(BaseModel):
+    status: str = Field(description="'invalid event', or 'error' when the server cannot "
+                                    "take events right now")
+    message: str
+    errors: list[str] = Field(default_factory=list)
+
+
+class SeverityTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    impact: Level
+    urgency: Level
+
+
+class IntegrationCreate(BaseModel):
+    """A new integration; its key is in the answer, and only there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: Slug
+    kind: Literal["alertmanager", "events"]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200),
+                    AfterValidator(_no_nul), AfterValidator(_not_blank)] | None = None
+    auto_resolve: bool = Field(True, description="Resolve the incident when every alert "
+                                                 "has recovered")
+    category: Category = Category.AVAILABILITY
+    severity_map: dict[Severity, SeverityTarget] = Field(
+        default_factory=dict, description="Overrides of the default severity → impact/urgency "
+                                          "mapping (critical 1/1, error 2/1, warning 2/2, "
+                                          "info 3/3)")
+
+
+class IntegrationOut(BaseModel):
+    id: str
+    name: str
+    service: str
+    kind: str
+    auto_resolve: bool
+    category: str
+    severity_map: dict[str, SeverityTarget] = Field(
+        description="The effective mapping, defaults included")
+    created_by: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+class IntegrationCreated(IntegrationOut):
+    key: str = Field(description="The integration key, shown only in this answer")
+    endpoint: str = Field(description="Where the integration sends its alerts")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    field: str | None = None
+
+
+def integration_out(integration: Integration) -> IntegrationOut:
+    targets = alerts.severity_targets(integration)
+    return IntegrationOut(
+        id=integration.id, name=integration.name, service=integration.service,
+        kind=integration.kind, auto_resolve=integration.auto_resolve,
+        category=integration.category,
+        severity_map={s: SeverityTarget(impact=i, urgency=u) for s, (i, u) in targets.items()},
+        created_by=integration.created_by, created_at=integration.created_at,
+        revoked_at=integration.revoked_at, active=integration.revoked_at is None)
+
+
+# -- from wire format to alerts -----------------------------------------------------------
+
+
+def _labels_fingerprint(labels: Mapping[str, str]) -> str:
+    text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _alertmanager_description(labels: Mapping[str, str], annotations: Mapping[str, str],
+                              generator_url: str, external_url: str) -> str:
+    lines = [annotations["description"]] if annotations.get("description") else []
+    if not annotations.get("summary") and annotations.get("message"):
+        lines.append(annotations["message"])
+    lines.append("Labels: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())))
+    for key in ("runbook_url", "dashboard_url"):
+        if annotations.get(key):
+            lines.append(f"{key.replace('_', ' ').capitalize()}: {annotations[key]}")
+    if generator_url:
+        lines.append(f"Source: {generator_url}")
+    if external_url:
+        lines.append(f"Alertmanager: {external_url}")
+    return "\n\n".join(lines)
+
+
+def from_alertmanager(body: AlertmanagerWebhook) -> list[alerts.AlertIn]:
+    """The alerts of one Alertmanager notification."""
+    result = []
+    for alert in body.alerts:
+        labels = {**body.common_labels, **alert.labels}
+        annotations = {**body.common_annotations, **alert.annotations}
+        name = labels.get("alertname", "")
+        summary = annotations.get("summary") or annotations.get("title") or name
+        source = labels.get("instance") or labels.get("job") or ""
+        details: dict[str, Any] = {"labels": labels, "annotations": annotations}
+        if alert.generator_url:
+            details["generator_url"] = alert.generator_url
+        result.append(alerts.AlertIn(
+            action="trigger" if alert.status == "firing" else "resolve",
+            key=alert.fingerprint or _labels_fingerprint(labels), group_key=body.group_key,
+            summary=summary or "Alertmanager alert", severity=labels.get("severity"),
+            source=source, description=functools.partial(
+                _alertmanager_description, labels, annotations, alert.generator_url,
+                body.external_url), starts_at=alert.starts_at,
+            ends_at=alert.ends_at, labels=labels, details=details))
+    return result
+
+
+def from_event(event: EventsV2Event) -> alerts.AlertIn:
+    """The alert of one Events v2 event (its ``dedup_key`` is set for triggers by then)."""
+    key = event.dedup_key or ""
+    payload = event.payload
+    if event.event_action != "trigger" or payload is None:
+        return alerts.AlertIn(action=event.event_action, key=key, group_key=key)
+    details: dict[str, Any] = {"source_host": payload.source}
+    for name, value in (("component", payload.component), ("group", payload.group),
+                        ("class", payload.class_), ("custom_details", payload.custom_details),
+                        ("client", event.client), ("client_url", event.client_url)):
+        if value is not None:
+            details[name] = value
+    if event.links:
+        details["links"] = [link.model_dump(exclude_none=True) for link in event.links]
+    if event.images:
+        details["images"] = [image.model_dump(exclude_none=True) for image in event.images]
+    return alerts.AlertIn(action="trigger", key=key, group_key=key, summary=payload.summary,
+                          severity=payload.severity, source=payload.source,
+                          description=functools.partial(_event_description, event, details),
+                          starts_at=payload.timestamp, details=details)
+
+
+def _event_description(event: EventsV2Event, details: Mapping[str, Any]) -> str:
+    payload = event.payload
+    assert payload is not None
+    lines = [payload.summary, f"Source: {payload.source}"]
+    lines += [f"{name.capitalize()}: {details[name]}" for name in ("component", "group", "class")
+              if name in details]
+    if payload.custom_details is not None:
+        lines.append("Details:\n" + json.dumps(payload.custom_details, indent=2,
+                                               ensure_ascii=False, default=str))
+    lines += [f"Link: {link.text + ' ' if link.text else ''}{link.href}" for link in event.links]
+    if event.client:
+        lines.append(f"Sent by: {event.client}" + (f" ({event.client_url})"
+                                                    if event.client_url else ""))
+    return "\n".join(lines)
+
+
+# -- routes that read a bounded body ------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class BoundedRoute(APIRoute):
+    """A route that refuses a body over :data:`alerts.MAX_BODY_BYTES` with 413 before it is
+    read whole."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            try:
+                request._body = await _read_limited(request, alerts.MAX_BODY_BYTES)
+            except _TooLarge:
+                return self.too_large()
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return self.invalid(exc)
+            except StarletteHTTPException as exc:
+                if exc.status_code == 400:  # a body FastAPI could not parse (not UTF-8)
+                    return self.unparsable()
+                raise
+
+        return bounded
+
+    def too_large(self) -> Response:
+        return JSONResponse({"detail": f"The request body is over the "
+                                       f"{alerts.MAX_BODY_BYTES}-byte limit.", "field": None},
+                            413)
+
+    def invalid(self, exc: RequestValidationError) -> Response:
+        raise exc  # the app's handler answers 422 naming the field
+
+    def unparsable(self) -> Response:
+        return JSONResponse({"detail": "The body is not JSON in UTF-8.", "field": None}, 400)
+
+
+def _event_error_text(error: Mapping[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+    path = ".".join(loc)
+    kind = str(error.get("type", ""))
+    msg = str(error.get("msg", "invalid"))
+    if kind == "json_invalid":
+        return f"The body is not valid JSON: {error.get('ctx', {}).get('error', msg)}"
+    if kind == "value_error":
+        text = str(error.get("ctx", {}).get("error", msg))
+        return f"'{path}' {text}" if path and "'" not in text else text
+    if not path:
+        return "The body must be a JSON object" if kind != "missing" else "The body is empty"
+    if kind == "missing":
+        return f"'{path}' is missing"
+    if kind == "string_too_short":
+        return f"'{path}' is missing or blank"
+    return f"'{path}' is invalid: {msg}"
+
+
+def events_error(status: int, message: str, errors: list[str],
+                 kind: str = "invalid event") -> JSONResponse:
+    return JSONResponse({"status": kind, "message": message, "errors": errors}, status)
+
+
+class EventsRoute(BoundedRoute):
+    """Events v2 answers errors the way PagerDuty does."""
+
+    def too_large(self) -> Response:
+        return events_error(413, "Event object is too large", [
+            f"The request body is over the {alerts.MAX_BODY_BYTES}-byte limit"])
+
+    def invalid(self, exc: RequestValidationError) -> Response:
+        errors = list(dict.fromkeys(_event_error_text(e) for e in exc.errors()))
+        return events_error(400, "Event object is invalid", errors)
+
+    def unparsable(self) -> Response:
+        return events_error(400, "Event object is invalid", ["The body is not JSON in UTF-8"])
+
+
+# -- the router ---------------------------------------------------------------------------
+
+router = APIRouter(route_class=BoundedRoute)
+integration_bearer = HTTPBearer(
+    auto_error=False, scheme_name="IntegrationKey",
+    description="An integration key from `incidenttui admin create-integration`")
+user_bearer = HTTPBearer(auto_error=False,
+                         description="A token from `incidenttui admin create-user`")
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def ingestor(request: Request) -> alerts.Ingestor:
+    """The app's :class:`alerts.Ingestor` (made on first use)."""
+    state = request.app.state
+    found = getattr(state, "alert_ingestor", None)
+    if found is None:
+        with _INIT:
+            found = getattr(state, "alert_ingestor", None)
+            if found is None:
+                notifier = getattr(state, "notifier", None)
+                found = alerts.Ingestor(state.db, notifier.notify if notifier else None)
+                state.alert_ingestor = found
+    return found
+
+
+def _count(request: Request, source: str, outcome: alerts.Outcome) -> None:
+    """``incidenttui_alert_events_total{source, outcome}`` on the app's /metrics."""
+    state = request.app.state
+    counter = getattr(state, "alert_events", None)
+    if counter is None:
+        metrics = getattr(state, "metrics", None)
+        if metrics is None:
+            return
+        with _INIT:
+            counter = getattr(state, "alert_events", None)
+            if counter is None:
+                counter = state.alert_events = Counter(
+                    "incidenttui_alert_events", "Alert events received, by source and outcome",
+                    ["source", "outcome"], registry=metrics.registry)
+    if outcome.status != "ok":
+        counter.labels(source, outcome.status).inc(max(1, outcome.alerts))
+        return
+    for name in ("created", "joined", "repeats", "resolved", "acknowledged", "ignored"):
+        value = getattr(outcome, name)
+        if value:
+            counter.labels(source, name).inc(value)
+
+
+def _fail(status: int, detail: str, field: str | None = None,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "field": field}, status, headers=headers)
+
+
+def admin_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(user_bearer)],
+) -> User:
+    if credentials is None:
+        raise StarletteHTTPException(401, "Authentication required: send 'Authorization: "
+                                          "Bearer TOKEN'.", {"WWW-Authenticate": "Bearer"})
+    with _database(request).read() as session:
+        user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise StarletteHTTPException(401, "The token is not valid (revoked, or never issued).",
+                                     {"WWW-Authenticate": "Bearer"})
+    if not allowed(user.role, Permission.ADMIN):
+        raise StarletteHTTPException(403, f"Role {user.role!r} may not "
+                                          f"{Permission.ADMIN.value}.")
+    return user
+
+
+Admin = Annotated[User, Depends(admin_user)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No token, or a token that is not valid"},
+    403: {"model": ErrorBody, "description": "Only admins manage integrations"},
+    422: {"model": ErrorBody, "description": "Bad input; `field` names it"},
+}
+
+
+@router.post(f"{API}/integrations/alertmanager", response_model=AlertmanagerResult,
+             tags=["alerts"], responses={
+                 401: {"model": ErrorBody, "description": "No integration key, or one that is "
+                                                          "not valid"},
+                 413: {"model": ErrorBody, "description": "Body over 512 KiB"},
+                 422: {"model": ErrorBody, "description": "Not an Alertmanager version 4 "
+                                                          "payload; `field` names the problem"},
+                 503: {"model": ErrorBody, "description": "Database busy; retry"}})
+async def alertmanager_webhook(
+    request: Request, body: AlertmanagerWebhook,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(integration_bearer)],
+) -> Response:
+    """Alertmanager's webhook: each firing alert opens an incident or joins the open one (by
+    fingerprint, then by group); resolved alerts are recorded, and the integration's rule
+    resolves the incident once every alert has recovered."""
+    if credentials is None:
+        return _fail(401, "Authentication required: set the integration key as the bearer "
+                          "credentials (http_config.authorization).",
+                     headers={"WWW-Authenticate": "Bearer"})
+    job = alerts.Job("alertmanager", hash_token(credentials.credentials),
+                     from_alertmanager(body))
+    outcome = await run_in_threadpool(ingestor(request).submit, job)
+    _count(request, "alertmanager", outcome)
+    if outcome.status in ("unauthorized", "wrong_kind"):
+        return _fail(401, outcome.message, headers={"WWW-Authenticate": "Bearer"})
+    if outcome.status == "refused":
+        return _fail(422, outcome.message)
+    if outcome.status == "unavailable":
+        return _fail(503, outcome.message, headers={"Retry-After": "2"})
+    result = AlertmanagerResult(
+        alerts=outcome.alerts, created=outcome.created, joined=outcome.joined,
+        repeats=outcome.repeats, resolved=outcome.resolved, ignored=outcome.ignored,
+        auto_resolved=outcome.auto_resolved, truncated_alerts=body.truncated_alerts,
+        incidents=[IncidentRef(id=i.id, ref=i.ref, status=Status(i.status), created=i.created)
+                   for i in outcome.incidents.values()])
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+async def enqueue_event(request: Request, body: EventsV2Event) -> Response:
+    """PagerDuty Events API v2 compatible: ``trigger`` opens an incident for the
+    ``dedup_key`` (scoped to the routing key) or joins the open one and counts the repeat;
+    ``acknowledge`` acknowledges a new incident; ``resolve`` records the recovery and, by the
+    integration's rule, resolves the incident. A trigger after the incident was resolved
+    opens a new one."""
+    if body.event_action == "trigger" and not body.dedup_key:
+        body.dedup_key = uuid.uuid4().hex
+    assert body.dedup_key is not None
+    job = alerts.Job("events", hash_token(body.routing_key), [from_event(body)])
+    outcome = await run_in_threadpool(ingestor(request).submit, job)
+    _count(request, "events", outcome)
+    if outcome.status in ("unauthorized", "wrong_kind"):
+        reason = ("'routing_key' is not a known integration key (revoked, or never issued)"
+                  if outcome.status == "unauthorized" else
+                  "'routing_key' belongs to an Alertmanager integration, not an Events API "
+                  "one")
+        return events_error(400, "Event object is invalid", [reason])
+    if outcome.status == "refused":
+        return events_error(400, "Event object is invalid", [outcome.message])
+    if outcome.status == "unavailable":
+        return JSONResponse({"status": "error", "message": outcome.message, "errors": []}, 503,
+                            headers={"Retry-After": "2"})
+    return JSONResponse(EventsAccepted(dedup_key=body.dedup_key).model_dump(), 202)
+
+
+router.add_api_route(
+    f"{API}/events", enqueue_event, methods=["POST"], status_code=202,
+    response_model=EventsAccepted, tags=["alerts"], route_class_override=EventsRoute,
+    name="enqueue_event", responses={
+        400: {"model": EventsError, "description": "Not a valid event; `errors` lists why"},
+        413: {"model": EventsError, "description": "Body over 512 KiB"},
+        503: {"model": EventsError, "description": "Database busy; retry"}})
+
+
+@router.post(f"{API}/integrations", status_code=201, response_model=IntegrationCreated,
+             tags=["integrations"], responses=ERRORS)
+def create_integration(request: Request, user: Admin, body: IntegrationCreate) -> Response:
+    """Create an integration for a service; the answer holds its key, shown only once."""
+    with _database(request).write() as session:
+        try:
+            integration, key = alerts.create_integration(
+                session, service_id=body.service, kind=body.kind, name=body.name,
+                auto_resolve=body.auto_resolve, category=body.category.value,
+                severity_map={s: t.model_dump() for s, t in body.severity_map.items()},
+                created_by=user.id)
+        except Refused as exc:
+            return _fail(422, exc.reason, exc.field)
+        out = integration_out(integration)
+    endpoint = (f"{API}/integrations/alertmanager" if integration.kind == "alertmanager"
+                else f"{API}/events")
+    created = IntegrationCreated(**out.model_dump(), key=key, endpoint=endpoint)
+    return JSONResponse(created.model_dump(mode="json"), 201)
+
+
+@router.get(f"{API}/integrations", response_model=list[IntegrationOut],
+            tags=["integrations"], responses=ERRORS)
+def list_integrations(request: Request, user: Admin) -> list[IntegrationOut]:
+    """Every integration, revoked ones included (never their keys)."""
+    with _database(request).read() as session:
+        return [integration_out(i) for i in alerts.list_integrations(session)]
+
+
+@router.post(f"{API}/integrations/{{integration_id}}/revoke", response_model=IntegrationOut,
+             tags=["integrations"], responses={
+                 **ERRORS, 404: {"model": ErrorBody, "description": "No such integration"}})
+def revoke_integration(
+    request: Request, user: Admin,
+    integration_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """Revoke an integration's key: its senders are refused from now on (idempotent)."""
+    with _database(request).write() as session:
+        try:
+            integration = alerts.revoke_integration(session, integration_id)
+        except NotFound as exc:
+            return _fail(404, str(exc))
+        out = integration_out(integration)
+    return JSONResponse(out.model_dump(mode="json"))
