@@ -166,7 +166,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"{state}; {pending} pending, {conflicts} conflicts")
     if pending:
         return EXIT_PENDING
-    return EXIT_CONFLICTS if conflicts else 0
+    if conflicts:
+        return EXIT_CONFLICTS
+    return 0 if problem is None else 1
 
 
 # -- reads -----------------------------------------------------------------------------------
@@ -470,7 +472,8 @@ def add_verbs(sub: Any) -> None:
              takes_id=False)
     p.add_argument("--days", type=int, default=30, help="the window (default: 30 days)")
     p.add_argument("--json", action="store_true")
-    p = verb("sync", cmd_sync, "run one sync cycle (exit 3: changes pending, 4: conflicts)",
+    p = verb("sync", cmd_sync, "run one sync cycle (exit 1: could not sync, 3: changes pending, "
+             "4: conflicts)",
              takes_id=False)
     p.add_argument("--json", action="store_true")
     p = verb("conflicts", cmd_conflicts, "list or settle changes the server did not apply",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -132,8 +132,10 @@ class Writer:
     def event(self, incident: Incident, kind: EventKind, text: str = "",
               event_id: str | None = None, data: dict[str, Any] | None = None
               ) -> TimelineEvent:
+        # Events of one write keep their order: each is a microsecond after the one before.
+        at = self.now + timedelta(microseconds=len(self._events))
         event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
-                              at=self.now, kind=kind, actor=self.actor.id, text=text,
+                              at=at, kind=kind, actor=self.actor.id, text=text,
                               data=data or {})
         self.session.add(event)
         self._events.append(event)

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -361,9 +361,10 @@ class Store:
             new_state = dict(effect.changes) if state is None else {**state, **effect.changes}
             pending = (row.pending if row is not None else 0) + 1
             self._upsert_incident(session, incident_row(new_state, base, pending))
-            for draft in effect.events:
+            for n, draft in enumerate(effect.events):
                 session.add(LocalEvent(
-                    id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id, at=now,
+                    id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id,
+                    at=now + timedelta(microseconds=n),
                     kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
                     data=clean_json(draft.data), pending=True, outbox_key=key))
             session.flush()

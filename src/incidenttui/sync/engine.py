@@ -128,7 +128,11 @@ class SyncEngine:
             except SyncError as exc:
                 await asyncio.to_thread(self.store.note_attempt, entry.key, str(exc))
                 raise
-            await self._settle(entry.key, answer.status, answer.body)
+            try:
+                await self._settle(entry.key, answer.status, answer.body)
+            except SyncError as exc:
+                await asyncio.to_thread(self.store.note_attempt, entry.key, str(exc))
+                raise
             sent += 1
             self._changed()
             self._set(**await self._counts())
@@ -146,6 +150,10 @@ class SyncEngine:
                                   ) from None
             return
         detail = body.get("detail") if isinstance(body, dict) else None
+        if not isinstance(detail, str):
+            # Not our API's error shape (a proxy or firewall answering): keep the change.
+            raise BadResponse(f"unexpected answer {status} to a change (not from an "
+                              "incidenttui server?); the change stays queued")
         if status == 409 and isinstance(body, dict) and body.get("conflicts"):
             try:
                 await asyncio.to_thread(self.store.record_conflict, key, body)
@@ -153,8 +161,7 @@ class SyncEngine:
                 raise BadResponse("the server's conflict answer has the wrong shape") from None
             return
         if status in (400, 403, 404, 409, 410, 413, 422):
-            reason = detail if isinstance(detail, str) else f"the server refused it ({status})"
-            await asyncio.to_thread(self.store.reject, key, reason)
+            await asyncio.to_thread(self.store.reject, key, detail)
             return
         raise BadResponse(f"unexpected answer {status} to a change")
 
