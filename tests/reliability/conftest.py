@@ -27,10 +27,14 @@ def scratch_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def scratch() -> Iterator[Path]:
+def scratch(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """Kept after a failure (the failing schedules' stores are named in the message) or with
+    ``RELIABILITY_KEEP=1``; removed otherwise."""
     root = scratch_root()
     yield root
-    if not os.environ.get("RELIABILITY_KEEP"):
+    if request.session.testsfailed or os.environ.get("RELIABILITY_KEEP"):
+        print(f"\nreliability scratch kept in {root}")
+    else:
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -88,7 +88,8 @@ def test_fault_schedules(batch: int, pool: SchedulePool) -> None:
         for section, values in result.figures.items():
             FIGURES.add(section, values)
     slowest = max(results, key=lambda r: r.seconds)
-    FIGURES.note("slowest schedule", f"seed {slowest.seed}: {slowest.seconds:.1f}s")
+    if slowest.seconds > FIGURES.notes.get("slowest schedule (s)", (0.0, 0))[0]:
+        FIGURES.note("slowest schedule (s)", (round(slowest.seconds, 1), slowest.seed))
     failures = [r.failure for r in sorted(results, key=lambda r: r.seed) if r.failure]
     assert not failures, f"{len(failures)} of {len(results)} schedules failed:\n\n" + \
         "\n\n".join(failures)

@@ -654,6 +654,9 @@ async def check_schedule(env: Env, clients: list[Client],
     ids = sorted(creates)
     details = await _server_details(env, ids)
     counts = await asyncio.to_thread(env.db.count_incidents, ids)
+    # Which write transaction added each field-change event (a patch may add several).
+    write_of = await asyncio.to_thread(env.db.event_transactions, [
+        e["id"] for d in details.values() for e in d["timeline"] if e["kind"] in PATCH_EVENTS])
 
     # 1. Every outbox entry was answered once, as the server's idempotency record says.
     for client in clients:
@@ -745,7 +748,8 @@ async def check_schedule(env: Env, clients: list[Client],
                 if q.kind == "action" and (q.payload.get("note") or "").strip():
                     expected_notes[q.payload["note"]] += 1
             patches = sum(q.kind == "patch" for q, _ in confirmed)
-            patch_writes = len({e["at"] for e in mine if e["kind"] in PATCH_EVENTS})
+            patch_writes = len({write_of.get(e["id"], e["id"]) for e in mine
+                                if e["kind"] in PATCH_EVENTS})
             if patch_writes > patches:
                 problems.append(f"{label}: {patch_writes} field-change writes by {client.user}, "
                                 f"only {patches} patches confirmed")

@@ -194,6 +194,19 @@ class ServerDB:
                 out[key] = (int(status), body)
         return out
 
+    def event_transactions(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """``event id -> transaction stamp``: the change-feed time of the write that added it
+        (one per write transaction, so events of one write share it)."""
+        ids = list(event_ids)
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            out.update((str(i), str(at)) for i, at in self.query(
+                f"SELECT entity_id, at FROM changes WHERE entity = 'event' AND entity_id IN "
+                f"({marks})", chunk))
+        return out
+
     def count_incidents(self, ids: Iterable[str]) -> dict[str, int]:
         ids = list(ids)
         if not ids:
@@ -214,6 +227,3 @@ def directory_changes(base_url: str, token: str) -> list[dict[str, Any]]:
             out += [{"entity": entity, "id": row["id"], "data": row} for row in response.json()]
     return out
 
-
-async def restart_in_thread(server: ServerProcess) -> None:
-    await asyncio.to_thread(server.restart)
