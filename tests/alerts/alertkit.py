@@ -178,8 +178,19 @@ route:
   routes:
     - receiver: manual
       matchers: ['rule="manual"']
-receivers:
-{receivers}
+{routes}receivers:
+{receivers}{pagerduty}"""
+PAGERDUTY_ROUTE = """\
+    - receiver: pagerduty
+      matchers: ['via="pagerduty"']
+"""
+#: Alertmanager's own PagerDuty notifier, pointed at our Events API v2 endpoint.
+PAGERDUTY_RECEIVER = """\
+  - name: pagerduty
+    pagerduty_configs:
+      - routing_key: {key}
+        url: {url}
+        send_resolved: true
 """
 RECEIVER = """\
   - name: {name}
@@ -225,14 +236,21 @@ class Alertmanager:
 
 
 def start_alertmanager(binary: str, receivers: dict[str, tuple[str, str]],
+                       pagerduty: tuple[str, str] | None = None,
                        resolve_timeout: str = "1s") -> Alertmanager:
-    """Start Alertmanager on a free loopback port; ``receivers`` maps a receiver name
-    (``auto``, ``manual``) to (webhook URL, bearer key)."""
+    """Start Alertmanager on a free loopback port; ``receivers`` maps a webhook receiver name
+    (``auto``, ``manual``) to (webhook URL, bearer key); ``pagerduty`` is (Events API URL,
+    routing key) for alerts labelled ``via="pagerduty"``."""
     from pgcluster import free_port  # tests/support, on sys.path via tests/conftest.py
 
     workdir = Path(tempfile.mkdtemp(prefix="itui-am-"))
-    config = CONFIG.format(resolve_timeout=resolve_timeout, receivers="".join(
-        RECEIVER.format(name=name, url=url, key=key) for name, (url, key) in receivers.items()))
+    config = CONFIG.format(
+        resolve_timeout=resolve_timeout,
+        receivers="".join(RECEIVER.format(name=name, url=url, key=key)
+                          for name, (url, key) in receivers.items()),
+        routes=PAGERDUTY_ROUTE if pagerduty else "",
+        pagerduty=PAGERDUTY_RECEIVER.format(url=pagerduty[0], key=pagerduty[1])
+        if pagerduty else "")
     (workdir / "alertmanager.yml").write_text(config)
     last = ""
     for _attempt in range(5):  # the probed port may be taken before Alertmanager binds it

@@ -27,13 +27,23 @@ from apihelpers import move, read_feed
 
 
 @pytest.fixture(scope="module")
-def am(server: Any, alertmanager_bin: str) -> Iterator[Alertmanager]:
+def pd_service(server: Any) -> str:
+    """The service of the Events integration that Alertmanager's PagerDuty notifier uses
+    (Events v2 carries no labels, so its incidents go to the integration's service)."""
+    return server.add_service()
+
+
+@pytest.fixture(scope="module")
+def am(server: Any, alertmanager_bin: str, pd_service: str) -> Iterator[Alertmanager]:
     url = f"{server.base_url}{API}/integrations/alertmanager"
     auto = create_integration(server, "alertmanager", name="alertmanager (auto-resolve)")
     manual = create_integration(server, "alertmanager", auto_resolve=False,
                                 name="alertmanager (manual resolve)")
+    events = create_integration(server, "events", service=pd_service,
+                                name="alertmanager's pagerduty notifier")
     running = start_alertmanager(alertmanager_bin, {"auto": (url, auto["key"]),
-                                                    "manual": (url, manual["key"])})
+                                                    "manual": (url, manual["key"])},
+                                 pagerduty=(f"{server.base_url}{API}/events", events["key"]))
     yield running
     running.stop()
 
@@ -217,3 +227,18 @@ def test_an_alert_prometheus_stops_sending_resolves_after_resolve_timeout(server
     wait_for(lambda: one_incident(server, service)["status"] == "resolved", timeout=20,
              what="resolve after resolve_timeout")
     assert alert_events(server, incident["id"])[0]["data"]["status"] == "resolved"
+
+
+def test_alertmanagers_own_pagerduty_notifier_speaks_our_events_api(server, am, pd_service):
+    """Alertmanager's pagerduty_configs, its url pointed at /api/v1/events: a real Events v2
+    client, triggering and then resolving by its own dedup_key."""
+    service = pd_service
+    body = alert("WarehouseSyncStuck", "checkout", via="pagerduty")
+    am.post([body])
+    incident = one_incident(server, service)
+    assert incident["title"].startswith("[FIRING:1] WarehouseSyncStuck")
+    [event] = alert_events(server, incident["id"])
+    assert event["data"]["source"] == "events" and len(event["data"]["key"]) == 64
+    am.post([resolved(body)])
+    wait_for(lambda: one_incident(server, service)["status"] == "resolved",
+             what="resolve by Alertmanager's PagerDuty notifier")

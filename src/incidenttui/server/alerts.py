@@ -56,25 +56,31 @@ Resolution
     Events v2 ``acknowledge`` acknowledges a new incident and is a no-op otherwise.
 
 Throughput
-    Requests are written in group commits (:class:`Ingestor`): a request thread queues its
-    job; one thread at a time writes every queued job in one transaction and one commit (one
-    fsync on SQLite). A batch of repeats costs two indexed look-ups (the integrations by key
-    hash; the active alert records joined with their incident's status and their event,
-    row-locked on PostgreSQL), one bulk update of records, one of events, and the feed rows;
-    full incident rows are loaded only to open or move one. If a batch fails, each of its jobs
+    Requests are written in group commits (:class:`Ingestor`): a request queues its job and
+    awaits it; one writer thread writes every job queued meanwhile in one transaction and one
+    commit (one fsync on SQLite), waiting 2 ms for company when a job arrives alone. A batch
+    of repeats costs two indexed look-ups (the integrations by key hash; the active alert
+    records joined with their incident's status and their event, row-locked on PostgreSQL),
+    one bulk update of records, one of events, and the feed rows; full incident rows are
+    loaded only to open or move one. If a batch fails, each of its jobs
     is retried alone, so one bad job cannot take others down with it, and a job is either
     written whole or not at all. ``benchmarks/alerts_throughput.py`` measures it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import math
+import os
+import queue
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -135,6 +141,10 @@ AUTO_RESOLUTION_CODE = ResolutionCode.OTHER.value
 MAX_BATCH = 256
 #: How often a job is tried alone before the answer is "unavailable, retry".
 ATTEMPTS = 3
+#: The writer thread ends after this long without a job (a new job starts it again).
+IDLE_SECONDS = 30.0
+#: How long the writer waits for company when a job arrives alone (see Ingestor._run).
+GATHER_SECONDS = float(os.environ.get("INCIDENTTUI_ALERT_GATHER_SECONDS", "0.002"))
 _IN_CHUNK = 500  # keys per IN (...) look-up
 _TITLE_MAX = 300
 _TEXT_MAX = 20_000
@@ -311,50 +321,90 @@ class Job:
     outcome: Outcome | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    #: called (in the writer thread) once the job is done
+    on_done: Callable[[], None] | None = None
+
+    def result(self) -> Outcome:
+        """The outcome of a done job; re-raises the error of a job that failed unexpectedly."""
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
 
 
 # -- group commit -------------------------------------------------------------------------
 
 
 class Ingestor:
-    """Writes jobs in group commits: whichever request thread finds no writer at work becomes
-    the writer and takes every queued job into one transaction; the others wait for their
-    answers. No thread of its own, so nothing to start or stop with the app."""
+    """Writes jobs in group commits: one writer thread takes every job queued while it wrote
+    the last batch into one transaction. Request handlers queue a job and wait for it
+    (:meth:`submit_async` without holding a thread). The thread starts on the first job and
+    ends after :data:`IDLE_SECONDS` without one, so there is nothing to start or stop with the
+    app."""
 
     def __init__(self, db: Database, notify: Callable[[], None] | None = None,
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH, gather: float | None = None) -> None:
         self.db = db
         self.notify = notify or (lambda: None)
         self.max_batch = max_batch
-        self._cond = threading.Condition()
-        self._queue: list[Job] = []
-        self._writing = False
+        self.gather = GATHER_SECONDS if gather is None else gather
+        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None
         self._system_user_ready = False
 
     def submit(self, job: Job) -> Outcome:
-        """Write ``job`` (blocking) and return its outcome; re-raises an unexpected error."""
-        with self._cond:
-            self._queue.append(job)
-            while self._writing and not job.done.is_set():
-                self._cond.wait()
-            lead = not job.done.is_set()
-            if lead:
-                self._writing = True
-        if lead:
+        """Write ``job`` and return its outcome (blocking); re-raises an unexpected error."""
+        self._enqueue(job)
+        job.done.wait()
+        return job.result()
+
+    async def submit_async(self, job: Job) -> Outcome:
+        """:meth:`submit` for the event loop: waits without holding a thread."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def wake() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        def on_done() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake)
+
+        job.on_done = on_done
+        self._enqueue(job)
+        await waiter
+        return job.result()
+
+    def _enqueue(self, job: Job) -> None:
+        self._jobs.put(job)
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="alert-writer",
+                                                daemon=True)
+                self._writer.start()
+
+    def _run(self) -> None:
+        while True:
             try:
-                while not job.done.is_set():
-                    with self._cond:
-                        batch = self._queue[:self.max_batch]
-                        del self._queue[:self.max_batch]
-                    self.write_batch(batch)
-            finally:
-                with self._cond:
-                    self._writing = False
-                    self._cond.notify_all()
-        if job.error is not None:
-            raise job.error
-        assert job.outcome is not None
-        return job.outcome
+                batch = [self._jobs.get(timeout=IDLE_SECONDS)]
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._writer = None
+                        return
+                continue
+            if self.gather and self._jobs.empty():
+                # Requests arriving together reach the queue one by one as the event loop
+                # parses them: a moment's wait lets them share the batch and its commit.
+                time.sleep(self.gather)
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            self.write_batch(batch)
 
     def write_batch(self, batch: list[Job]) -> None:
         """Write ``batch`` as one group commit and set each job's outcome (``submit`` calls
@@ -376,10 +426,13 @@ class Ingestor:
                 if job.outcome is None and job.error is None:
                     job.error = exc
         finally:
+            if any(j.outcome is not None and j.outcome.status == "ok" for j in batch):
+                with contextlib.suppress(Exception):
+                    self.notify()
             for job in batch:
                 job.done.set()
-        if any(o.outcome is not None and o.outcome.status == "ok" for o in batch):
-            self.notify()
+                if job.on_done is not None:
+                    job.on_done()
 
     def _alone(self, job: Job, error: Exception | None = None) -> Outcome:
         """Write one job in its own transaction, retrying lost races and connections."""
@@ -521,7 +574,6 @@ class _Batch:
         self.session = session
         self.writer = writer
         self.integrations: dict[str, Integration] = {}
-        self.by_id: dict[str, Integration] = {}
         self.records: dict[str, _Record] = {}
         self.groups: dict[str, AlertGroup] = {}
         self.groups_loaded: set[str] = set()
@@ -540,7 +592,6 @@ class _Batch:
         for chunk in _chunks({job.key_hash for job in jobs}):
             for integration in session.exec(_LOAD_INTEGRATIONS, params={"keys": chunk}):
                 self.integrations[integration.key_hash] = integration
-                self.by_id[integration.id] = integration
         record_keys: set[str] = set()
         for job in jobs:
             integration = self.integration_for(job)

@@ -39,7 +39,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidenttui.domain import Category, Permission, Refused, Status, allowed
@@ -559,7 +558,7 @@ async def alertmanager_webhook(
                      headers={"WWW-Authenticate": "Bearer"})
     job = alerts.Job("alertmanager", hash_token(credentials.credentials),
                      from_alertmanager(body))
-    outcome = await run_in_threadpool(ingestor(request).submit, job)
+    outcome = await ingestor(request).submit_async(job)
     _count(request, "alertmanager", outcome)
     if outcome.status in ("unauthorized", "wrong_kind"):
         return _fail(401, outcome.message, headers={"WWW-Authenticate": "Bearer"})
@@ -586,7 +585,7 @@ async def enqueue_event(request: Request, body: EventsV2Event) -> Response:
         body.dedup_key = uuid.uuid4().hex
     assert body.dedup_key is not None
     job = alerts.Job("events", hash_token(body.routing_key), [from_event(body)])
-    outcome = await run_in_threadpool(ingestor(request).submit, job)
+    outcome = await ingestor(request).submit_async(job)
     _count(request, "events", outcome)
     if outcome.status in ("unauthorized", "wrong_kind"):
         reason = ("'routing_key' is not a known integration key (revoked, or never issued)"
