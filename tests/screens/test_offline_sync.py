@@ -9,6 +9,7 @@ from app_harness import (  # type: ignore[import-not-found]
     paste,
     screen_lines,
     wait_for,
+    wait_no_text,
     wait_online,
     wait_queue,
     wait_screen,
@@ -60,8 +61,9 @@ async def test_actions_queue_while_offline_and_sync_when_back(own_server: Any, t
         await wait_synced(pilot, timeout=30)
         await wait_for(pilot, lambda: screen_lines(app)[-2].startswith(
             "ONLINE · synced just now · 0 pending"), what="ONLINE, nothing pending")
-        text = await wait_text(pilot, "rebooted the standby")
-        assert "(pending)" not in text and "waiting to sync" not in text
+        await wait_no_text(pilot, "(pending)")
+        await wait_no_text(pilot, "waiting to sync")
+        await wait_text(pilot, "rebooted the standby")
     server = own_server.get(incident["id"])
     assert server["status"] == "acknowledged"
     notes = [e["text"] for e in own_server.timeline(incident["id"]) if e["kind"] == "note"]
