@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     type_text,
@@ -113,10 +112,6 @@ async def test_command_palette_with_colon(demo_store: Any, frozen: Any,
         await open_palette_and_sort(pilot, app, "colon")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ctrl+p does not open the command palette: "
-                   "binding ':' to command_palette makes Textual skip its own ctrl+p binding "
-                   "(App.__init__ adds COMMAND_PALETTE_BINDING only when no binding runs "
-                   "command_palette); help says 'ctrl+p or : lists every command'")
 async def test_command_palette_with_ctrl_p(demo_store: Any, frozen: Any,
                                            config_for: Any) -> None:
     app = offline_app(config_for, demo_store)

@@ -94,8 +94,8 @@ class EscalateScreen(Screen[bool]):
         ordered = sorted(teams, key=lambda t: (t.level <= level, abs(t.level - level - 1),
                                                t.id))
         for team in ordered:
-            if team.id == first.team:
-                continue
+            if team.id == first.team or team.level < level:
+                continue  # functional escalation goes to equal or more expertise
             options.add_option(Option(Content(f"{team.id} — {team.name} (L{team.level})"),
                                       id=team.id))
         options.highlighted = 0 if options.option_count else None

@@ -32,15 +32,17 @@ class QueueScreen(Screen[None]):
 
     AREA = "queue"
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="queue.filter",
+        # A priority binding runs as the key arrives, before keys typed right after it are
+        # routed: "/pp" in one burst (fast typist, laggy SSH) types "pp" into the filter.
+        Binding("slash", "filter", "Filter", id="queue.filter", priority=True,
                 tooltip="Filter as you type (number, title, description, service, notes)"),
         Binding("escape", "clear", "Clear", show=False, id="queue.clear",
                 tooltip="Clear the filter and the selection"),
         Binding("s", "sort", "Sort", id="queue.sort", tooltip="Cycle the sort order"),
         Binding("p", "next_preset", "Preset", id="queue.preset",
                 tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all"),
-        *[Binding(key, f"preset('{name}')", label.capitalize(), show=False,
-                  id=f"queue.preset_{name}", tooltip=f"Show {label} incidents")
+        *[Binding(key, f"preset('{name}')", f"Preset: {label}", show=False,
+                  id=f"queue.preset_{name}", tooltip=f"Show the {label} view")
           for name, (label, key) in PRESETS.items()],
         Binding("a", "ack", "Ack", id="queue.ack",
                 tooltip="Acknowledge the selected incidents (or the one at the cursor)"),
@@ -78,7 +80,12 @@ class QueueScreen(Screen[None]):
         self.set_interval(60, self.view.tick)
 
     def on_resize(self) -> None:
-        self.query_one("#queue-header", Static).update(Content(header_text(self.size.width)))
+        self._update_header()
+
+    def _update_header(self) -> None:
+        # The rows are drawn in the view's content width (left of its scrollbar).
+        width = self.view.scrollable_content_region.width or self.size.width
+        self.query_one("#queue-header", Static).update(Content(header_text(width)))
 
     # -- the filter ------------------------------------------------------------------------
 
@@ -122,6 +129,7 @@ class QueueScreen(Screen[None]):
 
     def _show(self, ids: list[str], has_cache: bool) -> None:
         self.view.set_ids(ids)
+        self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
         if ids:
             empty.display = False
@@ -179,8 +187,15 @@ class QueueScreen(Screen[None]):
 
     def action_filter(self) -> None:
         box = self.query_one("#queue-filter", Input)
+        if box.has_focus:
+            box.insert_text_at_cursor("/")  # a slash typed in the filter itself
+            return
+        if not isinstance(self.focused, QueueView | Input | None):
+            return
         box.display = True
-        box.focus()
+        # Focus now, not after a refresh: keys typed in the same burst as '/' (a fast typist,
+        # a laggy SSH link) must land in the filter, not run as queue commands.
+        self.set_focus(box)
 
     def action_clear(self) -> None:
         box = self.query_one("#queue-filter", Input)

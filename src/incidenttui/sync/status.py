@@ -18,8 +18,8 @@ class SyncStatus:
     user: str | None = None
     server: str = ""
 
-    def line(self, now: datetime | None = None) -> str:
-        """The status line's text, readable without colour."""
+    def line(self, now: datetime | None = None, width: int | None = None) -> str:
+        """The status line's text, readable without colour; shortened to fit ``width``."""
         now = now or datetime.now(UTC)
         label = {"online": "ONLINE", "offline": "OFFLINE", "syncing": "SYNCING",
                  "auth": "LOGIN NEEDED", "error": "SYNC ERROR",
@@ -35,4 +35,22 @@ class SyncStatus:
         host = self.server.split("://", 1)[-1]
         who = f"{self.user or '?'}@{host}" if host else (self.user or "")
         parts = [label, age, f"{self.pending} pending", f"{self.conflicts} conflicts", who]
-        return " · ".join(p for p in parts if p)
+        text = " · ".join(p for p in parts if p)
+        if width is None or len(text) <= width:
+            return text
+        # Too wide (80 columns, a long host name): drop what says least first.
+        host_only = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        who = f"{self.user or '?'}@{host_only}" if host else who
+        conflicts = f"{self.conflicts} conflicts" if self.conflicts else ""
+        text = " · ".join(p for p in (label, age, f"{self.pending} pending", conflicts, who)
+                          if p)
+        if len(text) <= width:
+            return text
+        short_age = age.replace("synced ", "").replace(" ago", "").replace("just now", "now")
+        parts = [label, short_age, f"{self.pending} pend", f"{self.conflicts} confl"]
+        head = " · ".join(parts) + " · "
+        room = width - len(head)
+        if len(who) > room > 8:  # keep both ends of user@host
+            keep = room - 1
+            who = who[:keep - keep // 2] + "…" + who[len(who) - keep // 2:]
+        return head + who

@@ -33,11 +33,11 @@ class Column:
     width: int  # 0: takes the rest
 
 
-WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 9), Column("pri", "P", 2),
+WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 11), Column("pri", "P", 2),
         Column("status", "STATUS", 5), Column("title", "TITLE", 0),
         Column("service", "SERVICE", 14), Column("owner", "TEAM/ASSIGNEE", 20),
         Column("age", "AGE", 6), Column("sla", "SLA", 8), Column("level", "L", 2))
-COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 9), Column("pri", "P", 2),
+COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 11), Column("pri", "P", 2),
            Column("status", "STAT", 4), Column("title", "TITLE", 0),
            Column("service", "SERVICE", 10), Column("sla", "SLA", 7), Column("level", "L", 2))
 
@@ -70,7 +70,7 @@ class QueueView(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"queue-view--cursor", "queue-view--selected", "queue-view--breach",
                          "queue-view--p1", "queue-view--p2", "queue-view--closed"}
     DEFAULT_CSS = """
-    QueueView { height: 1fr; }
+    QueueView { height: 1fr; scrollbar-size-vertical: 1; }
     """
 
     cursor: reactive[int] = reactive(0, repaint=False, always_update=True)
@@ -189,7 +189,7 @@ class QueueView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
-        width = self.size.width
+        width = self.scrollable_content_region.width  # left of the scrollbar
         if index >= len(self.ids):
             return Strip.blank(width, self.rich_style)
         top = int(self.scroll_offset.y)

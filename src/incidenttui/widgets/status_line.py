@@ -24,10 +24,17 @@ class StatusLine(Static):
     def _tick(self) -> None:
         self.show(getattr(self.app, "sync_status", SyncStatus()))
 
+    def on_resize(self) -> None:
+        self._text = ""
+        self._tick()
+
     def show(self, status: SyncStatus) -> None:
-        text = status.line()
-        if status.last_error and status.state in ("offline", "error", "auth"):
-            text += f" · {status.last_error}"
+        width = self.size.width or 80
+        text = status.line(width=width)
+        room = width - len(text) - 3
+        if status.last_error and status.state in ("offline", "error", "auth") and room > 12:
+            error = status.last_error
+            text += " · " + (error if len(error) <= room else error[:room - 1] + "…")
         if text == self._text:
             return  # no repaint when nothing changed: fewer bytes over SSH
         self._text = text
