@@ -84,7 +84,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -461,25 +461,13 @@ class Ingestor:
             if not self._system_user_ready:
                 ensure_system_user(session)
             actor = User(id=SYSTEM_USER, display_name=SYSTEM_USER, role=Role.RESPONDER.value)
-            writer = AlertWriter(session, actor)
+            writer = service.Writer(session, actor)
             batch = _Batch(session, writer)
             batch.load(jobs)
             outcomes = [batch.run(job) for job in jobs]
             batch.finish()
         self._system_user_ready = True
         return outcomes
-
-
-class AlertWriter(service.Writer):
-    """A :class:`service.Writer` that keeps the events of one transaction in order: each one a
-    microsecond after the one before (timelines sort by time, then id)."""
-
-    def event(self, incident: Incident, kind: EventKind, text: str = "",
-              event_id: str | None = None, data: dict[str, Any] | None = None
-              ) -> TimelineEvent:
-        event = super().event(incident, kind, text, event_id, data)
-        self.now += timedelta(microseconds=1)
-        return event
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -570,7 +558,7 @@ _RELEASE_RECORDS = update(ALERTS).where(ALERTS.c.incident_id == bindparam("incid
 class _Batch:
     """One transaction's de-duplication state: every row it needs, looked up in bulk."""
 
-    def __init__(self, session: Session, writer: AlertWriter) -> None:
+    def __init__(self, session: Session, writer: service.Writer) -> None:
         self.session = session
         self.writer = writer
         self.integrations: dict[str, Integration] = {}
