@@ -23,6 +23,8 @@ PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unas
            "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
            "all": ("all", "7")}
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
+#: Rows queried for the very first paint (more than any terminal shows).
+FIRST_PAINT_ROWS = 200
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -58,6 +60,7 @@ class QueueScreen(Screen[None]):
         self.sort = "priority"
         self.text = ""
         self._pending_reload = False
+        self._selected_shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", markup=False)
@@ -120,6 +123,11 @@ class QueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue-query")
     def _query(self, flt: IncidentFilter) -> None:
         try:
+            if not self.view.ids:
+                # First paint: one screenful at once, however big the queue; the rest follows.
+                first = self.app.reader.query_ids(flt, limit=FIRST_PAINT_ROWS)
+                if len(first) == FIRST_PAINT_ROWS:
+                    self.app.call_from_thread(self._show, first, True)
             ids = self.app.reader.query_ids(flt)
             has_cache = bool(ids) or self.app.reader.has_data()
         except Exception as exc:  # a locked or damaged store: say so, keep running
@@ -146,6 +154,7 @@ class QueueScreen(Screen[None]):
         self._update_title(len(ids))
 
     def _update_title(self, count: int) -> None:
+        self._selected_shown = len(self.view.selected)
         label = PRESETS[self.preset][0]
         parts = [f"Queue · {label} · {count} · sort {self.sort}"]
         if self.text:
@@ -181,7 +190,10 @@ class QueueScreen(Screen[None]):
 
     @on(QueueView.Moved)
     def _moved(self) -> None:
-        self._update_title(len(self.view.ids))
+        # Only the selection count can change with the cursor (space selects and moves):
+        # repainting the title on every move would cost bytes over SSH for nothing.
+        if len(self.view.selected) != self._selected_shown:
+            self._update_title(len(self.view.ids))
 
     # -- actions ---------------------------------------------------------------------------
 

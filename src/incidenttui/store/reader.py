@@ -149,14 +149,16 @@ class QueueReader:
             self._conn.close()
             self._conn = None
 
-    def query_ids(self, flt: IncidentFilter) -> list[str]:
+    def query_ids(self, flt: IncidentFilter, limit: int | None = None) -> list[str]:
         conn = self._connect()
         if conn is None:
             return []
         where, params = filter_sql(flt)
         order = SORTS.get(flt.sort, SORTS["priority"])
-        return [r[0] for r in conn.execute(f"SELECT id FROM incidents {where} ORDER BY {order}",
-                                           params)]
+        sql = f"SELECT id FROM incidents {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [r[0] for r in conn.execute(sql, params)]
 
     def rows(self, ids: list[str]) -> dict[str, QueueRow]:
         """The rows for ``ids`` (any order; missing ids left out)."""
