@@ -198,7 +198,9 @@ class QueueView(ScrollView, can_focus=True):
         row = self._rows.get(incident_id)
         if row is None:
             return Strip([Segment(fit(" (gone)", width), self.rich_style)])
-        return Strip(self._segments(row, index, width), width)
+        # Adjacent cells share a style: merged, a line costs a few SGR codes instead of one
+        # per cell (bytes over SSH on every cursor move).
+        return Strip(list(Segment.simplify(self._segments(row, index, width))), width)
 
     def _segments(self, row: QueueRow, index: int, width: int) -> list[Segment]:
         base = self.rich_style
