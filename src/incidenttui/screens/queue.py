@@ -43,8 +43,8 @@ class QueueScreen(Screen[None]):
         Binding("s", "sort", "Sort", id="queue.sort", tooltip="Cycle the sort order"),
         Binding("p", "next_preset", "Preset", id="queue.preset",
                 tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all"),
-        *[Binding(key, f"preset('{name}')", f"Preset: {label}", show=False,
-                  id=f"queue.preset_{name}", tooltip=f"Show the {label} view")
+        *[Binding(key, f"preset('{name}')", label[0].upper() + label[1:], show=False,
+                  id=f"queue.preset_{name}", tooltip=f"Preset: show the {label} view")
           for name, (label, key) in PRESETS.items()],
         Binding("a", "ack", "Ack", id="queue.ack",
                 tooltip="Acknowledge the selected incidents (or the one at the cursor)"),
