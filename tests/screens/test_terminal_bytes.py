@@ -32,7 +32,7 @@ class Terminal:
         os.close(slave)
         self.output = bytearray()
 
-    def read_until(self, needle: bytes, timeout: float = 30.0) -> None:
+    def read_until(self, needle: bytes, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.output:
             if time.monotonic() > deadline:
@@ -89,9 +89,9 @@ def test_no_hostile_bytes_reach_the_terminal(live: Any, tmp_path: Path) -> None:
         term.send(b"G")
         time.sleep(0.3)
         term.send(b"\r")
-        term.read_until(b"rita note", timeout=30)
+        term.read_until(b"rita note", timeout=90)
         term.send(b"g")
-        term.read_until(b"description", timeout=30)
+        term.read_until(b"description", timeout=90)
         term.send(b"\x1b")  # back to the queue
         time.sleep(0.3)
     finally:
