@@ -16,7 +16,8 @@ seeded with N synthetic incidents in its change feed (50,000; 5,000 with ``--qui
   has committed the change. 200 more clients long-poll the feed at the same time from another
   process (raw httpx, following the feed as idle consoles do). The baseline is a raw httpx
   long-poll in the same run: the feed's own wake-up latency, without any client work.
-  Targets: p50 ≤0.3 s, p99 ≤1 s.
+  The first acknowledge is a warm-up (reported in the note, not counted). Targets: p50
+  ≤0.3 s, p99 ≤1 s (of 100 acknowledges, p99 is the second worst).
 """
 
 from __future__ import annotations
@@ -219,7 +220,10 @@ async def propagation(ctx: Context, url: str, token: str, snaps: list[dict[str, 
         await asyncio.sleep(2.0)  # both engines identified and parked on the feed
         ours, raw = [], []
         rng = random.Random(5)
-        for snap in targets:
+        # The first write after start-up pays one-time costs on the server (pools, statement
+        # caches) and reaches the raw follower as late as B: one warm-up, not counted.
+        warm_up, targets = targets[0], targets[1:]
+        for snap in [warm_up, *targets]:
             started = time.monotonic()
             # What the app does on "a": the command into A's store, then a kick to push.
             await asyncio.to_thread(store_a.execute,
@@ -229,10 +233,14 @@ async def propagation(ctx: Context, url: str, token: str, snaps: list[dict[str, 
             while (snap["id"] not in seen or snap["id"] not in raw_seen) and \
                     time.monotonic() < deadline:
                 await asyncio.sleep(0.002)
-            ours.append(seen.get(snap["id"], deadline) - started)
-            raw.append(raw_seen.get(snap["id"], deadline) - started)
+            if snap is not warm_up:
+                ours.append(seen.get(snap["id"], deadline) - started)
+                raw.append(raw_seen.get(snap["id"], deadline) - started)
+            else:
+                warm = (seen.get(snap["id"], deadline) - started,
+                        raw_seen.get(snap["id"], deadline) - started)
             await asyncio.sleep(rng.uniform(0.2, 0.5))
-        return {"ours": ours, "raw": raw}
+        return {"ours": ours, "raw": raw, "warm_up": list(warm)}
     finally:
         engine_a.stop()
         engine_b.stop()
@@ -319,7 +327,7 @@ async def _run(ctx: Context) -> list[Row]:
 
         # -- propagation A → B with 200 idle long-polls --
         head = sqlite3.connect(db_path).execute("SELECT max(seq) FROM changes").fetchone()[0]
-        targets = fresh[used:used + ctx.reps(10, 100)]
+        targets = fresh[used:used + ctx.reps(10, 100) + 1]
         result = await propagation(ctx, server.url, token, snaps, head, targets)
         ctx.log("propagation ours: " + ", ".join(f"{v * 1000:.0f}" for v in result["ours"])
                 + " ms")
@@ -331,6 +339,8 @@ async def _run(ctx: Context) -> list[Row]:
             rows.append(Row(f"Propagation A ack → B store, {IDLE_CLIENTS} idle long-polls, "
                             f"p{pct}", secs(value), f"{secs(base)} raw long-poll wake-up",
                             ratio(value, base), f"≤{secs(limit)}", verdict(value <= limit),
-                            note=f"{len(targets)} acknowledges",
+                            note=f"{len(result['ours'])} acknowledges after one warm-up "
+                                 f"(ours {secs(result['warm_up'][0])}, raw "
+                                 f"{secs(result['warm_up'][1])})",
                             raw={"ours": result["ours"], "raw": result["raw"]}))
     return rows
