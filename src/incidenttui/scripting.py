@@ -96,17 +96,6 @@ def _age(value: datetime, now: datetime) -> str:
     return format_duration(now - value)
 
 
-def event_summary(event: Any) -> str:
-    """One line for a timeline event: its text, led by what changed for status moves."""
-    if event.kind == "status":
-        move = f"{event.data.get('from', '?')} → {event.data.get('to', '?')}"
-        return f"{move}: {event.text}" if event.text else move
-    if event.kind == "escalation":
-        target = event.data.get("to_team") or "management"
-        return f"to {target} (L{event.data.get('to_level', '?')}): {event.text}"
-    return event.text
-
-
 def _find(store: Any, key: str) -> Any:
     incident = store.get(key)
     if incident is None:
@@ -204,6 +193,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from incidenttui.domain import format_duration, sla_clocks
+    from incidenttui.domain.refs import describe_event
     from incidenttui.store import ref_of
 
     url = server_url(args.server)
@@ -231,7 +221,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("\ntimeline:")
     for e in events:
         mark = " (pending)" if e.pending else ""
-        print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {event_summary(e)}{mark}")
+        print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {describe_event(e)}{mark}")
     return 0
 
 

@@ -10,7 +10,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +138,6 @@ class IncidentApp(App[None]):
 
     def switch_server(self, url: str, token: str) -> None:
         """Use ``url`` with ``token`` (after a login): its own store, then sync."""
-        from dataclasses import replace
-
         from incidenttui.scripting import remember_server
         from incidenttui.store.store import store_path_for
 
@@ -219,7 +217,7 @@ class IncidentApp(App[None]):
             if self.engine is not None:
                 self.engine.kick()
             self.post_message(StoreChanged())
-            await self._refresh_counts()
+            await self.refresh_counts()
             if done:
                 self.notify(done if applied == 1 else f"{done} ×{applied}", timeout=3)
         if refusals:
@@ -247,11 +245,11 @@ class IncidentApp(App[None]):
             self.call_from_thread(self.notify, text, title="Error", severity="error",
                                   timeout=15)
 
-    async def _refresh_counts(self) -> None:
+    async def refresh_counts(self) -> None:
+        """Re-read the pending and conflict counts for the status line."""
         pending = await asyncio.to_thread(self.store.pending_count)
         conflicts = await asyncio.to_thread(self.store.conflict_count)
-        self.sync_status = SyncStatus(**{**self.sync_status.__dict__, "pending": pending,
-                                         "conflicts": conflicts})
+        self.sync_status = replace(self.sync_status, pending=pending, conflicts=conflicts)
 
     # -- app-wide actions ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 _NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 
@@ -21,3 +22,21 @@ def parse_key(key: str) -> str | int | None:
 def ref(number: int | None) -> str:
     """``INC-1042``, or ``INC-pending`` until the server has numbered the incident."""
     return f"INC-{number}" if number is not None else "INC-pending"
+
+
+def describe_event(event: Any) -> str:
+    """The body of a timeline event for people: its text, led by what changed.
+
+    ``event`` has ``kind``, ``text`` and ``data`` (a stored or wire event); the app's
+    timeline and the CLI's ``show`` both use this one wording."""
+    data = event.data or {}
+    if event.kind == "status":
+        move = f"{data.get('from', '?')} → {data.get('to', '?')}"
+        code = f" ({data['resolution_code']})" if data.get("resolution_code") else ""
+        return f"{move}{code}" + (f": {event.text}" if event.text else "")
+    if event.kind == "escalation":
+        if data.get("kind") == "hierarchical":
+            return f"management engaged: {event.text}"
+        return (f"{data.get('from_team') or '-'} (L{data.get('from_level', '?')}) → "
+                f"{data.get('to_team') or '-'} (L{data.get('to_level', '?')}): {event.text}")
+    return event.text

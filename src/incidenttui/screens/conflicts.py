@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from incidenttui.domain.refs import ref
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -66,7 +67,7 @@ class ConflictsScreen(Screen[None]):
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading conflicts failed", exc)
             return
-        refs = {i.id: f"INC-{i.number}" if i.number else "INC-pending" for i in incidents}
+        refs = {i.id: ref(i.number) for i in incidents}
         self.app.call_from_thread(self._show, conflicts, refs)
 
     def _show(self, conflicts: list[Any], refs: dict[str, str]) -> None:
@@ -131,4 +132,4 @@ class ConflictsScreen(Screen[None]):
             self.app.engine.kick()
         self.notify("Kept mine: sending it again" if keep_mine else "Took theirs", timeout=3)
         self.app.post_message(StoreChanged())
-        await self.app._refresh_counts()
+        await self.app.refresh_counts()

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from incidenttui.domain import format_duration, legal_actions, sla_clocks
+from incidenttui.domain.refs import describe_event, ref
 from incidenttui.widgets.cells import STATUS_LONG
 from incidenttui.widgets.status_line import StatusLine
 from incidenttui.widgets.timeline_view import Entry, TimelineView
@@ -27,21 +28,6 @@ DONE = {"acknowledge": "Acknowledged", "start": "Started", "hold": "Put on hold"
 
 def _time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
-
-
-def describe_event(event: Any) -> str:
-    """The body of a timeline entry: its text, led by what changed."""
-    data = event.data or {}
-    if event.kind == "status":
-        move = f"{data.get('from', '?')} → {data.get('to', '?')}"
-        code = f" ({data['resolution_code']})" if data.get("resolution_code") else ""
-        return f"{move}{code}" + (f": {event.text}" if event.text else "")
-    if event.kind == "escalation":
-        if data.get("kind") == "hierarchical":
-            return f"management engaged: {event.text}"
-        return (f"{data.get('from_team') or '-'} (L{data.get('from_level', '?')}) → "
-                f"{data.get('to_team') or '-'} (L{data.get('to_level', '?')}): {event.text}")
-    return event.text
 
 
 class DetailScreen(Screen[None]):
@@ -111,10 +97,9 @@ class DetailScreen(Screen[None]):
             return
         self.incident = incident
         now = datetime.now(UTC)
-        ref = f"INC-{incident.number}" if incident.number is not None else "INC-pending"
         major = "MAJOR · " if incident.major else ""
-        title = (f"{ref} · P{incident.priority} · {STATUS_LONG.get(incident.status)} · "
-                 f"{major}{incident.title}")
+        title = (f"{ref(incident.number)} · P{incident.priority} · "
+                 f"{STATUS_LONG.get(incident.status)} · {major}{incident.title}")
         self.query_one("#detail-title", Static).update(Content(title))
         clocks = sla_clocks(incident.priority, incident.created_at, now,
                             acknowledged_at=incident.acknowledged_at,

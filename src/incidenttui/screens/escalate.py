@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from incidenttui.screens.detail import describe_event
+from incidenttui.domain.refs import describe_event, ref
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -78,8 +78,7 @@ class EscalateScreen(Screen[bool]):
             self.query_one("#escalate-title", Static).update(Content("Nothing to escalate."))
             return
         first = incidents[0]
-        refs = ", ".join(f"INC-{i.number}" if i.number else "INC-pending"
-                         for i in incidents[:3])
+        refs = ", ".join(ref(i.number) for i in incidents[:3])
         more = f" and {len(incidents) - 3} more" if len(incidents) > 3 else ""
         self.query_one("#escalate-title", Static).update(Content(
             f"Escalate {refs}{more} · now L{first.escalation_level} with "

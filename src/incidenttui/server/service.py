@@ -30,7 +30,7 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
-from incidenttui.domain.refs import parse_key
+from incidenttui.domain.refs import parse_key, ref
 from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.schemas import (
@@ -63,10 +63,6 @@ class Conflict(Exception):
         super().__init__("conflict")
         self.conflicts = conflicts
         self.incident = incident
-
-
-def ref(number: int) -> str:
-    return f"INC-{number}"
 
 
 def incident_out(incident: Incident) -> IncidentOut:
