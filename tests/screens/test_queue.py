@@ -14,6 +14,7 @@ from app_harness import (  # type: ignore[import-not-found]
     screen_lines,
     screen_text,
     type_text,
+    wait_lines,
     wait_for,
     wait_queue,
     wait_store,
@@ -49,11 +50,11 @@ async def test_cached_queue_paints_with_offline_flag(size: tuple[int, int], demo
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=size) as pilot:
         text = await wait_text(pilot, "INC-1301")
-        lines = screen_lines(app)
+        lines = await wait_lines(pilot, lambda lines: "Filter" in lines[-1], what="the footer")
         assert lines[0].startswith("Queue · open · 8 · sort priority")
         assert [line.split()[0] for line in lines[2:10]] == OPEN_REFS
         assert lines[-2].startswith("OFFLINE (--offline) · never synced · 0 pending")
-        assert "Filter" in lines[-1] and "Ack" in lines[-1]
+        assert "Ack" in lines[-1]
         assert "MAJOR Checkout failing" in text
         await wait_store(pilot)
         # INC-1309 is new: acknowledging it offline queues the change.
@@ -280,12 +281,19 @@ async def test_level_column_visible_when_the_queue_scrolls(size: tuple[int, int]
         await wait_queue(pilot, lambda ids: len(ids) == 8)
         await pilot.press("7")
         await wait_queue(pilot, lambda ids: len(ids) > 300)
-        await pilot.pause(0.1)
-        rows_on_screen = [line for line in screen_lines(app) if line.startswith("  INC-")]
-        assert len(rows_on_screen) > 10
-        missing = [line for line in rows_on_screen if not line.rstrip(" ▁▂▃▄▅▆▇█▔▏▕").endswith(
-            tuple(f"L{n}" for n in (1, 2, 3)))]
-        assert not missing, "\n".join(missing[:3])
+        levels = tuple(f"L{n}" for n in (1, 2, 3))
+
+        def queue_rows(lines: list[str]) -> list[str]:
+            return [line for line in lines if line.startswith("  INC-")]
+
+        def missing_level(lines: list[str]) -> list[str]:
+            return [line for line in queue_rows(lines)
+                    if not line.rstrip(" ▁▂▃▄▅▆▇█▔▏▕").endswith(levels)]
+
+        # The rows repaint once the longer list has been measured (a scrollbar appears):
+        # wait for a full page where every row shows its level.
+        await wait_lines(pilot, lambda lines: len(queue_rows(lines)) > 10
+                         and not missing_level(lines), what="a full page of rows with levels")
 
 
 async def test_status_line_shows_user_at_server_at_80_columns(demo_store: Any, frozen: Any,

@@ -102,6 +102,19 @@ async def wait_text(pilot: Pilot[Any], needle: str, timeout: float = 10.0) -> st
     return str(await wait_for(pilot, check, timeout, f"{needle!r} on screen"))
 
 
+async def wait_lines(pilot: Pilot[Any], predicate: Callable[[list[str]], Any],
+                     timeout: float = 10.0, what: str = "screen lines") -> list[str]:
+    """Wait until the screen's lines satisfy ``predicate``; returns them.
+
+    Widgets paint on their own schedule (the footer builds its bindings after the screen
+    mounts), so a test checks the whole screen by waiting for it, not by reading it once."""
+    def check() -> list[str] | None:
+        lines = screen_lines(pilot.app)
+        return lines if predicate(lines) else None
+
+    return list(await wait_for(pilot, check, timeout, what))
+
+
 async def wait_no_text(pilot: Pilot[Any], needle: str, timeout: float = 10.0) -> str:
     def check() -> str | None:
         text = screen_text(pilot.app)
