@@ -168,7 +168,7 @@ def store_code_digest() -> str:
 
 
 def _replicate(path: Path, times: int) -> None:
-    from incidenttui.store.store import MIGRATIONS
+    from incidenttui.store.store import SEARCH_REBUILD
 
     conn = sqlite3.connect(path, isolation_level=None)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(incidents)")]
@@ -184,7 +184,7 @@ def _replicate(path: Path, times: int) -> None:
         select = ", ".join(exprs.get(c, c) for c in columns)
         conn.execute(f"INSERT INTO incidents ({', '.join(columns)}) SELECT {select} "
                      f"FROM incidents WHERE rowid <= {base_count}")
-    for statement in MIGRATIONS[1]:  # the search index, rebuilt as a store upgrade does
+    for statement in SEARCH_REBUILD:  # the search index, rebuilt as a store upgrade does
         conn.execute(statement)
     conn.execute("COMMIT")
     conn.close()

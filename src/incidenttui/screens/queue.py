@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +24,8 @@ PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unas
            "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
            "all": ("all", "7")}
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
-#: Rows queried for the very first paint (more than any terminal shows).
-FIRST_PAINT_ROWS = 200
+#: Rows read at once when the view changes (at least a screenful; the whole list follows).
+FIRST_ROWS = 40
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -61,6 +62,14 @@ class QueueScreen(Screen[None]):
         self.text = ""
         self._pending_reload = False
         self._selected_shown = 0
+        #: Reloads asked for; the first for the current view (a key the user pressed); the
+        #: one whose answer is on screen, and whether that is only the first rows of it (the
+        #: whole list still being read).
+        self._asked = self._view = self._shown = 0
+        self._partial = False
+        #: The whole-list read in flight (0: none), and whether another should follow it.
+        self._reading = 0
+        self._read_again = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", markup=False)
@@ -116,26 +125,66 @@ class QueueScreen(Screen[None]):
             return None
         return next((u.team_id for u in store.users() if u.id == user), None)
 
-    def reload(self) -> None:
-        """Re-read the ordered ids (a worker: the event loop never waits on the query)."""
-        self._query(self.current_filter())
+    def reload(self, *, at_once: bool = True) -> None:
+        """Re-read the ordered ids in workers (the event loop never waits on a query).
 
-    @work(thread=True, exclusive=True, group="queue-query")
-    def _query(self, flt: IncidentFilter) -> None:
+        ``at_once``: what the queue shows has changed (a key the user pressed), so the first
+        screenful comes first, in milliseconds, and the whole list follows; a change synced
+        from the server swaps the whole list in when it is read."""
+        if not at_once and self._reading:
+            self._read_again = True  # a burst of synced changes: one more read after this
+            return
+        self._asked += 1
+        if at_once:
+            self._view = self._asked
+            self.app.reader.interrupt()  # a whole list still being read for an earlier view
+        flt = self.current_filter()
+        if at_once or not self.view.ids:
+            self._query_first(flt, max(FIRST_ROWS, self.view.size.height + 10), self._asked)
+        self._reading = self._asked
+        self._query_all(flt, self._asked)
+
+    def _read(self, asked: int) -> None:
+        """A whole-list read ended (shown, failed or interrupted)."""
+        if asked == self._reading:
+            self._reading = 0
+            if self._read_again:
+                self._read_again = False
+                self.reload(at_once=False)
+
+    @work(thread=True, exclusive=True, group="queue-first")
+    def _query_first(self, flt: IncidentFilter, limit: int, asked: int) -> None:
         try:
-            if not self.view.ids:
-                # First paint: one screenful at once, however big the queue; the rest follows.
-                first = self.app.reader.query_ids(flt, limit=FIRST_PAINT_ROWS)
-                if len(first) == FIRST_PAINT_ROWS:
-                    self.app.call_from_thread(self._show, first, True)
-            ids = self.app.reader.query_ids(flt)
-            has_cache = bool(ids) or self.app.reader.has_data()
+            ids = self.app.reader.first(flt, limit)
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the queue failed", exc)
             return
-        self.app.call_from_thread(self._show, ids, has_cache)
+        if len(ids) == limit:  # fewer would be the whole list: _query_all brings it
+            self.app.call_from_thread(self._show, ids, True, asked, partial=True)
 
-    def _show(self, ids: list[str], has_cache: bool) -> None:
+    @work(thread=True, group="queue-all")
+    def _query_all(self, flt: IncidentFilter, asked: int) -> None:
+        try:
+            ids = self.app.reader.query_ids(flt)
+            has_cache = bool(ids) or self.app.reader.has_data()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):  # else the user asked for another view meanwhile
+                self.app.report_error("Reading the queue failed", exc)
+            self.app.call_from_thread(self._read, asked)
+            return
+        except Exception as exc:
+            self.app.report_error("Reading the queue failed", exc)
+            self.app.call_from_thread(self._read, asked)
+            return
+        self.app.call_from_thread(self._show, ids, has_cache, asked)
+        self.app.call_from_thread(self._read, asked)
+
+    def _show(self, ids: list[str], has_cache: bool, asked: int, *,
+              partial: bool = False) -> None:
+        if asked < self._view or asked < self._shown or \
+                asked == self._shown and (partial or not self._partial):
+            return  # for an earlier view, or older than (or the first rows of) what is shown
+        self._shown, self._partial = asked, partial
         self.view.set_ids(ids)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
@@ -151,11 +200,13 @@ class QueueScreen(Screen[None]):
             else:
                 why = "no incidents match this view (p: presets, /: filter, esc: clear)"
             empty.update(Content(why))
-        self._update_title(len(ids))
+        self._update_title()
 
-    def _update_title(self, count: int) -> None:
+    def _update_title(self) -> None:
         self._selected_shown = len(self.view.selected)
         label = PRESETS[self.preset][0]
+        # While the whole list is still being read, the count is at least what is shown.
+        count = f"{len(self.view.ids)}" + ("+" if self._partial else "")
         parts = [f"Queue · {label} · {count} · sort {self.sort}"]
         if self.text:
             parts.append(f"filter “{self.text}”")
@@ -171,7 +222,7 @@ class QueueScreen(Screen[None]):
 
     def _reload_now(self) -> None:
         self._pending_reload = False
-        self.reload()
+        self.reload(at_once=False)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -193,7 +244,7 @@ class QueueScreen(Screen[None]):
         # Only the selection count can change with the cursor (space selects and moves):
         # repainting the title on every move would cost bytes over SSH for nothing.
         if len(self.view.selected) != self._selected_shown:
-            self._update_title(len(self.view.ids))
+            self._update_title()
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -218,7 +269,7 @@ class QueueScreen(Screen[None]):
             box.value = ""
         box.display = False
         self.view.focus()
-        self._update_title(len(self.view.ids))
+        self._update_title()
 
     def action_sort(self) -> None:
         self.sort = SORT_CYCLE[(SORT_CYCLE.index(self.sort) + 1) % len(SORT_CYCLE)]
@@ -320,4 +371,4 @@ class QueueScreen(Screen[None]):
         if self.view.selected:
             self.view.selected.clear()
             self.view.refresh()
-        self._update_title(len(self.view.ids))
+        self._update_title()

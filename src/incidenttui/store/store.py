@@ -25,7 +25,13 @@ from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOu
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import UTCDateTime, utcnow
 from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
-from incidenttui.store.reader import SORTS, IncidentFilter, filter_sql, store_path_for
+from incidenttui.store.reader import (
+    INDEX_SQL,
+    IncidentFilter,
+    count_sql,
+    ids_sql,
+    store_path_for,
+)
 from incidenttui.store.sanitize import clean_line, clean_text
 from incidenttui.store.tables import (
     ConflictRecord,
@@ -40,7 +46,7 @@ from incidenttui.store.tables import (
 )
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
 _TEXT_LINES = ("title", "service", "category", "team", "assignee", "reporter",
                "resolution_code")
@@ -50,22 +56,38 @@ class StoreError(Exception):
     """The store cannot be used (a newer layout, a damaged file); the text says why."""
 
 
-def _fts_sql() -> list[str]:
-    """Layout 1: the search index, filled from what the store already holds."""
+#: Fills the search index from what the store already holds (notes included).
+SEARCH_REBUILD = [
+    "DELETE FROM incident_fts",
+    "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
+    "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' ELSE 'INC-' || i.number END, "
+    "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
+    "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
+]
+
+
+def _search_index(prefix: str | None) -> list[str]:
+    """The search index, created (or re-created) and filled."""
+    options = f", prefix='{prefix}'" if prefix else ""
     return [
-        "CREATE VIRTUAL TABLE IF NOT EXISTS incident_fts USING fts5("
-        "ref, title, description, service, notes, tokenize='unicode61')",
-        "DELETE FROM incident_fts",
-        "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-        "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' ELSE 'INC-' || i.number END, "
-        "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
-        "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
+        "DROP TABLE IF EXISTS incident_fts",
+        "CREATE VIRTUAL TABLE incident_fts USING fts5("
+        f"ref, title, description, service, notes, tokenize='unicode61'{options})",
+        *SEARCH_REBUILD,
     ]
 
 
-#: Layout upgrades, applied in order to a store whose ``user_version`` is lower; each keeps
-#: the data and the outbox.
-MIGRATIONS: dict[int, list[str]] = {1: _fts_sql()}
+#: Layout upgrades, applied in order to a store whose ``user_version`` is lower (a new store
+#: runs them all); each keeps the data and the outbox.
+MIGRATIONS: dict[int, list[str]] = {
+    # 1: full-text search over number, title, description, service and notes.
+    1: _search_index(None),
+    # 2: the queue reads a window in its sort order without sorting the table: one covering
+    # index per sort (reader.SORTS), and one- to three-letter prefixes indexed for search as
+    # you type.
+    2: [*INDEX_SQL, "DROP INDEX IF EXISTS ix_local_open_priority",
+        "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
+}
 
 
 def clean_json(value: Any) -> Any:
@@ -255,18 +277,14 @@ class Store:
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
                   now: datetime | None = None) -> list[str]:
         """Incident ids matching ``flt`` in its sort order (the queue's list)."""
-        where, params = filter_sql(flt)
-        sql = f"SELECT id FROM incidents {where} ORDER BY {SORTS.get(flt.sort, SORTS['priority'])}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql, params = ids_sql(flt, limit)
         with self._read_engine.connect() as conn:
             return [r[0] for r in conn.execute(text(sql), params)]
 
     def count(self, flt: IncidentFilter = IncidentFilter()) -> int:
-        where, params = filter_sql(flt)
+        sql, params = count_sql(flt)
         with self._read_engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM incidents {where}"),
-                                    params).scalar() or 0)
+            return int(conn.execute(text(sql), params).scalar() or 0)
 
     def incidents(self, ids: Sequence[str]) -> list[LocalIncident]:
         """The incidents with ``ids``, in that order (missing ones left out)."""

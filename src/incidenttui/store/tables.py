@@ -33,8 +33,8 @@ class LocalIncident(StoreModel, table=True):
 
     __tablename__ = "incidents"
     __table_args__ = (
-        Index("ix_local_open_priority", "is_open", "priority", "created_at"),
-        Index("ix_local_created", "created_at"),
+        # The queue's covering indexes, one per sort order, are made by the store's layout
+        # steps (store.MIGRATIONS, from reader.INDEX_SQL): they need DESC and expressions.
         Index("ix_local_sla_due", "sla_due_at"),
     )
 
