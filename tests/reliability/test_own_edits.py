@@ -8,11 +8,10 @@ came back as a conflict "changed by someone else" (mine = my second value, their
 first). Fixed in the store (``_rebase_later``); these are the deterministic reproductions,
 against a real server subprocess, kept as regression tests.
 
-The last test is the case that fix leaves open (found by the fault schedules, about one
-schedule in a hundred): a queued change that touches a field someone else changed *and* a
-field the user changed themselves meanwhile is not rebased at all, so it conflicts on both.
-It is ``xfail(strict=True)`` until fixed; then the fault schedules can check conflicts
-strictly by default (``RELIABILITY_STRICT_CONFLICTS``, see test_fault_schedules.py)."""
+The last test is the case that fix left open (found by the fault schedules, about one
+schedule in a hundred): a queued change that touched a field someone else changed *and* a
+field the user changed themselves meanwhile kept its old base, so it conflicted on both. The
+rebase now splits such a change; only the field someone else changed conflicts."""
 
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 from reliability_server import ServerProcess  # type: ignore[import-not-found]
 
 from incidenttui.store import AddNote, CreateIncident, Store, UpdateFields
@@ -84,16 +82,6 @@ def test_a_users_own_queued_changes_never_conflict_after_another_users_note(
         ray.close()
 
 
-MIXED_ENTRY_CONFLICTS_ON_OWN_FIELD = (
-    "Store._rebase_later rebases a later entry only if none of its fields was changed by "
-    "someone else; an entry touching one such field and one the user changed themselves keeps "
-    "its old base, and the server then reports both fields as changed by someone else. The "
-    "user's own field should go out again as the non-conflicting rest (e.g. record_conflict "
-    "or the rebase should treat a field whose last change was the user's own confirmed write "
-    "as not conflicting)")
-
-
-@pytest.mark.xfail(strict=True, reason=MIXED_ENTRY_CONFLICTS_ON_OWN_FIELD)
 def test_only_the_field_someone_else_changed_conflicts(reliability_server: ServerProcess,
                                                       scratch: Path) -> None:
     rita = Store(scratch / f"known-{uuid.uuid4().hex[:8]}.db")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, delete, func, text
+from sqlalchemy import JSON, Boolean, delete, func, inspect, text
 from sqlmodel import Session, col, select
 
 from incidenttui.domain import Refused, Status
@@ -519,8 +519,8 @@ class Store:
 
         The answer must be the incident (or, for a note, its event); anything else raises
         ``ValueError`` and the entry stays queued. Later queued field changes of the same
-        incident move to the new version unless a field they touch was changed by someone
-        else meanwhile, so a user's own queued edits never conflict with each other.
+        incident move to the new version, except the fields someone else changed meanwhile
+        (:meth:`_rebase_later`), so a user's own queued edits never conflict with each other.
         """
         with self._write() as session:
             entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
@@ -557,23 +557,57 @@ class Store:
     @staticmethod
     def _rebase_later(session: Session, confirmed: OutboxEntry, version: int,
                       field_versions: Mapping[str, int]) -> None:
-        """Move later entries of the incident to ``version`` where that hides nobody's
-        change: a field they touch that changed after their base must have changed at
-        ``version`` itself, i.e. by the entry just confirmed."""
+        """Move later entries of the incident to ``version`` where that hides nobody's change.
+
+        A field changed after an entry's base is someone else's change unless it changed at
+        ``version`` itself, i.e. by the entry just confirmed. An entry touching such foreign
+        fields and others is split: it keeps its key, its base and the foreign fields (which
+        conflict, as they should); the other fields go out right after it against ``version``
+        under a new key. Changing later entries is safe: push sends the outbox head first, so
+        none of them has been sent yet.
+        """
+        # Last first: a split renumbers the entries after it, and those are settled by then.
         for later in session.exec(select(OutboxEntry).where(
                 OutboxEntry.incident_id == confirmed.incident_id,
                 col(OutboxEntry.seq) > confirmed.seq,
-                col(OutboxEntry.base_version) < version)).all():
+                col(OutboxEntry.base_version) < version).order_by(
+                    col(OutboxEntry.seq).desc())).all():
             fields = later.payload.get("fields", {}) if later.kind == "patch" else {}
-            foreign = [f for f in fields
-                       if later.base_version < field_versions.get(f, 0) != version]
+            foreign = {f: v for f, v in fields.items()
+                       if later.base_version < field_versions.get(f, 0) != version}
             if not foreign:
                 later.base_version = version
                 session.add(later)
+            elif len(foreign) < len(fields):
+                own = {f: v for f, v in fields.items() if f not in foreign}
+                later.payload = {**later.payload, "fields": foreign}
+                session.add(later)
+                Store._queue_after(session, later, OutboxEntry(
+                    key=str(uuid.uuid4()), incident_id=later.incident_id, kind=later.kind,
+                    payload={**later.payload, "fields": own}, base_version=version,
+                    created_at=later.created_at, actor=later.actor))
+
+    @staticmethod
+    def _queue_after(session: Session, entry: OutboxEntry, new: OutboxEntry) -> None:
+        """Queue ``new`` right after ``entry``; the entries after it move up one place, so
+        the outbox keeps the order in which the user made the changes."""
+        assert entry.seq is not None
+        session.flush()
+        # In two steps: SQLite checks the primary key row by row, so seq + 1 would collide.
+        session.execute(text("UPDATE outbox SET seq = -(seq + 1) WHERE seq > :seq"),
+                        {"seq": entry.seq})
+        session.execute(text("UPDATE outbox SET seq = -seq WHERE seq < 0"))
+        # Loaded entries after it now hold a seq another row has: forget them.
+        for stale in [o for o in session.identity_map.values() if isinstance(o, OutboxEntry)
+                      and inspect(o).identity[0] > entry.seq]:
+            session.expunge(stale)
+        new.seq = entry.seq + 1
+        session.add(new)
+        session.flush()
 
     def record_conflict(self, key: str, body: Mapping[str, Any]) -> None:
         """The server refused entry ``key`` with field conflicts: keep each as a conflict for
-        the user to settle, and re-queue the entry's other fields, which merge."""
+        the user to settle, and re-queue the entry's other fields, which merge, in its place."""
         with self._write() as session:
             entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
             if entry is None:
@@ -591,14 +625,14 @@ class Store:
                     reason=f"{name} was changed by someone else", summary=f"set {name}",
                     created_at=now))
             rest = {k: v for k, v in fields.items() if k not in conflicting}
-            session.delete(entry)
-            session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
             if rest:
-                session.add(OutboxEntry(
+                self._queue_after(session, entry, OutboxEntry(
                     key=str(uuid.uuid4()), incident_id=entry.incident_id, kind=entry.kind,
                     payload={**entry.payload, "fields": rest},
                     base_version=int(snapshot["version"]), created_at=entry.created_at,
                     actor=entry.actor))
+            session.delete(entry)
+            session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
             session.flush()
             self._set_base(session, entry.incident_id, snapshot)
             self._rebuild(session, entry.incident_id)
