@@ -107,9 +107,11 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     li.set_defaults(func=cmd_list_integrations)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without ``commands``, only the app's own options (no help):
+    enough to start the app without building every verb's parser first."""
     parser = argparse.ArgumentParser(
-        prog="incidenttui",
+        prog="incidenttui", add_help=commands,
         description="A terminal incident console for IT operations teams.",
         epilog=f"Environment: {ENV_SERVER}, INCIDENTTUI_TOKEN, INCIDENTTUI_DATA_DIR, NO_COLOR.")
     parser.add_argument("--version", action="version", version=f"incidenttui {__version__}")
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="disable mouse support (the default)")
     parser.add_argument("--theme", default=None,
                         help="colour theme, e.g. ansi-dark (16 colours), textual-dark")
+    if not commands:
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _server_parser(sub)
     _demo_parser(sub)
@@ -184,7 +188,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     """The Textual app on the configured server (or its cache with --offline)."""
     from dataclasses import replace
 
-    from incidenttui.scripting import VerbError, server_url
+    from incidenttui.config import VerbError, server_url
     from incidenttui.settings import SettingsError, load_settings
     from incidenttui.store.reader import store_path_for
 
@@ -346,10 +350,12 @@ def cmd_list_integrations(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from incidenttui.scripting import VerbError
+    from incidenttui.config import VerbError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Opening the app (no command) is the common case: it need not wait for every verb.
+    args, rest = build_parser(commands=False).parse_known_args(argv)
+    if rest:
+        args = build_parser().parse_args(argv)
     if args.global_server:
         os.environ[ENV_SERVER] = args.global_server
     func = getattr(args, "func", None) or cmd_app

@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from incidenttui.config import ENV_SERVER, data_dir
+from incidenttui.config import VerbError, remember_server, server_url
 
 EXIT_PENDING = 3
 EXIT_CONFLICTS = 4
@@ -22,36 +21,6 @@ EXIT_CONFLICTS = 4
 QUICK_SYNC_SECONDS = 5.0
 
 
-class VerbError(Exception):
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _current_file() -> Any:
-    return data_dir() / "current-server"
-
-
-def remember_server(url: str) -> None:
-    path = _current_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(url + "\n")
-
-
-def server_url(explicit: str | None = None) -> str:
-    """``--server``, then ``INCIDENTTUI_SERVER``, then the last ``login``."""
-    url = explicit or os.environ.get(ENV_SERVER)
-    if not url:
-        try:
-            url = _current_file().read_text().strip()
-        except OSError:
-            url = ""
-    if not url:
-        raise VerbError("no server configured: use --server URL, set INCIDENTTUI_SERVER, run "
-                        "`incidenttui login --server URL`, or try `incidenttui demo`", 2)
-    if not url.startswith(("http://", "https://")):
-        raise VerbError(f"the server URL must start with http:// or https:// (got {url!r})", 2)
-    return url.rstrip("/")
 
 
 def open_store(url: str):  # type: ignore[no-untyped-def]

@@ -67,6 +67,7 @@ class IncidentApp(App[None]):
         super().__init__()
         self.config = config
         self.reader = QueueReader(config.store_path)
+        self._backend_started = False
         self.store: Any = None  # incidenttui.store.Store, once loaded
         self.engine: Any = None  # incidenttui.sync.engine.SyncEngine, unless offline
         self._engine_task: asyncio.Task[None] | None = None
@@ -90,11 +91,19 @@ class IncidentApp(App[None]):
         if self.config.settings.keys:
             self.set_keymap(self.config.settings.keys)
         self.push_screen(QueueScreen())
-        self.call_after_refresh(self._load_backend)
+        # The store (SQLModel) loads once the cached queue is on screen, not racing it for
+        # the CPU; the timer covers a queue that could not be read at all.
+        self.set_timer(1.0, self.queue_painted)
         if not self.config.offline and not self.config.token:
             from incidenttui.screens.login import LoginScreen
 
             self.push_screen(LoginScreen(self.config.server_url))
+
+    def queue_painted(self) -> None:
+        """The queue has shown what the cache holds (or the timer ran out): load the rest."""
+        if not self._backend_started:
+            self._backend_started = True
+            self._load_backend()
 
     @work(thread=True, exclusive=True, group="backend")
     def _load_backend(self) -> None:
@@ -114,10 +123,10 @@ class IncidentApp(App[None]):
         if message.error:
             self.notify(message.error, title="Local store", severity="error", timeout=30)
             return
-        status = SyncStatus(state=self.sync_status.state, server=self.config.server_url or "",
-                            user=self.store.user_id, pending=self.store.pending_count(),
-                            conflicts=self.store.conflict_count())
-        self.sync_status = status
+        # The state stays as it is (the user may have chosen to work offline meanwhile).
+        self.sync_status = replace(self.sync_status, server=self.config.server_url or "",
+                                   user=self.store.user_id, pending=self.store.pending_count(),
+                                   conflicts=self.store.conflict_count())
         self.post_message(StoreChanged())
         if not self.config.offline and self.config.token:
             self.start_sync(self.config.token)
@@ -138,7 +147,7 @@ class IncidentApp(App[None]):
 
     def switch_server(self, url: str, token: str) -> None:
         """Use ``url`` with ``token`` (after a login): its own store, then sync."""
-        from incidenttui.scripting import remember_server
+        from incidenttui.config import remember_server
         from incidenttui.store.store import store_path_for
 
         remember_server(url)

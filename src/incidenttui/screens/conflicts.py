@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidenttui.domain.refs import ref
+from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -47,7 +48,7 @@ class ConflictsScreen(Screen[None]):
             yield Static(id="mine", markup=False)
             yield Static(id="theirs", markup=False)
         yield StatusLine()
-        yield Footer(compact=True)
+        yield key_hints()
 
     def on_mount(self) -> None:
         self.query_one("#conflict-list").focus()

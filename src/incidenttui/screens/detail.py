@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from incidenttui.domain import format_duration, legal_actions, sla_clocks
 from incidenttui.domain.refs import describe_event, ref
 from incidenttui.widgets.cells import STATUS_LONG
+from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 from incidenttui.widgets.timeline_view import Entry, TimelineView
 
@@ -63,7 +64,7 @@ class DetailScreen(Screen[None]):
         yield Input(placeholder="n: write a note, enter to add it, esc to leave",
                     id="note", compact=True)
         yield StatusLine()
-        yield Footer(compact=True)
+        yield key_hints()
 
     def on_mount(self) -> None:
         self.query_one(TimelineView).focus()

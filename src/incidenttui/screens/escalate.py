@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidenttui.domain.refs import describe_event, ref
+from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -52,7 +53,7 @@ class EscalateScreen(Screen[bool]):
             yield Input(id="reason", placeholder="why this needs more help", compact=True)
             yield Static("", id="escalate-error", markup=False)
         yield StatusLine()
-        yield Footer(compact=True)
+        yield key_hints()
 
     def on_mount(self) -> None:
         self.load()

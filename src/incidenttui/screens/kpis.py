@@ -11,9 +11,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from incidenttui.domain import format_duration
+from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
 WINDOWS = (7, 30, 90)
@@ -49,7 +50,7 @@ class KpiScreen(Screen[None]):
         with VerticalScroll():
             yield Static(id="kpis-body", markup=False)
         yield StatusLine()
-        yield Footer(compact=True)
+        yield key_hints()
 
     def on_mount(self) -> None:
         self.load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -51,8 +52,9 @@ class LoginScreen(ModalScreen[bool]):
             self.action_submit()
 
     def action_offline(self) -> None:
-        self.app.sync_status = type(self.app.sync_status)(
-            state="local", server=self.server_url)
+        # Keep what the status already knows (the user, pending changes) if the store is in.
+        self.app.sync_status = replace(self.app.sync_status, state="local",
+                                       server=self.server_url)
         self.dismiss(False)
 
     @work(exclusive=True)

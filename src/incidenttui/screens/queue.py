@@ -12,10 +12,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from incidenttui.store.reader import IncidentFilter
+from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
 from incidenttui.widgets.status_line import StatusLine
 
@@ -76,17 +78,20 @@ class QueueScreen(Screen[None]):
         yield Static(id="queue-header", markup=False)
         yield QueueView(self.app.reader.rows, id="queue")
         yield Static(id="queue-empty", markup=False)
-        yield Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
+        # The filter box and the key hints are mounted just after the first frame, so the
+        # cached queue paints without waiting for them (start-up over a slow link).
+        box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
                     compact=True)
+        box.display = False
+        yield Lazy(box)
         yield StatusLine()
-        yield Footer(compact=True)
+        yield Lazy(key_hints())
 
     @property
     def view(self) -> QueueView:
         return self.query_one(QueueView)
 
     def on_mount(self) -> None:
-        self.query_one("#queue-filter").display = False
         self.view.focus()
         self.reload()
         self.set_interval(60, self.view.tick)
@@ -178,6 +183,7 @@ class QueueScreen(Screen[None]):
             return
         self.app.call_from_thread(self._show, ids, has_cache, asked)
         self.app.call_from_thread(self._read, asked)
+        self.app.call_from_thread(self.app.queue_painted)
 
     def _show(self, ids: list[str], has_cache: bool, asked: int, *,
               partial: bool = False) -> None:
@@ -186,6 +192,8 @@ class QueueScreen(Screen[None]):
             return  # for an earlier view, or older than (or the first rows of) what is shown
         self._shown, self._partial = asked, partial
         self.view.set_ids(ids)
+        if partial:
+            self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
         if ids:
@@ -249,7 +257,10 @@ class QueueScreen(Screen[None]):
     # -- actions ---------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        box = self.query_one("#queue-filter", Input)
+        box = self._filter_box()
+        if box is None:  # '/' in the first frame, before the box is mounted
+            self.call_after_refresh(self.action_filter)
+            return
         if box.has_focus:
             box.insert_text_at_cursor("/")  # a slash typed in the filter itself
             return
@@ -260,14 +271,19 @@ class QueueScreen(Screen[None]):
         # a laggy SSH link) must land in the filter, not run as queue commands.
         self.set_focus(box)
 
+    def _filter_box(self) -> Input | None:
+        boxes = self.query("#queue-filter").results(Input)
+        return next(boxes, None)
+
     def action_clear(self) -> None:
-        box = self.query_one("#queue-filter", Input)
+        box = self._filter_box()
         if self.view.selected:
             self.view.selected.clear()
             self.view.refresh()
-        if box.value:
-            box.value = ""
-        box.display = False
+        if box is not None:
+            if box.value:
+                box.value = ""
+            box.display = False
         self.view.focus()
         self._update_title()
 

@@ -27,7 +27,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 SORTS = {
     "priority": "is_open DESC, priority ASC, created_at DESC, id",
     "newest": "created_at DESC, id",
-    "sla": "is_open DESC, sla_due_at IS NULL, sla_due_at ASC, priority ASC, id",
+    "sla": "is_open DESC, sla_due_at IS NULL, sla_due_at ASC, priority ASC, created_at DESC, id",
     "updated": "updated_at DESC, id",
 }
 INDEX_SQL = [f"CREATE INDEX IF NOT EXISTS ix_queue_{name} ON incidents ({order})"

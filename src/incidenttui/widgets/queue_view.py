@@ -70,7 +70,7 @@ class QueueView(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"queue-view--cursor", "queue-view--selected", "queue-view--breach",
                          "queue-view--p1", "queue-view--p2", "queue-view--closed"}
     DEFAULT_CSS = """
-    QueueView { height: 1fr; scrollbar-size-vertical: 1; }
+    QueueView { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
     """
 
     cursor: reactive[int] = reactive(0, repaint=False, always_update=True)
@@ -106,7 +106,7 @@ class QueueView(ScrollView, can_focus=True):
         else:
             for incident_id in reload:
                 self._rows.pop(incident_id, None)
-        self.virtual_size = Size(self.size.width, len(ids))
+        self._size_to_content()
         index = 0
         if current is not None:
             try:
@@ -185,7 +185,12 @@ class QueueView(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids))
+        self._size_to_content()
+
+    def _size_to_content(self) -> None:
+        # As wide as the region left of the scrollbar: never a horizontal scrollbar.
+        width = self.scrollable_content_region.width or self.size.width
+        self.virtual_size = Size(width, len(self.ids))
 
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
