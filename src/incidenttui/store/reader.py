@@ -30,8 +30,13 @@ SORTS = {
     "sla": "is_open DESC, sla_due_at IS NULL, sla_due_at ASC, priority ASC, created_at DESC, id",
     "updated": "updated_at DESC, id",
 }
-INDEX_SQL = [f"CREATE INDEX IF NOT EXISTS ix_queue_{name} ON incidents ({order})"
-             for name, order in SORTS.items()]
+INDEX_SQL = [
+    *(f"CREATE INDEX IF NOT EXISTS ix_queue_{name} ON incidents ({order})"
+      for name, order in SORTS.items()),
+    # The open views sorted by time: equal on is_open, then in order.
+    *(f"CREATE INDEX IF NOT EXISTS ix_queue_open_{name} ON incidents (is_open, {SORTS[name]})"
+      for name in ("newest", "updated")),
+]
 #: How the first screenful of a text search is found (:meth:`QueueReader.first`). A word
 #: that at most RARE_MATCHES incidents hold: read its matches and sort them. Otherwise check
 #: the first SAMPLE_ROWS rows of the sort index against the search index, one look-up each;
@@ -247,11 +252,14 @@ class QueueReader:
             params["fts"] = search
             return [r[0] for r in conn.execute(sql, params)]
         where, params = filter_sql(replace(flt, text=""))
-        index = f"ix_queue_{sort_of(flt)}"
+        sort = sort_of(flt)
+        # The open views sorted by time have indexes of their own (is_open first).
+        index = f"ix_queue_open_{sort}" if sort in ("newest", "updated") and (
+            flt.open_only or flt.breaching_before is not None) else f"ix_queue_{sort}"
         order = SORTS[sort_of(flt)]
         # Walk the sort index, checking each row against the search index: cheap when most
         # rows match. A sample tells whether they do; if not, collect the matches instead.
-        candidates = conn.execute(f"SELECT id, rowid FROM incidents INDEXED BY {index} {where} "
+        candidates = conn.execute(f"SELECT id, rowid FROM incidents {where} "
                                   f"ORDER BY {order} LIMIT {int(limit) * 3}", params).fetchall()
         walked = self._matching(conn, candidates[:SAMPLE_ROWS], search)
         if len(walked) >= COMMON_SHARE * min(SAMPLE_ROWS, len(candidates)):
@@ -298,7 +306,7 @@ class QueueReader:
         if self._indexed is None:
             self._indexed = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
-                "'ix_queue_%'").fetchone()[0] == len(SORTS)
+                "'ix_queue_%'").fetchone()[0] == len(INDEX_SQL)
             if self._indexed:
                 conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.incident_terms "
                              "USING fts5vocab(main, incident_fts, 'row')")
