@@ -304,3 +304,28 @@ async def test_status_line_shows_user_at_server_at_80_columns(demo_store: Any, f
         await wait_for(pilot, lambda: app.sync_status.user == "demo", what="user known")
         await pilot.pause(0.1)
         assert "demo@incidents.example.test" in screen_lines(app)[-2]
+
+
+async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropped(
+        demo_store: Any, frozen: Any, config_for: Any) -> None:
+    app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        screen = app.screen
+        await pilot.press("7")  # all 309: more than a first screenful
+        await wait_for(pilot, lambda: title(app).startswith("Queue · all · 309 · "),
+                       what="the whole list")
+        whole = list(view(app).ids)
+        asked = screen._shown
+        # The first screenful of the same question, arriving late, does not replace it …
+        screen._show(whole[:40], True, asked, partial=True)
+        # … nor does an answer to an earlier view.
+        screen._show(whole[:3], True, asked - 1)
+        assert view(app).ids == whole
+        # A new question's first screenful shows at once, its count marked as a lower bound.
+        screen._asked = screen._view = asked + 1
+        screen._show(whole[:40], True, asked + 1, partial=True)
+        assert view(app).ids == whole[:40]
+        assert title(app).startswith("Queue · all · 40+ · ")
+        screen._show(whole, True, asked + 1)
+        assert title(app).startswith("Queue · all · 309 · ")
