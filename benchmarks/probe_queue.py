@@ -85,9 +85,9 @@ def _bench_queue_screen() -> None:
             super().__init__()
             self.preset = "all"
 
-        def reload(self) -> None:
+        def reload(self, *args: Any, **kwargs: Any) -> None:
             CLOCK.loading()
-            super().reload()
+            super().reload(*args, **kwargs)
 
         def _show(self, *args: Any, **kwargs: Any) -> None:
             before = (self._shown, self._partial)
