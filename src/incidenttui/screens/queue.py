@@ -28,6 +28,8 @@ PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unas
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
 #: Rows read at once when the view changes (at least a screenful; the whole list follows).
 FIRST_ROWS = 40
+#: Seconds of quiet after a key before the view's whole list is read.
+WHOLE_LIST_AFTER = 0.15
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -102,7 +104,13 @@ class QueueScreen(Screen[None]):
     def _update_header(self) -> None:
         # The rows are drawn in the view's content width (left of its scrollbar).
         width = self.view.scrollable_content_region.width or self.size.width
-        self.query_one("#queue-header", Static).update(Content(header_text(width)))
+        self._set_text("#queue-header", header_text(width))
+
+    def _set_text(self, selector: str, text: str) -> None:
+        """Update a line of text only if it changed: every update is a repaint (bytes)."""
+        line = self.query_one(selector, Static)
+        if str(line.content) != text:
+            line.update(Content(text))
 
     # -- the filter ------------------------------------------------------------------------
 
@@ -144,10 +152,20 @@ class QueueScreen(Screen[None]):
             self._view = self._asked
             self.app.reader.interrupt()  # a whole list still being read for an earlier view
         flt = self.current_filter()
+        asked = self._asked
         if at_once or not self.view.ids:
-            self._query_first(flt, max(FIRST_ROWS, self.view.size.height + 10), self._asked)
-        self._reading = self._asked
-        self._query_all(flt, self._asked)
+            self._query_first(flt, max(FIRST_ROWS, self.view.size.height + 10), asked)
+            # The whole list waits for a pause in typing: read for every key, it would
+            # compete with the next key's first screenful.
+            self.set_timer(WHOLE_LIST_AFTER, lambda: self._read_whole(flt, asked))
+        else:
+            self._read_whole(flt, asked)
+
+    def _read_whole(self, flt: IncidentFilter, asked: int) -> None:
+        if asked < self._view or (self._shown == asked and not self._partial):
+            return  # the user has asked for another view since, or it is all on screen
+        self._reading = asked
+        self._query_all(flt, asked)
 
     def _read(self, asked: int) -> None:
         """A whole-list read ended (shown, failed or interrupted)."""
@@ -161,11 +179,13 @@ class QueueScreen(Screen[None]):
     def _query_first(self, flt: IncidentFilter, limit: int, asked: int) -> None:
         try:
             ids = self.app.reader.first(flt, limit)
+            # Fewer than asked for is the whole list: no need to read it again.
+            whole = len(ids) < limit
+            has_cache = bool(ids) or self.app.reader.has_data()
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the queue failed", exc)
             return
-        if len(ids) == limit:  # fewer would be the whole list: _query_all brings it
-            self.app.call_from_thread(self._show, ids, True, asked, partial=True)
+        self.app.call_from_thread(self._show, ids, has_cache, asked, partial=not whole)
 
     @work(thread=True, group="queue-all")
     def _query_all(self, flt: IncidentFilter, asked: int) -> None:
@@ -183,7 +203,6 @@ class QueueScreen(Screen[None]):
             return
         self.app.call_from_thread(self._show, ids, has_cache, asked)
         self.app.call_from_thread(self._read, asked)
-        self.app.call_from_thread(self.app.queue_painted)
 
     def _show(self, ids: list[str], has_cache: bool, asked: int, *,
               partial: bool = False) -> None:
@@ -192,8 +211,7 @@ class QueueScreen(Screen[None]):
             return  # for an earlier view, or older than (or the first rows of) what is shown
         self._shown, self._partial = asked, partial
         self.view.set_ids(ids)
-        if partial:
-            self.call_after_refresh(self.app.queue_painted)
+        self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
         if ids:
@@ -220,7 +238,7 @@ class QueueScreen(Screen[None]):
             parts.append(f"filter “{self.text}”")
         if self.view.selected:
             parts.append(f"{len(self.view.selected)} selected")
-        self.query_one("#queue-title", Static).update(Content(" · ".join(parts)))
+        self._set_text("#queue-title", " · ".join(parts))
 
     def store_changed(self) -> None:
         # Coalesce bursts of changes (an alert storm) into one re-query.
