@@ -6,8 +6,7 @@ module then): the queue's cells need one formatter before the first frame, not e
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from incidenttui.lazy import exports
 
 _MODULES = {
     "changes": ("EDITABLE_FIELDS", "FIELD_EVENT", "FieldConflict", "find_conflicts"),
@@ -20,12 +19,5 @@ _MODULES = {
     "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "format_duration", "sla_clocks",
             "sla_policy"),
 }
-_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _MODULES)
+__all__ = sorted(name for names in _MODULES.values() for name in names)

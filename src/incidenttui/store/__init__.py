@@ -6,21 +6,13 @@ imported without SQLModel.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from incidenttui.lazy import exports
 
-_EXPORTS = {
-    "AddLink": "commands", "AddNote": "commands", "Command": "commands",
-    "CreateIncident": "commands", "Escalate": "commands", "Transition": "commands",
-    "UpdateFields": "commands",
-    "IncidentFilter": "reader", "QueueReader": "reader", "QueueRow": "reader",
-    "Store": "store", "StoreError": "store", "ref_of": "store", "store_path_for": "reader",
+_MODULES = {
+    "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "Transition",
+                 "UpdateFields"),
+    "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
+    "store": ("Store", "StoreError", "ref_of"),
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _MODULES)
+__all__ = sorted(name for names in _MODULES.values() for name in names)
