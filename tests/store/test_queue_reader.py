@@ -153,10 +153,14 @@ def test_a_layout_1_store_is_read_at_once_and_upgraded_in_place(tmp_path: Path) 
     reader = QueueReader(path)
     assert reader.first(IncidentFilter(sort="sla"), 10) == \
         reader.query_ids(IncidentFilter(sort="sla"))[:10]
-    reader.close()
 
     upgraded = Store(path)
     try:
+        # The same reader (the running app's) takes the new indexes once they are there.
+        assert reader.first(IncidentFilter(text="cafe"), 10) == \
+            reader.query_ids(IncidentFilter(text="cafe"))[:10]
+        assert reader._indexed
+        reader.close()
         assert [e.key for e in upgraded.outbox()] == keys
         assert upgraded.integrity_check() == "ok"
         assert upgraded.query_ids(IncidentFilter(text="flamingo")) == [snaps[3]["id"]]

@@ -303,14 +303,15 @@ class QueueReader:
         return "(" + " OR ".join(f'"{term}"' for term, _ in rows) + ")"
 
     def _has_queue_indexes(self, conn: sqlite3.Connection) -> bool:
-        if self._indexed is None:
+        # Checked until found: the store may upgrade an older layout while the app runs.
+        if not self._indexed:
             self._indexed = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
                 "'ix_queue_%'").fetchone()[0] == len(INDEX_SQL)
             if self._indexed:
                 conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.incident_terms "
                              "USING fts5vocab(main, incident_fts, 'row')")
-        return self._indexed
+        return bool(self._indexed)
 
     def rows(self, ids: list[str]) -> dict[str, QueueRow]:
         """The rows for ``ids`` (any order; missing ids left out)."""
