@@ -53,8 +53,9 @@ def header_text(width: int) -> str:
     return " ".join(fit(c.title, c.width or flexible) for c in cols)[:width]
 
 
-class QueueView(ScrollView, can_focus=True):
-    """The queue's rows; ``space`` selects, ``enter`` opens."""
+class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
+    """The queue's rows; ``space`` selects, ``enter`` opens. Only its own keys: it never
+    scrolls sideways (ScrollView's left/right keys would do nothing but fill help)."""
 
     BINDINGS = [
         Binding("j,down", "cursor(1)", "Down", show=False, id="queue.down"),
