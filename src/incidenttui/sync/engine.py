@@ -166,35 +166,51 @@ class SyncEngine:
         raise BadResponse(f"unexpected answer {status} to a change")
 
     async def pull(self, wait: float = 0.0) -> int:
-        """Follow the change feed until it has nothing more; returns changes applied."""
+        """Follow the change feed until it has nothing more; returns changes applied.
+
+        While one page is written to the store, the next one is already on its way."""
         applied = 0
-        while True:
-            cursor = await asyncio.to_thread(lambda: self.store.cursor)
-            answer = await self.client.call(
-                "GET", "/api/v1/changes",
-                params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
-                deadline=wait + self.client.timeout * 2)
-            if answer.status != 200:
-                raise BadResponse(f"the change feed answered {answer.status}")
-            try:
-                page = ChangePage.model_validate(answer.body)
-            except ValidationError:
-                raise BadResponse("the change feed sent a page of the wrong shape") from None
-            if page.cursor < cursor:
-                raise BadResponse("the server's change feed went backwards (restored from a "
-                                  "backup?); reset the local store to resync")
-            if page.changes or page.cursor != cursor:
-                try:
-                    await asyncio.to_thread(self.store.apply_changes,
-                                            [c.model_dump() for c in page.changes], page.cursor)
-                except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
-                    raise BadResponse("the change feed sent a malformed change") from None
-                applied += len(page.changes)
-                if page.changes:
-                    self._changed()
-            if not page.more:
-                return applied
-            wait = 0.0
+        cursor = await asyncio.to_thread(lambda: self.store.cursor)
+        fetch: asyncio.Future[ChangePage] | None = asyncio.ensure_future(
+            self._fetch_page(cursor, wait))
+        try:
+            while fetch is not None:
+                page = await fetch
+                fetch = None
+                if page.cursor < cursor:
+                    raise BadResponse("the server's change feed went backwards (restored from "
+                                      "a backup?); reset the local store to resync")
+                if page.more:
+                    fetch = asyncio.ensure_future(self._fetch_page(page.cursor, 0.0))
+                if page.changes or page.cursor != cursor:
+                    try:
+                        await asyncio.to_thread(self._apply_page, page)
+                    except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
+                        raise BadResponse("the change feed sent a malformed change") from None
+                    applied += len(page.changes)
+                    if page.changes:
+                        self._changed()
+                cursor = page.cursor
+            return applied
+        finally:
+            if fetch is not None:  # a page fetched ahead that will not be applied
+                fetch.cancel()
+                fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    async def _fetch_page(self, cursor: int, wait: float) -> ChangePage:
+        answer = await self.client.call(
+            "GET", "/api/v1/changes", params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
+            deadline=wait + self.client.timeout * 2)
+        if answer.status != 200:
+            raise BadResponse(f"the change feed answered {answer.status}")
+        try:
+            # Off the event loop: a page of 500 incidents takes a while to check.
+            return await asyncio.to_thread(ChangePage.model_validate, answer.body)
+        except ValidationError:
+            raise BadResponse("the change feed sent a page of the wrong shape") from None
+
+    def _apply_page(self, page: ChangePage) -> None:
+        self.store.apply_changes([c.model_dump() for c in page.changes], page.cursor)
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""
