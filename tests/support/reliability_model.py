@@ -98,7 +98,7 @@ class Queued:
     kind: str
     incident_id: str
     payload: dict[str, Any]
-    origin: str  # execute | requeue | keep_mine
+    origin: str  # execute | requeue | keep_mine | split
     parent: str | None = None
 
 
@@ -166,10 +166,16 @@ class TracingStore(Store):
 
     def confirm(self, key: str, response: Any) -> None:
         with self._trace_lock:
-            present = key in self._keys()
+            before = self._keys()
             super().confirm(key, response)
-            if present:
+            if key in before:
                 self._settle(key, "confirmed", response)
+            # Confirming rebases later changes; one whose fields someone else partly changed
+            # is split, and its other fields go out under a new key.
+            after = self._keys()
+            for parent, entry in before.items():
+                if parent in after and after[parent].payload != entry.payload:
+                    self._adopt(before, "split", parent)
 
     def record_conflict(self, key: str, body: Any) -> None:
         with self._trace_lock:
