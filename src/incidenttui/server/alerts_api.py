@@ -602,13 +602,24 @@ def _count_in(state: Any, source: str, outcome: alerts.Outcome) -> None:
                 counter = state.alert_events = Counter(
                     "incidenttui_alert_events", "Alert events received, by source and outcome",
                     ["source", "outcome"], registry=metrics.registry)
+    children = getattr(state, "alert_event_children", None)
+    if children is None:
+        children = state.alert_event_children = {}
+
+    def child(name: str) -> Any:  # labels() validates and hashes on every call
+        found = children.get((source, name))
+        if found is None:
+            found = children[(source, name)] = counter.labels(source, name)
+        return found
+
     if outcome.status != "ok":
-        counter.labels(source, outcome.status).inc(max(1, outcome.alerts))
+        child(outcome.status).inc(max(1, outcome.alerts))
         return
     for name in ("created", "joined", "repeats", "resolved", "acknowledged", "ignored"):
         value = getattr(outcome, name)
         if value:
-            counter.labels(source, name).inc(value)
+            child(name).inc(value)
+
 
 
 def _fail(status: int, detail: str, field: str | None = None,
@@ -708,7 +719,9 @@ async def ingest_event(state: Any, body: EventsV2Event) -> Response:
     if outcome.status == "unavailable":
         return JSONResponse({"status": "error", "message": outcome.message, "errors": []}, 503,
                             headers={"Retry-After": "2"})
-    return JSONResponse(EventsAccepted(dedup_key=body.dedup_key).model_dump(), 202)
+    # EventsAccepted's fields, without building the model for every event
+    return JSONResponse({"status": "success", "message": "Event processed",
+                         "dedup_key": body.dedup_key}, 202)
 
 
 router.add_api_route(
