@@ -64,7 +64,10 @@ Throughput
     one bulk update of records, one of events, and the feed rows; full incident rows are
     loaded only to open or move one. If a batch fails, each of its jobs
     is retried alone, so one bad job cannot take others down with it, and a job is either
-    written whole or not at all. ``benchmarks/alerts_throughput.py`` measures it.
+    written whole or not at all. The requests of a batch are woken with one hand-off to the
+    event loop, and a valid Events v2 body reaches :class:`Job` without FastAPI's request
+    machinery (``alerts_api.EventsFastPath``). ``benchmarks/alerts_throughput.py`` measures
+    it.
 """
 
 from __future__ import annotations
