@@ -64,7 +64,10 @@ Throughput
     one bulk update of records, one of events, and the feed rows; full incident rows are
     loaded only to open or move one. If a batch fails, each of its jobs
     is retried alone, so one bad job cannot take others down with it, and a job is either
-    written whole or not at all. ``benchmarks/alerts_throughput.py`` measures it.
+    written whole or not at all. The requests of a batch are woken with one hand-off to the
+    event loop, and a valid Events v2 body reaches :class:`Job` without FastAPI's request
+    machinery (``alerts_api.EventsFastPath``). ``benchmarks/alerts_throughput.py`` measures
+    it.
 """
 
 from __future__ import annotations
@@ -182,7 +185,8 @@ def normalise_severity(value: str | None) -> str | None:
     return SEVERITY_ALIASES.get(value)
 
 
-def severity_targets(integration: Integration) -> dict[str, tuple[int, int]]:
+def severity_targets(integration: Integration | IntegrationRow
+                     ) -> dict[str, tuple[int, int]]:
     """The integration's severity → (impact, urgency) mapping: the defaults, overridden."""
     targets = dict(DEFAULT_SEVERITY_MAP)
     for name, value in (integration.severity_map or {}).items():
@@ -323,6 +327,8 @@ class Job:
     done: threading.Event = field(default_factory=threading.Event)
     #: called (in the writer thread) once the job is done
     on_done: Callable[[], None] | None = None
+    #: the event loop and future of a request awaiting this job (:meth:`Ingestor.submit_async`)
+    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def result(self) -> Outcome:
         """The outcome of a done job; re-raises the error of a job that failed unexpectedly."""
@@ -352,6 +358,9 @@ class Ingestor:
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
         self._system_user_ready = False
+        # Who the writes are attributed to (never added to a session; made once, as building
+        # a table model costs about as much as a repeat).
+        self._actor = User(id=SYSTEM_USER, display_name=SYSTEM_USER, role=Role.RESPONDER.value)
 
     def submit(self, job: Job) -> Outcome:
         """Write ``job`` and return its outcome (blocking); re-raises an unexpected error."""
@@ -363,16 +372,7 @@ class Ingestor:
         """:meth:`submit` for the event loop: waits without holding a thread."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-
-        def wake() -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        def on_done() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(wake)
-
-        job.on_done = on_done
+        job.waiter = (loop, waiter)  # woken with the rest of its batch: one hand-off per batch
         self._enqueue(job)
         await waiter
         return job.result()
@@ -429,10 +429,16 @@ class Ingestor:
             if any(j.outcome is not None and j.outcome.status == "ok" for j in batch):
                 with contextlib.suppress(Exception):
                     self.notify()
+            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for job in batch:
                 job.done.set()
                 if job.on_done is not None:
                     job.on_done()
+                if job.waiter is not None:
+                    waiting.setdefault(job.waiter[0], []).append(job.waiter[1])
+            for loop, futures in waiting.items():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(_wake, futures)
 
     def _alone(self, job: Job, error: Exception | None = None) -> Outcome:
         """Write one job in its own transaction, retrying lost races and connections."""
@@ -460,8 +466,7 @@ class Ingestor:
         with self.db.write() as session:
             if not self._system_user_ready:
                 ensure_system_user(session)
-            actor = User(id=SYSTEM_USER, display_name=SYSTEM_USER, role=Role.RESPONDER.value)
-            writer = service.Writer(session, actor)
+            writer = service.Writer(session, self._actor)
             batch = _Batch(session, writer)
             batch.load(jobs)
             outcomes = [batch.run(job) for job in jobs]
@@ -470,10 +475,31 @@ class Ingestor:
         return outcomes
 
 
+def _wake(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a request cancelled meanwhile has its future cancelled
+            future.set_result(None)
+
+
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
     values = list(values)
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start:start + _IN_CHUNK]
+
+
+@dataclass(frozen=True)
+class IntegrationRow:
+    """What a batch reads of an :class:`Integration` (loaded as a plain row)."""
+
+    id: str
+    name: str
+    service: str
+    kind: str
+    key_hash: str
+    auto_resolve: bool
+    category: str
+    severity_map: dict[str, Any]
+    revoked_at: datetime | None
 
 
 @dataclass
@@ -525,7 +551,12 @@ EVENTS = TimelineEvent.__table__
 INCIDENTS = Incident.__table__
 # Statements built once: building them costs more than running them on a hot path.
 _KEYS = bindparam("keys", expanding=True)
-_LOAD_INTEGRATIONS = select(Integration).where(col(Integration.key_hash).in_(_KEYS))
+INTEGRATIONS = Integration.__table__
+#: The integration columns a batch reads, as plain rows (an ORM object per batch costs more
+#: than the query).
+_LOAD_INTEGRATIONS = select(*(INTEGRATIONS.c[name] for name in (
+    "id", "name", "service", "kind", "key_hash", "auto_resolve", "category", "severity_map",
+    "revoked_at"))).where(INTEGRATIONS.c.key_hash.in_(_KEYS))
 #: Active records with their incident's number and status and their event, row-locked
 #: (PostgreSQL; SQLite writers are serialised already) in key order so that two replicas'
 #: batches never deadlock: a repeat's count is read and raised under the lock, and no
@@ -561,7 +592,7 @@ class _Batch:
     def __init__(self, session: Session, writer: service.Writer) -> None:
         self.session = session
         self.writer = writer
-        self.integrations: dict[str, Integration] = {}
+        self.integrations: dict[str, IntegrationRow] = {}
         self.records: dict[str, _Record] = {}
         self.groups: dict[str, AlertGroup] = {}
         self.groups_loaded: set[str] = set()
@@ -578,8 +609,8 @@ class _Batch:
         """Every integration and active alert record the jobs name, in two queries."""
         session = self.session
         for chunk in _chunks({job.key_hash for job in jobs}):
-            for integration in session.exec(_LOAD_INTEGRATIONS, params={"keys": chunk}):
-                self.integrations[integration.key_hash] = integration
+            for row in session.execute(_LOAD_INTEGRATIONS, {"keys": chunk}):
+                self.integrations[row.key_hash] = IntegrationRow(*row)
         record_keys: set[str] = set()
         for job in jobs:
             integration = self.integration_for(job)
@@ -613,7 +644,7 @@ class _Batch:
             for group in self.session.exec(_LOAD_GROUPS, params={"keys": chunk}):
                 self.groups[group.key_hash] = group
 
-    def integration_for(self, job: Job) -> Integration | None:
+    def integration_for(self, job: Job) -> IntegrationRow | None:
         integration = self.integrations.get(job.key_hash)
         if integration is None or integration.revoked_at is not None:
             return None
@@ -650,7 +681,7 @@ class _Batch:
         status = self.status_of(incident_id)
         return status is not None and status.is_open
 
-    def open_record(self, integration: Integration, key: str) -> _Record | None:
+    def open_record(self, integration: IntegrationRow, key: str) -> _Record | None:
         """The alert key's record, if its incident is still open."""
         record = self.records.get(key_hash(integration.id, key))
         if record is None or record.active is not True:
@@ -660,7 +691,7 @@ class _Batch:
             return None
         return record
 
-    def open_group(self, integration: Integration, group_key: str) -> AlertGroup | None:
+    def open_group(self, integration: IntegrationRow, group_key: str) -> AlertGroup | None:
         """The group key's row, if its incident is still open."""
         hashed = key_hash(integration.id, group_key)
         self.load_groups([hashed])
@@ -718,7 +749,7 @@ class _Batch:
             self.settle(integration, incident_id, outcome)
         return outcome
 
-    def trigger(self, integration: Integration, alert: AlertIn, outcome: Outcome) -> None:
+    def trigger(self, integration: IntegrationRow, alert: AlertIn, outcome: Outcome) -> None:
         record = self.open_record(integration, alert.key)
         if record is not None:
             self.repeat(integration, record, alert)
@@ -738,7 +769,7 @@ class _Batch:
             outcome.touch(incident, created=True)
         self.add_record(integration, alert, incident)
 
-    def acknowledge(self, integration: Integration, alert: AlertIn, outcome: Outcome) -> None:
+    def acknowledge(self, integration: IntegrationRow, alert: AlertIn, outcome: Outcome) -> None:
         record = self.open_record(integration, alert.key)
         if record is None:
             outcome.ignored += 1
@@ -750,7 +781,7 @@ class _Batch:
         if incident is not None:
             outcome.touch(incident)
 
-    def resolve(self, integration: Integration, alert: AlertIn, outcome: Outcome) -> str | None:
+    def resolve(self, integration: IntegrationRow, alert: AlertIn, outcome: Outcome) -> str | None:
         """Record a resolved alert; returns its incident's id when it was firing till now."""
         record = self.open_record(integration, alert.key)
         if record is None or record.status == "resolved":
@@ -767,7 +798,7 @@ class _Batch:
         outcome.touch(self.summary_of(record.incident_id))
         return record.incident_id
 
-    def settle(self, integration: Integration, incident_id: str, outcome: Outcome) -> None:
+    def settle(self, integration: IntegrationRow, incident_id: str, outcome: Outcome) -> None:
         """Every alert of the incident may have recovered: apply the integration's rule."""
         self.write_records()
         firing = self.session.execute(_FIRING, {"incident": incident_id}).first()
@@ -809,7 +840,7 @@ class _Batch:
         self.locked.add(incident_id)
         return incident
 
-    def create_incident(self, integration: Integration, alert: AlertIn) -> Incident:
+    def create_incident(self, integration: IntegrationRow, alert: AlertIn) -> Incident:
         now = self.writer.now
         labels = alert.labels
         severity = _alert_severity(alert)
@@ -839,7 +870,7 @@ class _Batch:
         self.created.add(incident.id)
         return incident
 
-    def add_group(self, integration: Integration, group_key: str, incident: Incident) -> None:
+    def add_group(self, integration: IntegrationRow, group_key: str, incident: Incident) -> None:
         group = AlertGroup(id=str(uuid.uuid4()), integration_id=integration.id,
                            key_hash=key_hash(integration.id, group_key),
                            group_key=_text(group_key, 100_000), incident_id=incident.id,
@@ -847,7 +878,7 @@ class _Batch:
         self.session.add(group)
         self.groups[group.key_hash] = group
 
-    def add_record(self, integration: Integration, alert: AlertIn, incident: Incident) -> None:
+    def add_record(self, integration: IntegrationRow, alert: AlertIn, incident: Incident) -> None:
         now = self.writer.now
         record = _Record(
             id=str(uuid.uuid4()), integration_id=integration.id, incident_id=incident.id,
@@ -865,7 +896,7 @@ class _Batch:
                                          _event_text(integration, record),
                                          event_id=record.id, data=data)
 
-    def repeat(self, integration: Integration, record: _Record, alert: AlertIn) -> None:
+    def repeat(self, integration: IntegrationRow, record: _Record, alert: AlertIn) -> None:
         now = self.writer.now
         record.count += 1
         record.last_seen = now
@@ -881,7 +912,7 @@ class _Batch:
         record.dirty = True
         self.show(integration, record, alert)
 
-    def show(self, integration: Integration, record: _Record,
+    def show(self, integration: IntegrationRow, record: _Record,
              alert: AlertIn | None = None) -> None:
         """Bring the record's timeline event up to date (it is put in the feed again)."""
         base = record.event.data if record.event is not None else record.event_data
@@ -1004,7 +1035,7 @@ def _event_details(alert: AlertIn) -> dict[str, Any]:
     return {name: _short(value) for name, value in alert.details.items()}
 
 
-def _event_text(integration: Integration, record: _Record) -> str:
+def _event_text(integration: IntegrationRow, record: _Record) -> str:
     """One line for the timeline: where from, its state and count, and its summary."""
     times = f" ×{record.count}" if record.count > 1 else ""
     if record.status == "resolved":

@@ -23,6 +23,18 @@ class Metrics:
                               registry=self.registry)
         self.open_incidents = Gauge("incidenttui_open_incidents", "Open incidents by priority",
                                     ["priority"], registry=self.registry)
+        # labels() validates and hashes on every call: keep the children (bounded: routes)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -54,5 +66,4 @@ class MetricsMiddleware:
             route: Any = scope.get("route")
             name = getattr(route, "path", "unmatched")
             method = scope.get("method", "")
-            self.metrics.requests.labels(method, name, str(status)).inc()
-            self.metrics.latency.labels(method, name).observe(time.perf_counter() - start)
+            self.metrics.observe(method, name, status, time.perf_counter() - start)
