@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hostile import change_page, incident_snapshot, iso
 
-from incidenttui.store import AddNote, IncidentFilter, QueueReader, Store
 import incidenttui.store.reader as reader_module
+from incidenttui.store import AddNote, IncidentFilter, QueueReader, Store
 from incidenttui.store.reader import SORTS
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
