@@ -47,7 +47,7 @@ async def test_help_lists_the_queue_keys(demo_store: Any, frozen: Any,
         for key, description in (("/", "Filter"), ("s", "Sort"), ("p", "Preset"),
                                  ("a", "Ack"), ("e", "Escalate"), ("r", "Resolve"),
                                  ("space", "Select"), ("esc", "Clear"), ("1", "Mine"),
-                                 ("7", "All"), ("↓, j", "Down")):
+                                 ("7", "All"), ("j, down", "Down")):
             assert any(re.match(rf"{re.escape(key)}\s+{description}\b", line)
                        for line in lines), (key, description, lines)
         # tooltips explain

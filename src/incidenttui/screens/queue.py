@@ -102,6 +102,8 @@ class QueueScreen(Screen[None]):
         self._update_header()
 
     def _update_header(self) -> None:
+        if self._widgets_gone():
+            return
         # The rows are drawn in the view's content width (left of its scrollbar).
         width = self.view.scrollable_content_region.width or self.size.width
         self._set_text("#queue-header", header_text(width))
@@ -162,6 +164,8 @@ class QueueScreen(Screen[None]):
             self._read_whole(flt, asked)
 
     def _read_whole(self, flt: IncidentFilter, asked: int) -> None:
+        if self._widgets_gone():
+            return
         if asked < self._view or (self._shown == asked and not self._partial):
             return  # the user has asked for another view since, or it is all on screen
         self._reading = asked
@@ -204,8 +208,14 @@ class QueueScreen(Screen[None]):
         self.app.call_from_thread(self._show, ids, has_cache, asked)
         self.app.call_from_thread(self._read, asked)
 
+    def _widgets_gone(self) -> bool:
+        """The app is shutting down (its widgets are gone): late answers are dropped."""
+        return not self.query(QueueView)
+
     def _show(self, ids: list[str], has_cache: bool, asked: int, *,
               partial: bool = False) -> None:
+        if self._widgets_gone():
+            return
         if asked < self._view or asked < self._shown or \
                 asked == self._shown and (partial or not self._partial):
             return  # for an earlier view, or older than (or the first rows of) what is shown
