@@ -15,11 +15,13 @@ Helpers live in ``tests/support`` (put on ``sys.path`` here, since pytest runs w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,7 @@ if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
 from pgcluster import PgCluster, PostgresMissing  # noqa: E402
+from reliability_stats import FIGURES, report_path  # noqa: E402
 from servers import DATABASES, LiveServer, threaded_server  # noqa: E402
 
 
@@ -83,3 +86,26 @@ def make_server(db_url: Callable[[str], str]) -> Iterator[Callable[[str], LiveSe
     """``make_server(kind)``: a fresh seeded server on an empty database, for this test only."""
     with ExitStack() as stack:
         yield lambda kind: stack.enter_context(threaded_server(kind, db_url(kind)))
+
+
+# -- the reliability figures (tests/reliability) ------------------------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; take its reliability figures."""
+    figures = getattr(node, "workeroutput", {}).get("reliability_figures")
+    if figures:
+        FIGURES.merge(figures)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES.empty or hasattr(terminalreporter.config, "workerinput"):
+        return
+    path = report_path()
+    with contextlib.suppress(OSError):
+        FIGURES.write(path)
+    terminalreporter.section("reliability figures")
+    for line in FIGURES.lines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(also written to {path})")

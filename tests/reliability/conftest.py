@@ -1,5 +1,5 @@
 """Fixtures of the reliability tests: one real server subprocess for the session, fast scratch
-space, and the figures summary printed at the end (and written as JSON)."""
+space; the figures summary is printed at the end by tests/conftest.py (and written as JSON)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from reliability_server import ServerProcess  # type: ignore[import-not-found]
-from reliability_stats import FIGURES, report_path  # type: ignore[import-not-found]
+from reliability_stats import FIGURES, worker_report_path  # type: ignore[import-not-found]
 
 
 def scratch_root() -> Path:
@@ -51,23 +51,13 @@ def reliability_server(scratch: Path) -> Iterator[ServerProcess]:
         server.stop()
 
 
-def _report() -> Path:
-    path = report_path()
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return path.with_name(f"{path.stem}-{worker}{path.suffix}") if worker else path
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Written here too, so each pytest-xdist worker leaves its figures behind.
-    if not FIGURES.empty:
-        with contextlib.suppress(OSError):
-            FIGURES.write(_report())
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if FIGURES.empty:
         return
-    terminalreporter.section("reliability figures")
-    for line in FIGURES.lines():
-        terminalreporter.write_line(line)
-    terminalreporter.write_line(f"(also written to {_report()})")
+    # Each pytest-xdist worker hands its figures to the controller (tests/conftest.py
+    # merges and prints them) and leaves them in a file of its own.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability_figures"] = FIGURES.as_dict()
+    with contextlib.suppress(OSError):
+        FIGURES.write(worker_report_path())

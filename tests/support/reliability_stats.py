@@ -68,6 +68,23 @@ class Figures:
                 self.seconds.items())))
         return out
 
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add the figures of another process (:meth:`as_dict`)."""
+        with self._lock:
+            self.counters.update(data.get("counters", {}))
+            for section, values in data.get("sections", {}).items():
+                self.sections.setdefault(section, Counter()).update(values)
+            for name, seconds in data.get("seconds", {}).items():
+                self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+            for name, value in data.get("notes", {}).items():
+                mine = self.notes.get(name)
+                if mine is None or mine == value:
+                    self.notes[name] = value
+                elif isinstance(value, list | tuple) and isinstance(mine, list | tuple):
+                    self.notes[name] = max(mine, value)  # e.g. the slowest (seconds, seed)
+                else:
+                    self.notes[name] = f"{mine} | {value}"
+
     def write(self, path: Path | None = None) -> Path:
         path = path or report_path()
         path.write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True))
@@ -88,6 +105,13 @@ def report_path() -> Path:
     if configured:
         return Path(configured)
     return Path(tempfile.gettempdir()) / "incidenttui-reliability.json"
+
+
+def worker_report_path() -> Path:
+    """This process's report: one per pytest-xdist worker, the plain one otherwise."""
+    path = report_path()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return path.with_name(f"{path.stem}-{worker}{path.suffix}") if worker else path
 
 
 FIGURES = Figures()
