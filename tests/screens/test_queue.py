@@ -329,3 +329,16 @@ async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropp
         assert title(app).startswith("Queue · all · 40+ · ")
         screen._show(whole, True, asked + 1)
         assert title(app).startswith("Queue · all · 309 · ")
+
+
+async def test_bottom_while_only_the_first_rows_are_in_goes_to_the_real_bottom(
+        demo_store: Any, frozen: Any, config_for: Any) -> None:
+    app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await pilot.press("7")
+        await wait_for(pilot, lambda: view(app).partial, what="the first rows of all")
+        await pilot.press("G")  # the bottom is not known yet
+        await wait_for(pilot, lambda: len(view(app).ids) == 309
+                       and view(app).cursor == 308, what="the cursor on the last of 309")
+        assert title(app).startswith("Queue · all · 309 · ")

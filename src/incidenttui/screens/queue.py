@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,7 +96,9 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.view.focus()
-        self.reload()
+        # The very first screenful is read here, before the first frame, so the cached queue
+        # is in it (a few milliseconds, in index order); every later read is in a worker.
+        self.reload(in_place=True)
         self.set_interval(60, self.view.tick)
 
     def on_resize(self) -> None:
@@ -140,7 +143,7 @@ class QueueScreen(Screen[None]):
             return None
         return next((u.team_id for u in store.users() if u.id == user), None)
 
-    def reload(self, *, at_once: bool = True) -> None:
+    def reload(self, *, at_once: bool = True, in_place: bool = False) -> None:
         """Re-read the ordered ids in workers (the event loop never waits on a query).
 
         ``at_once``: what the queue shows has changed (a key the user pressed), so the first
@@ -156,7 +159,11 @@ class QueueScreen(Screen[None]):
         flt = self.current_filter()
         asked = self._asked
         if at_once or not self.view.ids:
-            self._query_first(flt, max(FIRST_ROWS, self.view.size.height + 10), asked)
+            limit = max(FIRST_ROWS, self.view.size.height + 10)
+            if in_place:
+                self._first_rows(flt, limit, asked, self._show)
+            else:
+                self._query_first(flt, limit, asked)
             # The whole list waits for a pause in typing: read for every key, it would
             # compete with the next key's first screenful.
             self.set_timer(WHOLE_LIST_AFTER, lambda: self._read_whole(flt, asked))
@@ -166,8 +173,9 @@ class QueueScreen(Screen[None]):
     def _read_whole(self, flt: IncidentFilter, asked: int) -> None:
         if self._widgets_gone():
             return
-        if asked < self._view or (self._shown == asked and not self._partial):
-            return  # the user has asked for another view since, or it is all on screen
+        if asked < self._view or (self._shown == asked and not self._partial) \
+                or self._reading == asked:
+            return  # another view asked for since, all of it on screen, or being read
         self._reading = asked
         self._query_all(flt, asked)
 
@@ -181,6 +189,12 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue-first")
     def _query_first(self, flt: IncidentFilter, limit: int, asked: int) -> None:
+        self._first_rows(flt, limit, asked,
+                         lambda *args, **kwargs: self.app.call_from_thread(self._show, *args,
+                                                                           **kwargs))
+
+    def _first_rows(self, flt: IncidentFilter, limit: int, asked: int,
+                    show: Callable[..., Any]) -> None:
         try:
             ids = self.app.reader.first(flt, limit)
             # Fewer than asked for is the whole list: no need to read it again.
@@ -189,7 +203,7 @@ class QueueScreen(Screen[None]):
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the queue failed", exc)
             return
-        self.app.call_from_thread(self._show, ids, has_cache, asked, partial=not whole)
+        show(ids, has_cache, asked, partial=not whole)
 
     @work(thread=True, group="queue-all")
     def _query_all(self, flt: IncidentFilter, asked: int) -> None:
@@ -220,7 +234,7 @@ class QueueScreen(Screen[None]):
                 asked == self._shown and (partial or not self._partial):
             return  # for an earlier view, or older than (or the first rows of) what is shown
         self._shown, self._partial = asked, partial
-        self.view.set_ids(ids)
+        self.view.set_ids(ids, partial=partial)
         self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
@@ -274,6 +288,11 @@ class QueueScreen(Screen[None]):
         from incidenttui.screens.detail import DetailScreen
 
         self.app.push_screen(DetailScreen(event.incident_id))
+
+    @on(QueueView.WantsAll)
+    def _wants_all(self) -> None:
+        if self._partial:
+            self._read_whole(self.current_filter(), self._shown)
 
     @on(QueueView.Moved)
     def _moved(self) -> None:

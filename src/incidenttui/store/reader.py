@@ -184,6 +184,7 @@ class QueueReader:
         self._conn: sqlite3.Connection | None = None
         self._bulk: sqlite3.Connection | None = None
         self._indexed: bool | None = None  # layout 2: the queue's covering indexes
+        self._vocabulary = False
 
     def _open(self) -> sqlite3.Connection | None:
         if not self.path.exists():
@@ -212,6 +213,7 @@ class QueueReader:
                 conn.close()
         self._conn = self._bulk = None
         self._indexed = None
+        self._vocabulary = False
 
     def interrupt(self) -> None:
         """Stop a whole-list query running in another thread (it raises there)."""
@@ -292,6 +294,10 @@ class QueueReader:
         if len(lowered) <= PREFIX_INDEXED or not _ASCII_WORD.fullmatch(lowered):
             return f'"{word}"*'  # the prefix index, or the tokenizer's own folding
         following = lowered[:-1] + chr(ord(lowered[-1]) + 1)
+        if not self._vocabulary:  # the search index's words and their counts
+            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.incident_terms "
+                         "USING fts5vocab(main, incident_fts, 'row')")
+            self._vocabulary = True
         rows = conn.execute("SELECT term, doc FROM temp.incident_terms WHERE term >= ? "
                             f"AND term < ? LIMIT {MAX_EXPANSION + 1}",
                             (lowered, following)).fetchall()
@@ -308,9 +314,6 @@ class QueueReader:
             self._indexed = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
                 "'ix_queue_%'").fetchone()[0] == len(INDEX_SQL)
-            if self._indexed:
-                conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.incident_terms "
-                             "USING fts5vocab(main, incident_fts, 'row')")
         return bool(self._indexed)
 
     def rows(self, ids: list[str]) -> dict[str, QueueRow]:

@@ -81,6 +81,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.incident_id = incident_id
 
+    class WantsAll(Message):
+        """Only the first rows are here and the user asked for the bottom: read the rest."""
+
     class Moved(Message):
         def __init__(self, incident_id: str | None) -> None:
             super().__init__()
@@ -91,16 +94,23 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(name=name, id=id, classes=classes)
         self._fetch = fetch
         self.ids: list[str] = []
+        self.partial = False
+        self._bottom_wanted = False
         self.selected: set[str] = set()
         self._rows: dict[str, QueueRow] = {}
         self._now = datetime.now(UTC)
 
     # -- data ------------------------------------------------------------------------------
 
-    def set_ids(self, ids: list[str], *, reload: Iterable[str] | None = None) -> None:
-        """Show ``ids`` in order, keeping the cursor on the same incident where it remains."""
+    def set_ids(self, ids: list[str], *, reload: Iterable[str] | None = None,
+                partial: bool = False) -> None:
+        """Show ``ids`` in order, keeping the cursor on the same incident where it remains.
+
+        ``partial``: only the first rows of the list; the rest follows (a jump to the bottom
+        asked for meanwhile is made when it comes)."""
         current = self.current_id
         self.ids = ids
+        self.partial = partial
         self.selected &= set(ids)
         if reload is None:
             self._rows.clear()
@@ -118,6 +128,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = index
         self._scroll_cursor_into_view()
         self.refresh()
+        if self._bottom_wanted and not partial:
+            self._bottom_wanted = False
+            self.action_jump(-1)
 
     @property
     def current_id(self) -> str | None:
@@ -166,6 +179,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._move_to(self.cursor + delta)
 
     def action_jump(self, index: int) -> None:
+        if index < 0 and self.partial:
+            self._bottom_wanted = True  # the bottom is not known yet
+            self.post_message(self.WantsAll())
         self._move_to(index if index >= 0 else len(self.ids) - 1)
 
     def action_page(self, direction: int) -> None:
