@@ -332,7 +332,11 @@ async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropp
 
 
 async def test_bottom_while_only_the_first_rows_are_in_goes_to_the_real_bottom(
-        demo_store: Any, frozen: Any, config_for: Any) -> None:
+        demo_store: Any, frozen: Any, config_for: Any, monkeypatch: Any) -> None:
+    import incidenttui.screens.queue as queue_screen
+
+    # The whole list would follow after a pause in typing; here only G may bring it.
+    monkeypatch.setattr(queue_screen, "WHOLE_LIST_AFTER", 60.0)
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_queue(pilot, lambda ids: len(ids) == 8)
