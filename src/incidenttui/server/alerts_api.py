@@ -48,6 +48,7 @@ from incidenttui.server import alerts
 from incidenttui.server.auth import hash_token, user_for_token
 from incidenttui.server.db import Database
 from incidenttui.server.models import Integration, User
+from incidenttui.server.schemas import no_nul, not_blank
 from incidenttui.server.service import NotFound
 
 API = "/api/v1"
@@ -55,18 +56,6 @@ _INIT = threading.Lock()
 
 
 # -- request bodies and answers -----------------------------------------------------------
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
 
 
 Severity = Literal["critical", "error", "warning", "info"]
@@ -163,9 +152,9 @@ class EventPayload(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     summary: Annotated[str, StringConstraints(min_length=1, max_length=1024),
-                       AfterValidator(_not_blank)]
+                       AfterValidator(not_blank)]
     source: Annotated[str, StringConstraints(min_length=1, max_length=1024),
-                      AfterValidator(_not_blank)]
+                      AfterValidator(not_blank)]
     severity: Severity
     timestamp: Annotated[datetime | None, AfterValidator(_utc)] = None
     component: Short | None = None
@@ -232,7 +221,7 @@ class IntegrationCreate(BaseModel):
     service: Slug
     kind: Literal["alertmanager", "events"]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200),
-                    AfterValidator(_no_nul), AfterValidator(_not_blank)] | None = None
+                    AfterValidator(no_nul), AfterValidator(not_blank)] | None = None
     auto_resolve: bool = Field(True, description="Resolve the incident when every alert "
                                                  "has recovered")
     category: Category = Category.AVAILABILITY

@@ -18,14 +18,14 @@ from incidenttui.domain import (
 )
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text; refuse it here with a clear message instead.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
@@ -40,9 +40,9 @@ def _utc_in_range(value: datetime) -> datetime:
 
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
-Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_no_nul)]
-Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_no_nul),
-                 AfterValidator(_not_blank)]
+Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(no_nul)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(no_nul),
+                 AfterValidator(not_blank)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
 Level = Annotated[int, Field(ge=1, le=3)]
@@ -87,7 +87,7 @@ class ActionBody(Strict):
     """A lifecycle move; resolve needs ``resolution_code`` and ``resolution_note``."""
 
     resolution_code: Annotated[str, StringConstraints(max_length=32),
-                               AfterValidator(_no_nul)] | None = None
+                               AfterValidator(no_nul)] | None = None
     resolution_note: Text | None = None
     note: Text | None = None
 
@@ -97,7 +97,7 @@ class EscalateBody(Strict):
     to_team: Slug | None = None
     to_user: Slug | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000),
-                      AfterValidator(_no_nul), AfterValidator(_not_blank)]
+                      AfterValidator(no_nul), AfterValidator(not_blank)]
 
 
 class NoteBody(Strict):
@@ -105,7 +105,7 @@ class NoteBody(Strict):
 
     id: UUID | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000),
-                    AfterValidator(_no_nul), AfterValidator(_not_blank)]
+                    AfterValidator(no_nul), AfterValidator(not_blank)]
 
 
 class LinkBody(Strict):
