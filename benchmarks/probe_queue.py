@@ -66,6 +66,22 @@ async def _settle(pilot: Any, quiet: float = 0.3) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _rss_and_moves(pilot: Any, out: dict[str, Any], rss: bool, moves: int,
+                         key: str) -> None:
+    """RSS (if asked) of the settled app, then ``moves`` cursor moves with ``key``, each from
+    the key press to the next frame."""
+    if rss:
+        gc.collect()
+        out["rss_kib"] = rss_kib()
+    times = []
+    for _ in range(moves):
+        sent = time.monotonic()
+        await pilot.press(key)
+        times.append(await _frame_after(sent) - sent)
+        await _settle(pilot, 0.05)
+    out["moves"] = times
+
+
 # -- ours -------------------------------------------------------------------------------------
 
 
@@ -118,16 +134,7 @@ async def ours_once(store: Path, moves: int, word: str | None, rss: bool) -> dic
         await _until(lambda: app.store is not None)
         await asyncio.sleep(0.5)
         await _settle(pilot)
-        if rss:
-            gc.collect()
-            out["rss_kib"] = rss_kib()
-        times = []
-        for _ in range(moves):
-            sent = time.monotonic()
-            await pilot.press("j")
-            times.append(await _frame_after(sent) - sent)
-            await _settle(pilot, 0.05)
-        out["moves"] = times
+        await _rss_and_moves(pilot, out, rss, moves, "j")
         if word:
             await pilot.press("slash")
             await _settle(pilot, 0.1)
@@ -217,16 +224,7 @@ async def datatable_once(store: Path, moves: int, word: str | None,
         table = app.query_one(Table)
         out["rows_in_view"] = table.row_count
         await _settle(pilot)
-        if rss:
-            gc.collect()
-            out["rss_kib"] = rss_kib()
-        times = []
-        for _ in range(moves):
-            sent = time.monotonic()
-            await pilot.press("down")
-            times.append(await _frame_after(sent) - sent)
-            await _settle(pilot, 0.05)
-        out["moves"] = times
+        await _rss_and_moves(pilot, out, rss, moves, "down")
         if word:
             reader = QueueReader(store)
             cells = dict(app.rows)
