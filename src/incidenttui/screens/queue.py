@@ -144,7 +144,8 @@ class QueueScreen(Screen[None]):
         return next((u.team_id for u in store.users() if u.id == user), None)
 
     def reload(self, *, at_once: bool = True, in_place: bool = False) -> None:
-        """Re-read the ordered ids in workers (the event loop never waits on a query).
+        """Re-read the ordered ids in workers (the event loop never waits on a query), but
+        for ``in_place``: the first screenful at mount, read before the first frame.
 
         ``at_once``: what the queue shows has changed (a key the user pressed), so the first
         screenful comes first, in milliseconds, and the whole list follows; a change synced
@@ -210,17 +211,14 @@ class QueueScreen(Screen[None]):
         try:
             ids = self.app.reader.query_ids(flt)
             has_cache = bool(ids) or self.app.reader.has_data()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):  # else the user asked for another view meanwhile
+        except Exception as exc:  # a locked or damaged store: say so, keep running
+            if not (isinstance(exc, sqlite3.OperationalError) and "interrupt" in str(exc)):
                 self.app.report_error("Reading the queue failed", exc)
+            # (interrupted: the user asked for another view meanwhile)
+        else:
+            self.app.call_from_thread(self._show, ids, has_cache, asked)
+        finally:
             self.app.call_from_thread(self._read, asked)
-            return
-        except Exception as exc:
-            self.app.report_error("Reading the queue failed", exc)
-            self.app.call_from_thread(self._read, asked)
-            return
-        self.app.call_from_thread(self._show, ids, has_cache, asked)
-        self.app.call_from_thread(self._read, asked)
 
     def _widgets_gone(self) -> bool:
         """The app is shutting down (its widgets are gone): late answers are dropped."""

@@ -183,7 +183,7 @@ class QueueReader:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._bulk: sqlite3.Connection | None = None
-        self._indexed: bool | None = None  # layout 2: the queue's covering indexes
+        self._indexed = False  # layout 2: the queue's covering indexes
         self._vocabulary = False
 
     def _open(self) -> sqlite3.Connection | None:
@@ -212,7 +212,7 @@ class QueueReader:
             if conn is not None:
                 conn.close()
         self._conn = self._bulk = None
-        self._indexed = None
+        self._indexed = False
         self._vocabulary = False
 
     def interrupt(self) -> None:
@@ -234,44 +234,50 @@ class QueueReader:
         conn = self._connect()
         if conn is None:
             return []
-        if not self._has_queue_indexes(conn):
-            sql, params = ids_sql(flt, limit)  # an older layout, until the store upgrades it
-            return [r[0] for r in conn.execute(sql, params)]
-        words = [w for w in _WORD.findall(flt.text)]
-        if not words:
-            sql, params = ids_sql(flt, limit)  # read in index order: no sorting
-            return [r[0] for r in conn.execute(sql, params)]
-        terms: list[str] = []
-        known: list[int] = []
-        for word in words:
-            term = self._term(conn, word, known)
-            if term is None:
-                return []  # no incident holds a word starting with this one
-            terms.append(term)
-        search = " AND ".join(terms)
-        if known and min(known) <= RARE_MATCHES:
+        words = _WORD.findall(flt.text)
+        search = self._search(conn, words) if words and self._has_queue_indexes(conn) else None
+        if search is not None and not search[0]:
+            return []  # a word that starts no word in the search index
+        if search is None or search[1] <= RARE_MATCHES:
+            # No text: read in index order, no sorting. A rare word (or a store of an older
+            # layout, until it is upgraded): collect its matches and sort those.
             sql, params = ids_sql(flt, limit)
-            params["fts"] = search
+            if search is not None:
+                params["fts"] = search[0]
             return [r[0] for r in conn.execute(sql, params)]
+        query = search[0]
         where, params = filter_sql(replace(flt, text=""))
         sort = sort_of(flt)
         # The open views sorted by time have indexes of their own (is_open first).
         index = f"ix_queue_open_{sort}" if sort in ("newest", "updated") and (
             flt.open_only or flt.breaching_before is not None) else f"ix_queue_{sort}"
-        order = SORTS[sort_of(flt)]
+        order = SORTS[sort]
         # Walk the sort index, checking each row against the search index: cheap when most
         # rows match. A sample tells whether they do; if not, collect the matches instead.
         candidates = conn.execute(f"SELECT id, rowid FROM incidents {where} "
                                   f"ORDER BY {order} LIMIT {int(limit) * 3}", params).fetchall()
-        walked = self._matching(conn, candidates[:SAMPLE_ROWS], search)
+        walked = self._matching(conn, candidates[:SAMPLE_ROWS], query)
         if len(walked) >= COMMON_SHARE * min(SAMPLE_ROWS, len(candidates)):
-            walked += self._matching(conn, candidates[SAMPLE_ROWS:], search)
+            walked += self._matching(conn, candidates[SAMPLE_ROWS:], query)
             if len(walked) >= limit or len(candidates) < int(limit) * 3:
                 return walked[:limit]
-        where, params = filter_sql(flt, search=search)
+        where, params = filter_sql(flt, search=query)
         return [r[0] for r in conn.execute(
             f"SELECT id FROM incidents INDEXED BY {index} {where} ORDER BY {order} "
             f"LIMIT {int(limit)}", params)]
+
+    def _search(self, conn: sqlite3.Connection, words: list[str]) -> tuple[str, float]:
+        """The FTS5 query for ``words`` (cheap to check row by row; empty when some word
+        starts no word in the index) and how many incidents at most it matches (infinite
+        when not known)."""
+        terms: list[str] = []
+        counts: list[int] = []
+        for word in words:
+            term = self._term(conn, word, counts)
+            if term is None:
+                return "", 0
+            terms.append(term)
+        return " AND ".join(terms), min(counts, default=float("inf"))
 
     @staticmethod
     def _matching(conn: sqlite3.Connection, candidates: list[tuple[str, int]], search: str
@@ -314,7 +320,7 @@ class QueueReader:
             self._indexed = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
                 "'ix_queue_%'").fetchone()[0] == len(INDEX_SQL)
-        return bool(self._indexed)
+        return self._indexed
 
     def rows(self, ids: list[str]) -> dict[str, QueueRow]:
         """The rows for ``ids`` (any order; missing ids left out)."""
