@@ -27,8 +27,8 @@ def server_rows(snaps: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                                                        list[dict[str, Any]]]:
     """The ``incidents`` rows and the change-feed snapshots (exactly the API's JSON) for
     synthetic snapshots."""
+    from incidenttui.api.schemas import IncidentOut
     from incidenttui.server.models import Incident
-    from incidenttui.server.schemas import IncidentOut
 
     columns = list(Incident.model_fields)
     rows, feed = [], []

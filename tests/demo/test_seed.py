@@ -15,6 +15,14 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from incidenttui.api.schemas import (
+    ActionBody,
+    EscalateBody,
+    IncidentCreate,
+    IncidentPatch,
+    LinkBody,
+    NoteBody,
+)
 from incidenttui.demo import seed as seed_module
 from incidenttui.demo.seed import MAJOR_TITLE, PAST_INCIDENTS, seed_demo
 from incidenttui.domain import (
@@ -30,14 +38,6 @@ from incidenttui.domain import (
 from incidenttui.server.db import Database
 from incidenttui.server.models import Change, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.models import Counter as CounterRow
-from incidenttui.server.schemas import (
-    ActionBody,
-    EscalateBody,
-    IncidentCreate,
-    IncidentPatch,
-    LinkBody,
-    NoteBody,
-)
 from incidenttui.server.service import (
     NUMBER_START,
     Writer,

@@ -67,8 +67,8 @@ def note_writer(pg_server, incident_id: str, text_: str, *, after_rows: threadin
                 before_commit: threading.Event | None = None,
                 done: threading.Event | None = None) -> Callable[[], None]:
     """A server write (a note) in one transaction, pausing where the events say."""
+    from incidenttui.api.schemas import NoteBody
     from incidenttui.server.models import User
-    from incidenttui.server.schemas import NoteBody
     from incidenttui.server.service import Writer, find_incident
 
     def run() -> None:
@@ -251,8 +251,8 @@ def test_random_commit_orders_never_make_the_reader_skip(pg_server, api):
         except BaseException as exc:  # noqa: BLE001
             reader_errors.append(exc)
 
+    from incidenttui.api.schemas import NoteBody
     from incidenttui.server.models import User
-    from incidenttui.server.schemas import NoteBody
     from incidenttui.server.service import Writer, find_incident
 
     def writer(n: int) -> None:

@@ -96,6 +96,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
+from incidenttui.api.schemas import ActionBody, EventOut, IncidentCreate
 from incidenttui.domain import Action, Category, EventKind, Refused, ResolutionCode, Role, Status
 from incidenttui.domain.lifecycle import MOVES
 from incidenttui.server import service
@@ -111,7 +112,6 @@ from incidenttui.server.models import (
     TimelineEvent,
     User,
 )
-from incidenttui.server.schemas import ActionBody, EventOut, IncidentCreate
 from incidenttui.sqltypes import utcnow
 
 log = logging.getLogger("incidenttui.server.alerts")

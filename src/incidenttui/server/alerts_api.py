@@ -43,15 +43,16 @@ from pydantic import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from incidenttui.api.errors import ErrorOut
+from incidenttui.api.paths import API
+from incidenttui.api.schemas import Level, Slug, no_nul, not_blank
 from incidenttui.domain import Category, Permission, Refused, Status, allowed
 from incidenttui.server import alerts
 from incidenttui.server.auth import hash_token, user_for_token
 from incidenttui.server.db import Database
 from incidenttui.server.models import Integration, User
-from incidenttui.server.schemas import no_nul, not_blank
 from incidenttui.server.service import NotFound
 
-API = "/api/v1"
 _INIT = threading.Lock()
 
 
@@ -59,9 +60,6 @@ _INIT = threading.Lock()
 
 
 Severity = Literal["critical", "error", "warning", "info"]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
-Level = Annotated[int, Field(ge=1, le=3)]
 Short = Annotated[str, StringConstraints(max_length=1024)]
 
 
@@ -249,11 +247,6 @@ class IntegrationOut(BaseModel):
 class IntegrationCreated(IntegrationOut):
     key: str = Field(description="The integration key, shown only in this answer")
     endpoint: str = Field(description="Where the integration sends its alerts")
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    field: str | None = None
 
 
 def integration_out(integration: Integration) -> IntegrationOut:
@@ -636,20 +629,20 @@ def admin_user(
 
 Admin = Annotated[User, Depends(admin_user)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No token, or a token that is not valid"},
-    403: {"model": ErrorBody, "description": "Only admins manage integrations"},
-    422: {"model": ErrorBody, "description": "Bad input; `field` names it"},
+    401: {"model": ErrorOut, "description": "No token, or a token that is not valid"},
+    403: {"model": ErrorOut, "description": "Only admins manage integrations"},
+    422: {"model": ErrorOut, "description": "Bad input; `field` names it"},
 }
 
 
 @router.post(f"{API}/integrations/alertmanager", response_model=AlertmanagerResult,
              tags=["alerts"], responses={
-                 401: {"model": ErrorBody, "description": "No integration key, or one that is "
+                 401: {"model": ErrorOut, "description": "No integration key, or one that is "
                                                           "not valid"},
-                 413: {"model": ErrorBody, "description": "Body over 512 KiB"},
-                 422: {"model": ErrorBody, "description": "Not an Alertmanager version 4 "
+                 413: {"model": ErrorOut, "description": "Body over 512 KiB"},
+                 422: {"model": ErrorOut, "description": "Not an Alertmanager version 4 "
                                                           "payload; `field` names the problem"},
-                 503: {"model": ErrorBody, "description": "Database busy; retry"}})
+                 503: {"model": ErrorOut, "description": "Database busy; retry"}})
 async def alertmanager_webhook(
     request: Request, body: AlertmanagerWebhook,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(integration_bearer)],
@@ -752,7 +745,7 @@ def list_integrations(request: Request, user: Admin) -> list[IntegrationOut]:
 
 @router.post(f"{API}/integrations/{{integration_id}}/revoke", response_model=IntegrationOut,
              tags=["integrations"], responses={
-                 **ERRORS, 404: {"model": ErrorBody, "description": "No such integration"}})
+                 **ERRORS, 404: {"model": ErrorOut, "description": "No such integration"}})
 def revoke_integration(
     request: Request, user: Admin,
     integration_id: Annotated[str, Path(max_length=64)],

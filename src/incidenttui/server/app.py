@@ -27,24 +27,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidenttui import __version__
-from incidenttui.domain import Action, Permission, Priority, Refused, Status, allowed
-from incidenttui.server import service
-from incidenttui.server.alerts_api import EventsFastPath
-from incidenttui.server.alerts_api import router as alerts_router
-from incidenttui.server.auth import user_for_token
-from incidenttui.server.changes import ChangeNotifier, latest_seq, read_changes
-from incidenttui.server.db import Database
-from incidenttui.server.metrics import Metrics, MetricsMiddleware
-from incidenttui.server.models import IdempotencyRecord, Incident, Service, Team, User
-from incidenttui.server.schemas import (
+from incidenttui.api.errors import ConflictOut, ErrorOut, FieldConflictOut
+from incidenttui.api.paths import API
+from incidenttui.api.schemas import (
+    SLUG_PATTERN,
     ActionBody,
     ChangeOut,
     ChangePage,
-    ConflictOut,
-    ErrorOut,
     EscalateBody,
     EventOut,
-    FieldConflictOut,
     IncidentCreate,
     IncidentDetail,
     IncidentOut,
@@ -57,13 +48,19 @@ from incidenttui.server.schemas import (
     TeamOut,
     UserOut,
 )
+from incidenttui.domain import Action, Permission, Priority, Refused, Status, allowed
+from incidenttui.server import service
+from incidenttui.server.alerts_api import EventsFastPath
+from incidenttui.server.alerts_api import router as alerts_router
+from incidenttui.server.auth import user_for_token
+from incidenttui.server.changes import ChangeNotifier, latest_seq, read_changes
+from incidenttui.server.db import Database
+from incidenttui.server.metrics import Metrics, MetricsMiddleware
+from incidenttui.server.models import IdempotencyRecord, Incident, Service, Team, User
 from incidenttui.sqltypes import utcnow
 
 log = logging.getLogger("incidenttui.server")
 
-API = "/api/v1"
-#: Team, service and user ids (the same shape the write bodies accept).
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
 #: How often a long-poll re-reads the feed without a local wake-up (other replicas' writes).
 REPLICA_POLL_SECONDS = 0.5
 

@@ -14,6 +14,19 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from incidenttui.api.schemas import (
+    ActionBody,
+    EscalateBody,
+    EventOut,
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    LinkBody,
+    NoteBody,
+    ServiceOut,
+    TeamOut,
+    UserOut,
+)
 from incidenttui.domain import (
     Action,
     EventKind,
@@ -33,19 +46,6 @@ from incidenttui.domain.effects import (
 from incidenttui.domain.refs import parse_key, ref
 from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
-from incidenttui.server.schemas import (
-    ActionBody,
-    EscalateBody,
-    EventOut,
-    IncidentCreate,
-    IncidentOut,
-    IncidentPatch,
-    LinkBody,
-    NoteBody,
-    ServiceOut,
-    TeamOut,
-    UserOut,
-)
 from incidenttui.sqltypes import utcnow
 
 #: Incident numbers start after this (the first incident is INC-1001).

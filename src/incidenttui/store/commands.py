@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from incidenttui.api.paths import INCIDENTS, incident
 from incidenttui.domain import Action, EscalationKind, LinkKind, Refused
 from incidenttui.domain.effects import (
     Effect,
@@ -25,8 +26,6 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
-
-API = "/api/v1"
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Command(ABC):
         return asdict(self)
 
     def _path(self, suffix: str = "") -> str:
-        return f"{API}/incidents/{self.incident_id}{suffix}"
+        return incident(self.incident_id, suffix)
 
     @staticmethod
     def _need(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -117,7 +116,7 @@ class CreateIncident(Command):
 
     def request(self, base_version: int) -> ApiRequest:
         body = {"id": self.incident_id, **self._fields()}
-        return ApiRequest("POST", f"{API}/incidents", {k: v for k, v in body.items()
+        return ApiRequest("POST", INCIDENTS, {k: v for k, v in body.items()
                                                       if v is not None})
 
     def describe(self) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, delete, func, inspect, text
 from sqlmodel import Session, col, select
 
+from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.domain import Refused, Status
 from incidenttui.domain.refs import parse_key
 from incidenttui.domain.sla import next_breach_at
-from incidenttui.server.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import UTCDateTime, utcnow
 from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from incidenttui.server.schemas import ChangePage, Me
+from incidenttui.api import paths
+from incidenttui.api.schemas import ChangePage, Me
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.commands import command_from_outbox
 from incidenttui.store.store import Store
@@ -101,13 +102,13 @@ class SyncEngine:
 
     async def identify(self) -> None:
         """Learn who the token belongs to (for "mine" and for the actor of local changes)."""
-        answer = await self.client.call("GET", "/api/v1/me")
+        answer = await self.client.call("GET", paths.ME)
         if answer.status != 200:
-            raise BadResponse(f"/api/v1/me answered {answer.status}")
+            raise BadResponse(f"{paths.ME} answered {answer.status}")
         try:
             me = Me.model_validate(answer.body)
         except ValidationError:
-            raise BadResponse("the server's /api/v1/me answer has the wrong shape") from None
+            raise BadResponse(f"the server's {paths.ME} answer has the wrong shape") from None
         if me.user.id != self.status.user:
             await asyncio.to_thread(self.store.set_meta, "user", me.user.id)
             self._set(user=me.user.id)
@@ -199,7 +200,7 @@ class SyncEngine:
 
     async def _fetch_page(self, cursor: int, wait: float) -> ChangePage:
         answer = await self.client.call(
-            "GET", "/api/v1/changes", params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
+            "GET", paths.CHANGES, params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
             deadline=wait + self.client.timeout * 2)
         if answer.status != 200:
             raise BadResponse(f"the change feed answered {answer.status}")

@@ -43,8 +43,9 @@ UtcTime = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(no_nul)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(no_nul),
                  AfterValidator(not_blank)]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
+#: Team, service, user and integration ids (also the shape of query filters on them).
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
 Level = Annotated[int, Field(ge=1, le=3)]
 
 
@@ -223,24 +224,7 @@ class ChangePage(BaseModel):
     more: bool = Field(description="True when another page is ready at once")
 
 
-class FieldConflictOut(BaseModel):
-    field: str
-    mine: Any
-    theirs: Any
-    their_version: int
-
-
-class ConflictOut(BaseModel):
-    detail: str
-    conflicts: list[FieldConflictOut]
-    incident: IncidentOut
-
-
-class ErrorOut(BaseModel):
-    detail: str
-    field: str | None = None
-
-
 class Me(BaseModel):
     user: UserOut
     server_time: datetime
+

@@ -1,0 +1,21 @@
+"""The API's prefix and paths, for the server's routes and the client's requests alike."""
+
+from __future__ import annotations
+
+#: Every API route lives under this prefix (the version is part of the contract).
+API = "/api/v1"
+
+ME = f"{API}/me"
+CHANGES = f"{API}/changes"
+INCIDENTS = f"{API}/incidents"
+TEAMS = f"{API}/teams"
+USERS = f"{API}/users"
+SERVICES = f"{API}/services"
+EVENTS_V2 = f"{API}/events"
+INTEGRATIONS = f"{API}/integrations"
+ALERTMANAGER = f"{INTEGRATIONS}/alertmanager"
+
+
+def incident(key: str, suffix: str = "") -> str:
+    """The path of one incident (``key`` is its UUID or number), with an optional suffix."""
+    return f"{INCIDENTS}/{key}{suffix}"
