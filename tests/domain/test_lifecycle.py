@@ -444,7 +444,6 @@ def test_functional_escalation_raises_level(status: Status) -> None:
     (0, 2, 2),
     (0, 3, 3),
     (1, 3, 3),
-    (2, 1, 3),  # target below the next level: just one step up
     (1, 1, 2),
     (1, 2, 2),
     (0, 0, 1),
@@ -456,8 +455,16 @@ def test_functional_escalation_respects_target_level(level: int, target_level: i
     assert changes["escalation_level"] == expected
 
 
+@pytest.mark.parametrize(("level", "target_level"), [(2, 1), (3, 1), (3, 2)])
+def test_functional_escalation_refuses_a_lower_level_team(level: int, target_level: int) -> None:
+    with pytest.raises(Refused, match="equal or more expertise") as refused:
+        escalation_effects(S.IN_PROGRESS, "functional", level, "a", "b", "why",
+                           target_level=target_level)
+    assert refused.value.field == "to_team"
+
+
 @pytest.mark.parametrize(("level", "target_level"), [
-    (3, None), (3, 1), (3, 3), (3, 5), (2, 7), (0, 99), (2, None),
+    (3, None), (3, 3), (3, 5), (2, 7), (0, 99), (2, None),
 ])
 def test_functional_escalation_caps_at_max(level: int, target_level: int | None) -> None:
     assert MAX_ESCALATION_LEVEL == 3

@@ -223,6 +223,25 @@ def test_patch_conflict_is_409_listing_each_field_with_server_value_and_version(
     assert ok.status_code == 200 and ok.json()["version"] == 3
 
 
+@pytest.mark.parametrize("future", [3, 9_007_199_254_740_992])
+def test_a_base_version_from_the_future_is_refused_and_overwrites_nothing(server, api, future):
+    created = create(api)
+    key = created["id"]
+    mine = api.patch(f"{API}/incidents/{key}", json={"base_version": 1, "title": "First"})
+    assert mine.status_code == 200 and mine.json()["version"] == 2
+    with server.client("other") as other:
+        stale = other.patch(f"{API}/incidents/{key}",
+                            json={"base_version": 1, "title": "Second"})
+        assert stale.status_code == 409
+        # Claiming a version the incident has not reached would pass every conflict check.
+        hostile = other.patch(f"{API}/incidents/{key}",
+                              json={"base_version": future, "title": "Second"})
+    assert_error(hostile, 422, "base_version")
+    assert "newer than the incident's version 2" in hostile.json()["detail"]
+    now = get(api, key)
+    assert now["title"] == "First" and now["version"] == 2
+
+
 def test_patch_asking_for_the_value_already_there_is_no_conflict(api):
     created = create(api)
     key = created["id"]

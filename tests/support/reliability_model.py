@@ -18,6 +18,8 @@ allows: the fault profile, the proxy's fault draws, each client's commands and s
 
   - every outbox entry was answered exactly once (confirmed, conflicted or refused) and the
     server's idempotency record agrees; the conflicts the store holds are exactly those;
+    no entry was made against a version above the server's (a version from the future would
+    pass every conflict check), and none was refused for one;
   - every create exists once; every note (and transition note) appears exactly once; status,
     escalation and field events match the confirmed commands one for one, per user; the
     incident's version equals one plus the number of writes that changed it;
@@ -100,6 +102,7 @@ class Queued:
     payload: dict[str, Any]
     origin: str  # execute | requeue | keep_mine | split
     parent: str | None = None
+    base_version: int = 0
 
 
 @dataclass
@@ -135,9 +138,10 @@ class TracingStore(Store):
         super().close()
 
     def _keys(self) -> dict[str, Queued]:
-        rows = self._peek.execute("SELECT key, kind, incident_id, payload FROM outbox").fetchall()
-        return {key: Queued(key, kind, incident_id, json.loads(payload), "")
-                for key, kind, incident_id, payload in rows}
+        rows = self._peek.execute(
+            "SELECT key, kind, incident_id, payload, base_version FROM outbox").fetchall()
+        return {key: Queued(key, kind, incident_id, json.loads(payload), "", None, base)
+                for key, kind, incident_id, payload, base in rows}
 
     def peek_incident(self, incident_id: str) -> Any:
         """``id``, ``status`` and ``team`` of a stored incident (None: not in the store)."""
@@ -692,6 +696,13 @@ async def check_schedule(env: Env, clients: list[Client],
             if not expected[outcome[0]]:
                 problems.append(f"{what}: the store settled it as {outcome[0]} but the server "
                                 f"answered {status} {body[:200]}")
+            if outcome[0] == "rejected" and "base_version" in str(outcome[1]):
+                problems.append(f"{what}: refused for a base version from the future "
+                                f"({queued.base_version}): {outcome[1]}")
+            server_version = (details.get(queued.incident_id) or {}).get("version")
+            if server_version is not None and queued.base_version > server_version:
+                problems.append(f"{what}: made against version {queued.base_version}, above "
+                                f"the server's {server_version} (versions only grow)")
             if queued.kind == "note" and outcome[0] != "confirmed":
                 problems.append(f"{what}: a note was {outcome[0]} ({outcome[1]}); notes "
                                 "never conflict")

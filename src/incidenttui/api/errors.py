@@ -7,6 +7,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from incidenttui.api.schemas import IncidentOut
+from incidenttui.domain.lifecycle import RefusalKind
+
+#: The HTTP status each kind of refusal is answered with.
+REFUSAL_STATUS: dict[RefusalKind, int] = {
+    RefusalKind.INVALID: 422,
+    RefusalKind.STATE: 409,
+    RefusalKind.NOT_FOUND: 404,
+}
 
 
 class ErrorOut(BaseModel):

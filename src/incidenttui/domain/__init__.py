@@ -9,11 +9,14 @@ from __future__ import annotations
 from incidenttui.lazy import exports
 
 _MODULES = {
-    "changes": ("EDITABLE_FIELDS", "FIELD_EVENT", "FieldConflict", "find_conflicts"),
+    "changes": ("EDITABLE_FIELDS", "FIELD_EVENT", "FieldConflict", "check_base_version",
+                "check_fields", "find_conflicts"),
     "enums": ("Action", "Category", "EscalationKind", "EventKind", "Impact", "LinkKind",
               "Priority", "ResolutionCode", "Role", "Status", "Urgency"),
-    "lifecycle": ("MAX_ESCALATION_LEVEL", "MOVES", "Refused", "action_effects", "check_action",
-                  "check_editable", "escalation_effects", "legal_actions"),
+    "lifecycle": ("DONE_STATUSES", "MAX_ESCALATION_LEVEL", "MOVES", "OPEN_STATUSES",
+                  "RefusalKind", "Refused", "action_effects", "can_take", "check_action",
+                  "check_editable", "escalation_effects", "escalation_targets", "is_editable",
+                  "is_open", "legal_actions"),
     "priority": ("MATRIX", "priority_for"),
     "roles": ("Permission", "allowed"),
     "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "format_duration", "sla_clocks",

@@ -7,11 +7,12 @@ else changed that field after ``base_version`` to a different value than the one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from incidenttui.domain.enums import EventKind
+from incidenttui.domain.lifecycle import Refused
 
 #: Fields a PATCH may change, in display order.
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -28,6 +29,35 @@ FIELD_EVENT: dict[str, EventKind] = {
     "team": EventKind.ASSIGNMENT,
     "assignee": EventKind.ASSIGNMENT,
 }
+
+
+def check_fields(names: Iterable[str]) -> None:
+    """Raise :class:`Refused` unless every name is an editable field.
+
+    Status moves through lifecycle actions and ``version``, ``priority``, the timestamps and
+    the rest are the rules' own business: a field change naming one of them is refused, on the
+    client (offline) and on the server alike."""
+    for name in names:
+        if name not in FIELD_EVENT:
+            if name == "status":
+                reason = ("The status changes only through lifecycle actions (acknowledge, "
+                          "start, hold, resume, resolve, close, reopen, cancel).")
+            elif name == "priority":
+                reason = "The priority follows from impact and urgency; change those instead."
+            else:
+                reason = (f"{name!r} is not a field that can be changed; editable fields: "
+                          f"{', '.join(EDITABLE_FIELDS)}.")
+            raise Refused(reason, name)
+
+
+def check_base_version(base_version: int, current_version: int) -> None:
+    """Raise :class:`Refused` for a change claiming a version the incident has not reached.
+
+    A version from the future would pass every conflict check (nothing changed "after" it),
+    so it would silently overwrite other people's changes."""
+    if base_version > current_version:
+        raise Refused(f"base_version {base_version} is newer than the incident's version "
+                      f"{current_version}; refresh and make the change again.", "base_version")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from incidenttui.domain.changes import FIELD_EVENT
-from incidenttui.domain.enums import Action, EscalationKind, EventKind, LinkKind, Status
+from incidenttui.domain.changes import FIELD_EVENT, check_fields
+from incidenttui.domain.enums import Action, Category, EscalationKind, EventKind, LinkKind, Status
 from incidenttui.domain.lifecycle import (
     Refused,
     action_effects,
@@ -47,11 +47,13 @@ class Effect:
 
 def patch_effect(state: Mapping[str, Any], asked: Mapping[str, Any]) -> Effect:
     """Field changes (title … assignee); impact/urgency recompute the priority."""
+    check_fields(asked)
     check_editable(state["status"])
     asked = dict(asked)
     for name in REQUIRED_FIELDS:
         if name in asked and asked[name] is None:
             raise Refused(f"{name} cannot be empty.", name)
+    check_values(asked)
     if "description" in asked and asked["description"] is None:
         asked["description"] = ""
     changes = {k: v for k, v in asked.items() if state.get(k) != v}
@@ -127,13 +129,51 @@ def link_effect(state: Mapping[str, Any], kind: LinkKind | str, target_id: str,
                   [EventDraft(EventKind.LINK, f"{kind.value} {target_ref}", data)])
 
 
+#: The longest title (one line in the queue) and description.
+TITLE_MAX = 300
+TEXT_MAX = 20_000
+
+
+def check_values(fields: Mapping[str, Any]) -> None:
+    """Raise :class:`Refused` for a value out of its range among ``fields`` (those present)."""
+    if "title" in fields:
+        title = fields["title"]
+        if not isinstance(title, str) or not title.strip():
+            raise Refused("A title is required.", "title")
+        if len(title) > TITLE_MAX:
+            raise Refused(f"A title is at most {TITLE_MAX} characters.", "title")
+    description = fields.get("description")
+    if description is not None and (not isinstance(description, str)
+                                    or len(description) > TEXT_MAX):
+        raise Refused(f"A description is text of at most {TEXT_MAX} characters.", "description")
+    if "service" in fields and not str(fields["service"] or "").strip():
+        raise Refused("A service is required.", "service")
+    if "category" in fields and str(fields["category"]) not in {c.value for c in Category}:
+        raise Refused(f"Unknown category {fields['category']!r}: use one of "
+                      f"{', '.join(c.value for c in Category)}.", "category")
+    for name in ("impact", "urgency"):
+        value = fields.get(name)
+        if name in fields and (isinstance(value, bool) or value not in (1, 2, 3)):
+            raise Refused("Impact and urgency are 1 (high) to 3 (low).", name)
+
+
+def check_new(fields: Mapping[str, Any]) -> None:
+    """Raise :class:`Refused` unless ``fields`` make a valid new incident (see create_effect)."""
+    for name in ("title", "service", "impact", "urgency"):
+        if fields.get(name) is None:
+            raise Refused(f"{name} is required for a new incident.", name)
+    check_values({"category": "other", **fields})
+
+
 def create_effect(incident_id: str, fields: Mapping[str, Any], *, reporter: str | None,
                   now: datetime, team: str | None) -> Effect:
     """A new incident's full initial state and its ``created`` event.
 
     ``fields`` holds title, description, service, category, impact, urgency and optionally
     assignee, major, detected_at, started_at. ``team`` defaults the owner (the service's team).
+    Values out of range are refused (:func:`check_new`), the same on the client and the server.
     """
+    check_new(fields)
     priority = int(priority_for(fields["impact"], fields["urgency"]))
     state: dict[str, Any] = {
         "id": incident_id, "title": fields["title"],

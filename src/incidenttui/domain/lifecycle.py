@@ -6,20 +6,35 @@ move refused offline is refused for the same reason online.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from incidenttui.domain.enums import Action, EscalationKind, Status
+
+
+class RefusalKind(StrEnum):
+    """Why a change is refused; the server answers each kind with its own HTTP status."""
+
+    #: The input itself is wrong (a blank title, an unknown team, a version from the future).
+    INVALID = "invalid"
+    #: The input is fine but the incident's state does not allow it (a lifecycle move).
+    STATE = "state"
+    #: Something the change names does not exist.
+    NOT_FOUND = "not_found"
 
 
 class Refused(Exception):
     """A move the rules do not allow; ``reason`` is written for a responder to read."""
 
-    def __init__(self, reason: str, field: str | None = None) -> None:
+    def __init__(self, reason: str, field: str | None = None,
+                 kind: RefusalKind = RefusalKind.INVALID) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -69,9 +84,31 @@ EDITABLE_STATUSES = frozenset({S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS, S.ON_HOLD, 
 MAX_ESCALATION_LEVEL = 3
 
 
-def legal_actions(status: Status) -> list[Action]:
+def legal_actions(status: Status | str) -> list[Action]:
     """The lifecycle moves allowed from ``status``, in table order."""
+    status = Status(status)
     return [a for a, m in MOVES.items() if status in m.sources]
+
+
+def can_take(status: Status | str, action: Action | str) -> bool:
+    """Whether ``action`` is a legal move from ``status`` (:func:`check_action` says why not)."""
+    return Status(status) in MOVES[Action(action)].sources
+
+
+def is_open(status: Status | str) -> bool:
+    """Whether someone still has work to do on an incident in ``status``."""
+    return Status(status).is_open
+
+
+#: Statuses in which someone still has work to do, in lifecycle order.
+OPEN_STATUSES: tuple[Status, ...] = tuple(s for s in Status if s.is_open)
+#: Statuses in which the work is done (resolved may still reopen).
+DONE_STATUSES: tuple[Status, ...] = tuple(s for s in Status if not s.is_open)
+
+
+def is_editable(status: Status | str) -> bool:
+    """Whether an incident in ``status`` may still have its fields changed."""
+    return Status(status) in EDITABLE_STATUSES
 
 
 def check_action(status: Status | str, action: Action | str) -> Status:
@@ -81,7 +118,7 @@ def check_action(status: Status | str, action: Action | str) -> Status:
     if status in move.sources:
         return move.target
     if status == move.target:
-        raise Refused(f"The incident is already {status.label}.", "status")
+        raise Refused(f"The incident is already {status.label}.", "status", RefusalKind.STATE)
     if status in (S.CLOSED, S.CANCELLED):
         hint = "it is finished; open a new incident and link it"
     elif status == S.RESOLVED and action in (Action.RESOLVE, Action.CANCEL):
@@ -89,7 +126,8 @@ def check_action(status: Status | str, action: Action | str) -> Status:
             "it is already resolved; close it instead"
     else:
         hint = move.hint
-    raise Refused(f"Cannot {move.verb} an incident that is {status.label}: {hint}.", "status")
+    raise Refused(f"Cannot {move.verb} an incident that is {status.label}: {hint}.", "status",
+                  RefusalKind.STATE)
 
 
 class LifecycleFields(Protocol):
@@ -141,7 +179,30 @@ def check_editable(status: Status | str) -> None:
     status = Status(status)
     if status not in EDITABLE_STATUSES:
         raise Refused(f"The incident is {status.label}; its fields can no longer change.",
-                      "status")
+                      "status", RefusalKind.STATE)
+
+
+class TeamLevel(Protocol):
+    """What escalation target rules read of a team."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def level(self) -> int: ...
+
+
+_Team = TypeVar("_Team", bound=TeamLevel)
+
+
+def escalation_targets(teams: Iterable[_Team], current_team: str | None,
+                       level: int) -> list[_Team]:
+    """The teams a functional escalation may go to from ``current_team`` at ``level``.
+
+    Equal or more expertise only (never the current team), the next level up first, then
+    the other higher levels, then peers at the same level; by id within each."""
+    allowed = [t for t in teams if t.id != current_team and t.level >= level]
+    return sorted(allowed, key=lambda t: (t.level <= level, abs(t.level - level - 1), t.id))
 
 
 def escalation_effects(status: Status | str, kind: EscalationKind | str, level: int,
@@ -156,7 +217,7 @@ def escalation_effects(status: Status | str, kind: EscalationKind | str, level: 
     status, kind = Status(status), EscalationKind(kind)
     if not status.is_open:
         raise Refused(f"The incident is {status.label}; only open incidents can be escalated.",
-                      "status")
+                      "status", RefusalKind.STATE)
     if not (reason or "").strip():
         raise Refused("A reason is required to escalate.", "reason")
     if kind == EscalationKind.HIERARCHICAL:
@@ -165,6 +226,9 @@ def escalation_effects(status: Status | str, kind: EscalationKind | str, level: 
         raise Refused("Functional escalation needs a target team.", "to_team")
     if target_team == current_team:
         raise Refused(f"The incident is already with {target_team}.", "to_team")
+    if target_level is not None and target_level < level:
+        raise Refused(f"{target_team} is L{target_level}, below the incident's L{level}: "
+                      "functional escalation goes to equal or more expertise.", "to_team")
     new_level = max(level + 1, target_level or 0)
     if level >= MAX_ESCALATION_LEVEL and (target_level or 0) <= level:
         new_level = level

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from incidenttui.domain.lifecycle import escalation_targets
 from incidenttui.domain.refs import describe_event, ref
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
@@ -90,12 +91,7 @@ class EscalateScreen(Screen[bool]):
             "history:\n" + "\n".join(lines) if lines else "history: never escalated"))
         options = self.query_one("#teams", OptionList)
         options.clear_options()
-        level = first.escalation_level
-        ordered = sorted(teams, key=lambda t: (t.level <= level, abs(t.level - level - 1),
-                                               t.id))
-        for team in ordered:
-            if team.id == first.team or team.level < level:
-                continue  # functional escalation goes to equal or more expertise
+        for team in escalation_targets(teams, first.team, first.escalation_level):
             options.add_option(Option(Content(f"{team.id} — {team.name} (L{team.level})"),
                                       id=team.id))
         options.highlighted = 0 if options.option_count else None

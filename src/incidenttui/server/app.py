@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidenttui import __version__
-from incidenttui.api.errors import ConflictOut, ErrorOut, FieldConflictOut
+from incidenttui.api.errors import REFUSAL_STATUS, ConflictOut, ErrorOut, FieldConflictOut
 from incidenttui.api.paths import API
 from incidenttui.api.schemas import (
     SLUG_PATTERN,
@@ -225,7 +225,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
 
     def _failure(exc: Exception) -> tuple[int, Any]:
         if isinstance(exc, Refused):
-            return (409 if exc.field == "status" else 422), _error_body(exc.reason, exc.field)
+            return REFUSAL_STATUS[exc.kind], _error_body(exc.reason, exc.field)
         if isinstance(exc, service.NotFound):
             return 404, _error_body(str(exc))
         if isinstance(exc, service.Conflict):

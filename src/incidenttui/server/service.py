@@ -32,6 +32,7 @@ from incidenttui.domain import (
     EventKind,
     FieldConflict,
     Refused,
+    check_base_version,
     find_conflicts,
 )
 from incidenttui.domain.effects import (
@@ -199,6 +200,7 @@ class Writer:
         return [self.event(incident, e.kind, e.text, e.id, e.data) for e in effect.events]
 
     def patch(self, incident: Incident, body: IncidentPatch) -> Incident:
+        check_base_version(body.base_version, incident.version)
         asked = body.model_dump(exclude_unset=True, exclude={"base_version"})
         self._check_refs(asked.get("service"), asked.get("team"), asked.get("assignee"))
         state = incident_state(incident)

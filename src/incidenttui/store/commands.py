@@ -105,12 +105,6 @@ class CreateIncident(Command):
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         if state is not None:
             raise Refused("An incident with this id already exists.", "id")
-        if not self.title.strip():
-            raise Refused("A title is required.", "title")
-        if not self.service.strip():
-            raise Refused("A service is required.", "service")
-        if self.impact not in (1, 2, 3) or self.urgency not in (1, 2, 3):
-            raise Refused("Impact and urgency are 1 (high) to 3 (low).", "impact")
         return create_effect(self.incident_id, self._fields(), reporter=ctx.actor, now=ctx.now,
                              team=ctx.service_team(self.service))
 
