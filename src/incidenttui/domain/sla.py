@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidenttui.domain.enums import Priority
+from incidenttui.domain.lifecycle import DONE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
 
     Stored with each cached incident so "breaching" is an index lookup, not a scan.
     """
-    if status in ("resolved", "closed", "cancelled") or resolved_at is not None:
+    if status in DONE_STATUSES or resolved_at is not None:  # the work is done: no clock runs
         return None
     target = policy[Priority(priority)]
     deadlines = []
