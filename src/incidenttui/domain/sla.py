@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidenttui.domain.enums import Priority
-from incidenttui.domain.lifecycle import DONE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -147,6 +146,10 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
 
     Stored with each cached incident so "breaching" is an index lookup, not a scan.
     """
+    # The lifecycle says which statuses are done; imported here so that the queue's cells,
+    # which need only format_duration before the first frame, do not load every rule.
+    from incidenttui.domain.lifecycle import DONE_STATUSES
+
     if status in DONE_STATUSES or resolved_at is not None:  # the work is done: no clock runs
         return None
     target = policy[Priority(priority)]
