@@ -26,6 +26,7 @@ from incidenttui.api.schemas import (
 from incidenttui.demo import seed as seed_module
 from incidenttui.demo.seed import MAJOR_TITLE, PAST_INCIDENTS, seed_demo
 from incidenttui.domain import (
+    EDITABLE_FIELDS,
     Action,
     EscalationKind,
     EventKind,
@@ -34,6 +35,15 @@ from incidenttui.domain import (
     action_effects,
     check_action,
     priority_for,
+)
+from incidenttui.domain.effects import (
+    Effect,
+    act_effect,
+    create_effect,
+    escalate_effect,
+    link_effect,
+    note_effect,
+    patch_effect,
 )
 from incidenttui.server.db import Database
 from incidenttui.server.models import Change, Incident, Service, Team, TimelineEvent, User
@@ -287,6 +297,118 @@ def test_escalation_events_match_the_incident(data: Data) -> None:
                 team = event.data["fields"]["team"]["to"]
         assert (level, team, engaged) == (incident.escalation_level, incident.team,
                                           incident.management_engaged), incident.number
+
+
+#: Team levels and user ids of the demo organisation.
+LEVELS = {team: level for team, _, level, _ in seed_module.TEAMS}
+USER_IDS = {user for user, _, _, _ in seed_module.USERS}
+
+
+def _writes(events: list[TimelineEvent]) -> list[list[TimelineEvent]]:
+    """The events grouped by write: the events of one write are a microsecond apart."""
+    writes: list[list[TimelineEvent]] = []
+    for event in events:
+        if writes and event.at - writes[-1][-1].at == timedelta(microseconds=1):
+            writes[-1].append(event)
+        else:
+            writes.append([event])
+    return writes
+
+
+def _created(incident: Incident, events: list[TimelineEvent]) -> Effect:
+    """create_effect for the incident as it was created, read from the stored rows."""
+    first_values: dict[str, Any] = {}
+    for event in events:
+        if event.kind in (EventKind.FIELD, EventKind.ASSIGNMENT, EventKind.PRIORITY):
+            for name, change in event.data["fields"].items():
+                first_values.setdefault(name, change["from"])
+        elif event.kind == EventKind.ESCALATION and event.data["kind"] == "functional":
+            first_values.setdefault("assignee", None)  # replaced: not in the timeline
+    created = events[0]
+    fields = {name: first_values.get(name, getattr(incident, name)) for name in (
+        "description", "category", "impact", "urgency", "assignee", "major", "detected_at",
+        "started_at")}
+    fields.update(title=created.text, service=created.data["service"],
+                  team=created.data["team"])
+    return create_effect(incident.id, fields, reporter=created.actor, now=created.at,
+                         team=None)
+
+
+def _effect_of(state: dict[str, Any], write: list[TimelineEvent]) -> Effect:
+    """The effect function call that a write's events stand for, made on ``state``."""
+    first, data = write[0], write[0].data
+    if first.kind == EventKind.STATUS:
+        resolving = data["action"] == Action.RESOLVE
+        return act_effect(state, data["action"], first.at,
+                          resolution_code=data.get("resolution_code"),
+                          resolution_note=first.text if resolving else None,
+                          note=write[1].text if len(write) > 1 else None)
+    if first.kind == EventKind.ESCALATION:
+        functional = data["kind"] == EscalationKind.FUNCTIONAL
+        to_team = data["to_team"] if functional else None
+        return escalate_effect(state, data["kind"], first.text, to_team=to_team,
+                               to_user=data["to_user"],
+                               target_level=LEVELS[to_team] if to_team else None)
+    if first.kind == EventKind.NOTE:
+        return note_effect(first.text)
+    if first.kind == EventKind.LINK:
+        return link_effect(state, data["kind"], data["target"], data["target_ref"])
+    assert first.kind in (EventKind.FIELD, EventKind.ASSIGNMENT, EventKind.PRIORITY), first.kind
+    asked = {name: change["to"] for event in write
+             for name, change in event.data["fields"].items() if name in EDITABLE_FIELDS}
+    return patch_effect(state, asked)
+
+
+def _drafts(effect: Effect) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(str(e.kind), e.text, e.data) for e in effect.events]
+
+
+def _stored(events: list[TimelineEvent]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(str(e.kind), e.text, e.data) for e in events]
+
+
+def test_every_incident_replays_through_the_effect_functions(data: Data) -> None:
+    """Each seeded incident is what the server's effect functions make of its timeline.
+
+    From its created state, each write (the events a microsecond apart) is replayed through
+    the effect function it stands for; the function must return exactly the stored events,
+    and after the last write the replayed fields (versions and timestamps included) must be
+    the stored ones."""
+    for incident in data.incidents:
+        events = data.events[incident.id]
+        writes = _writes(events)
+        created = _created(incident, events)
+        assert _drafts(created) == _stored(writes[0]), incident.number
+        state = dict(created.changes)
+        for write in writes[1:]:
+            effect = _effect_of(state, write)
+            assert _drafts(effect) == _stored(write), (incident.number, _stored(write))
+            if write[0].kind == EventKind.ESCALATION and \
+                    write[0].data["kind"] == EscalationKind.HIERARCHICAL:
+                # Management is informed, not assigned: nothing but the flag changes.
+                assert effect.changes == {"management_engaged": True}, incident.number
+            version = state["version"] + 1
+            state.update(effect.changes, version=version, updated_at=write[0].at,
+                         field_versions={**state["field_versions"],
+                                         **dict.fromkeys(effect.changes, version)})
+            assert state["team"] in LEVELS and state["assignee"] in USER_IDS | {None}
+        stored = {name: getattr(incident, name) for name in state}
+        assert state == stored, (incident.number, {
+            name: (state[name], stored[name]) for name in state if state[name] != stored[name]})
+    assert set(Incident.model_fields) - set(state) == {"number"}
+
+
+def test_no_hierarchical_escalation_assigns_anyone(data: Data) -> None:
+    escalations = [e for events in data.events.values() for e in events
+                   if e.kind == EventKind.ESCALATION]
+    hierarchical = [e for e in escalations if e.data["kind"] == EscalationKind.HIERARCHICAL]
+    assert len(hierarchical) >= 5
+    assert all(e.data["to_user"] is None for e in hierarchical)
+    assert all((e.data["to_team"], e.data["to_level"]) ==
+               (e.data["from_team"], e.data["from_level"]) for e in hierarchical)
+    functional = [e for e in escalations if e.data["kind"] == EscalationKind.FUNCTIONAL]
+    assert functional and all(LEVELS[e.data["to_team"]] >= e.data["from_level"]
+                              for e in functional)
 
 
 def test_some_sla_breaches_but_only_a_few(data: Data) -> None:

@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from incidenttui.domain.enums import Priority
+from incidenttui.domain.enums import Priority, Status
+from incidenttui.domain.lifecycle import DONE_STATUSES, OPEN_STATUSES
 from incidenttui.domain.sla import (
     DEFAULT_SLA,
     Clock,
     SlaClocks,
     SlaTarget,
     format_duration,
+    next_breach_at,
     sla_clocks,
     sla_policy,
 )
@@ -325,3 +327,29 @@ def test_format_duration(delta: timedelta, text: str) -> None:
 def test_format_breached_remaining() -> None:
     clocks = sla_clocks(Priority.P1, T0, T0 + 5 * H + 30 * M, acknowledged_at=T0 + M)
     assert format_duration(clocks.resolution.remaining) == "-1h30m"
+
+
+# --- the stored next breach -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [s.value for s in OPEN_STATUSES])
+def test_next_breach_of_an_open_incident_is_its_response_deadline(status: str) -> None:
+    assert next_breach_at(Priority.P2, T0, status=status) == T0 + 30 * M
+
+
+@pytest.mark.parametrize("status", [s.value for s in DONE_STATUSES])
+def test_no_clock_runs_once_the_work_is_done(status: str) -> None:
+    assert next_breach_at(Priority.P2, T0, status=status) is None
+    assert next_breach_at(Priority.P2, T0, status=Status(status)) is None
+
+
+@pytest.mark.parametrize(("kwargs", "due"), [
+    ({"acknowledged_at": T0 + M}, T0 + 8 * H),
+    ({"acknowledged_at": T0 + M, "hold_seconds": 3600.0}, T0 + 9 * H),
+    ({"acknowledged_at": T0 + M, "on_hold_since": T0 + H}, None),
+    ({"on_hold_since": T0 + H}, T0 + 30 * M),
+    ({"resolved_at": T0 + H}, None),
+], ids=["acknowledged", "after-a-hold", "on-hold", "on-hold-unacknowledged", "resolved"])
+def test_next_breach_follows_the_running_clocks(kwargs: dict[str, object],
+                                                due: datetime | None) -> None:
+    assert next_breach_at(Priority.P2, T0, status="in_progress", **kwargs) == due  # type: ignore[arg-type]

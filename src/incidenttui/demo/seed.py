@@ -5,11 +5,14 @@ ones (a P1 major incident on payments, a DDoS on the storefront, a leaked API ke
 lag, a new P2 waiting for an acknowledgement, an incident on hold for a vendor).
 
 Everything is deterministic for a given ``seed`` and ``now``: a ``random.Random`` drives every
-choice, UUIDs included. Lifecycle moves go through the domain's :func:`action_effects` and
-:func:`escalation_effects`, walking each incident through its moves with increasing timestamps,
-and the timeline events have the same shapes (``kind``, ``text``, ``data``) as the ones
-:class:`incidenttui.server.service.Writer` writes, so clients read seeded and live data alike.
-Every row is also recorded in the change feed, so syncing clients receive the seed.
+choice, UUIDs included. Every change to an incident comes from the domain's effect functions
+(:func:`~incidenttui.domain.effects.create_effect`, ``act_effect``, ``patch_effect``,
+``escalate_effect``, ``note_effect``, ``link_effect``), the ones the server's
+:class:`~incidenttui.server.service.Writer` applies, walking each incident through its moves with
+increasing timestamps: the field changes and the timeline events are exactly what a live server
+would have written, so clients read seeded and live data alike. Only the writing differs: the
+rows go in with bulk INSERTs, for speed. Every row is also recorded in the change feed, so
+syncing clients receive the seed.
 """
 
 from __future__ import annotations
@@ -31,16 +34,23 @@ from incidenttui.domain import (
     Action,
     Category,
     EscalationKind,
-    EventKind,
     LinkKind,
     Priority,
     ResolutionCode,
     Role,
-    Status,
-    action_effects,
-    escalation_effects,
     priority_for,
 )
+from incidenttui.domain.effects import (
+    Effect,
+    EventDraft,
+    act_effect,
+    create_effect,
+    escalate_effect,
+    link_effect,
+    note_effect,
+    patch_effect,
+)
+from incidenttui.domain.refs import ref
 from incidenttui.server.changes import record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
@@ -49,7 +59,6 @@ from incidenttui.server.service import (
     incident_json,
     next_numbers,
     record_directory,
-    ref,
 )
 
 #: How many past incidents the data set holds (spread over :data:`HISTORY_DAYS`).
@@ -525,15 +534,20 @@ class _Event:
         return {name: getattr(self, name) for name in TimelineEvent.model_fields}
 
 
-def _describe(fields: Mapping[str, Mapping[str, Any]]) -> str:
-    # The same text service.Writer.patch writes for field changes.
-    return ", ".join(f"{name}: {change['from']} → {change['to']}" for name, change in
-                     fields.items())
+#: The least time between two writes of one incident: the events of one write are at its
+#: time plus a microsecond each (as :class:`Writer` stamps them), so a timeline sorted by time
+#: keeps each write's events together and in order.
+_STEP = timedelta(seconds=1)
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass
 class _Walk:
-    """Moves one incident through its life, writing what service.Writer would write."""
+    """Moves one incident through its life with the domain's effect functions.
+
+    Each move asks :mod:`incidenttui.domain.effects` for its :class:`Effect` and applies it
+    the way :class:`incidenttui.server.service.Writer` does (fields set, versions bumped,
+    events appended), so seeded incidents hold exactly what live ones would."""
 
     seeder: _Seeder
     incident: _Incident
@@ -541,11 +555,10 @@ class _Walk:
     last: datetime | None = None
 
     def _at(self, at: datetime) -> datetime:
-        if self.last is not None and at <= self.last:
-            at = self.last + timedelta(seconds=1)
+        if self.last is not None and at < self.last + _STEP:
+            at = self.last + _STEP
         if at >= self.seeder.now:
             raise _Future
-        self.last = at
         return at
 
     def expect(self, at: datetime) -> None:
@@ -557,96 +570,70 @@ class _Walk:
         if at >= self.seeder.now:
             raise _Future
 
-    def event(self, at: datetime, kind: EventKind, actor: str, text: str = "", /,
-              **data: Any) -> _Event:
-        event = _Event(self.seeder.new_id(), self.incident.id, at, kind.value, actor, text, data)
-        self.events.append(event)
-        return event
-
-    def apply(self, at: datetime, changes: Mapping[str, Any]) -> None:
-        """Writer.apply: set the fields, bump the version and the changed fields' versions."""
+    def state(self) -> dict[str, Any]:
+        """The incident's fields as the effect functions read them (service.incident_state)."""
         incident = self.incident
-        version = incident.version + 1
-        field_versions = dict(incident.field_versions)
-        for name, value in changes.items():
-            setattr(incident, name, value)
-            field_versions[name] = version
-        incident.field_versions = field_versions
-        incident.version = version
-        incident.updated_at = at
+        return {name: getattr(incident, name) for name in _STATE_FIELDS}
+
+    def effect(self, at: datetime, actor: str, effect: Effect) -> None:
+        """Writer.effect: set the changes, bump the versions, append the events."""
+        incident = self.incident
+        if effect.changes:
+            version = incident.version + 1
+            field_versions = dict(incident.field_versions)
+            for name, value in effect.changes.items():
+                setattr(incident, name, value)
+                field_versions[name] = version
+            incident.field_versions = field_versions
+            incident.version = version
+            incident.updated_at = at
+        elif effect.events:
+            incident.version += 1
+            incident.updated_at = at
+        self.append(at, actor, effect.events)
+
+    def append(self, at: datetime, actor: str, drafts: Sequence[EventDraft]) -> None:
+        """Writer.event for each draft: a microsecond apart, in order."""
+        for index, draft in enumerate(drafts):
+            self.events.append(_Event(draft.id or self.seeder.new_id(), self.incident.id,
+                                      at + index * _TICK, draft.kind.value, actor, draft.text,
+                                      draft.data))
+        if drafts:
+            self.last = at + (len(drafts) - 1) * _TICK
 
     def act(self, at: datetime, actor: str, action: Action, code: str | None = None,
             note: str | None = None, comment: str | None = None) -> None:
         """A lifecycle move (``note`` is the resolution note; ``comment`` a separate note)."""
         at = self._at(at)
-        effects = action_effects(self.incident, action, at, code, note)
-        effects["status"] = Status(effects["status"]).value
-        before = self.incident.status
-        self.apply(at, effects)
-        data: dict[str, Any] = {"action": action.value, "from": before, "to": effects["status"]}
-        if action == Action.RESOLVE:
-            data["resolution_code"] = self.incident.resolution_code
-        self.event(at, EventKind.STATUS, actor, note if action == Action.RESOLVE else "",
-                   **data)
-        if comment:
-            self.event(at, EventKind.NOTE, actor, comment)
+        self.effect(at, actor, act_effect(self.state(), action, at, resolution_code=code,
+                                          resolution_note=note, note=comment))
 
     def note(self, at: datetime, actor: str, text: str) -> None:
         """Writer.note: a timeline note; the incident's version moves on."""
         at = self._at(at)
-        incident = self.incident
-        incident.version += 1
-        incident.updated_at = at
-        self.event(at, EventKind.NOTE, actor, text)
+        self.effect(at, actor, note_effect(text))
 
     def patch(self, at: datetime, actor: str, **asked: Any) -> None:
-        """Writer.patch for assignment (team, assignee) and priority (impact, urgency)."""
+        """Writer.patch: field changes (here assignment and impact/urgency)."""
         at = self._at(at)
-        incident = self.incident
-        changes = {k: v for k, v in asked.items() if getattr(incident, k) != v}
-        if not changes:
-            return
-        if "impact" in changes or "urgency" in changes:
-            new_priority = int(priority_for(changes.get("impact", incident.impact),
-                                            changes.get("urgency", incident.urgency)))
-            if new_priority != incident.priority:
-                changes["priority"] = new_priority
-        before = {k: getattr(incident, k) for k in changes}
-        self.apply(at, changes)
-        kinds = {"team": EventKind.ASSIGNMENT, "assignee": EventKind.ASSIGNMENT,
-                 "impact": EventKind.PRIORITY, "urgency": EventKind.PRIORITY}
-        for kind in dict.fromkeys(kinds[k] for k in changes if k in kinds):
-            fields = {k: {"from": before[k], "to": changes[k]} for k in changes
-                      if kinds.get(k) == kind or (k == "priority" and kind == EventKind.PRIORITY)}
-            self.event(at, kind, actor, _describe(fields), fields=fields)
+        self.effect(at, actor, patch_effect(self.state(), asked))
 
     def escalate(self, at: datetime, actor: str, kind: EscalationKind, reason: str,
                  to_team: str | None = None, to_user: str | None = None) -> None:
         """Writer.escalate: functional to a team (level rises) or hierarchical (management)."""
         at = self._at(at)
-        incident = self.incident
         target_level = self.seeder.team_levels[to_team] if to_team else None
-        effects = escalation_effects(incident.status, kind, incident.escalation_level,
-                                     incident.team, to_team, reason, target_level)
-        if kind == EscalationKind.HIERARCHICAL:
-            effects["management_engaged"] = True
-        if to_user is not None:
-            effects["assignee"] = to_user
-        data: dict[str, Any] = {"kind": kind.value, "from_team": incident.team,
-                                "from_level": incident.escalation_level}
-        self.apply(at, effects)
-        data.update(to_team=incident.team, to_level=incident.escalation_level, to_user=to_user)
-        self.event(at, EventKind.ESCALATION, actor, reason, **data)
+        self.effect(at, actor, escalate_effect(self.state(), kind, reason, to_team=to_team,
+                                               to_user=to_user, target_level=target_level))
 
     def link(self, at: datetime, actor: str, kind: LinkKind, target: _Plan) -> None:
         """Writer.link: add the link and a link event naming the target's number."""
         at = self._at(at)
-        link = {"kind": kind.value, "target": target.id}
-        if link in self.incident.links:
-            return
-        self.apply(at, {"links": [*self.incident.links, link]})
-        self.event(at, EventKind.LINK, actor, f"{kind.value} {ref(target.number)}",
-                   kind=kind.value, target=target.id, target_ref=ref(target.number))
+        self.effect(at, actor, link_effect(self.state(), kind, target.id, ref(target.number)))
+
+
+#: The fields of an incident the effect functions read: all of them but the number.
+_STATE_FIELDS = tuple(name for name in Incident.model_fields if name != "number")
 
 
 class _Seeder:
@@ -755,21 +742,18 @@ class _Seeder:
                *, assignee: str | None = None, detected: timedelta = timedelta(minutes=2),
                started: timedelta = timedelta(minutes=10), major: bool = False,
                category: Category | None = None) -> _Walk:
-        """Writer.create: a new incident and its ``created`` event."""
+        """Writer.create: a new incident and its ``created`` event, from create_effect."""
         if category is None:
             assert plan.template is not None
             category = plan.template.category
-        incident = _Incident(
-            id=plan.id, number=plan.number, title=plan.title, description=description,
-            service=plan.service, category=category.value, impact=plan.impact,
-            urgency=plan.urgency, priority=plan.priority, status=Status.NEW.value, team=team,
-            assignee=assignee, escalation_level=1, management_engaged=False, major=major,
-            reporter=reporter, created_at=at, updated_at=at, detected_at=at - detected,
-            started_at=at - detected - started)
-        walk = _Walk(self, incident)
-        walk.last = at
-        walk.event(at, EventKind.CREATED, reporter, plan.title, priority=plan.priority,
-                   service=plan.service, team=team)
+        fields = {"title": plan.title, "description": description, "service": plan.service,
+                  "category": category, "impact": plan.impact, "urgency": plan.urgency,
+                  "team": team, "assignee": assignee, "major": major,
+                  "detected_at": at - detected, "started_at": at - detected - started}
+        effect = create_effect(plan.id, fields, reporter=reporter, now=at,
+                               team=self.owner[plan.service])
+        walk = _Walk(self, _Incident(**effect.changes, number=plan.number))
+        walk.append(at, reporter, effect.events)
         self.walks.append(walk)
         return walk
 

@@ -169,8 +169,9 @@ def create_effect(incident_id: str, fields: Mapping[str, Any], *, reporter: str 
                   now: datetime, team: str | None) -> Effect:
     """A new incident's full initial state and its ``created`` event.
 
-    ``fields`` holds title, description, service, category, impact, urgency and optionally
-    assignee, major, detected_at, started_at. ``team`` defaults the owner (the service's team).
+    ``fields`` holds title, description, service, impact, urgency and optionally category
+    (default ``other``, as :func:`check_new` checks it), team, assignee, major, detected_at,
+    started_at. ``team`` defaults the owner (the service's team).
     Values out of range are refused (:func:`check_new`), the same on the client and the server.
     """
     check_new(fields)
@@ -178,7 +179,8 @@ def create_effect(incident_id: str, fields: Mapping[str, Any], *, reporter: str 
     state: dict[str, Any] = {
         "id": incident_id, "title": fields["title"],
         "description": fields.get("description") or "", "service": fields["service"],
-        "category": str(fields["category"]), "impact": int(fields["impact"]),
+        "category": str(fields.get("category", Category.OTHER)),
+        "impact": int(fields["impact"]),
         "urgency": int(fields["urgency"]), "priority": priority, "status": Status.NEW.value,
         "team": fields.get("team") or team, "assignee": fields.get("assignee"),
         "escalation_level": 1, "management_engaged": False,

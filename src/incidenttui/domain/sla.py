@@ -146,7 +146,11 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
 
     Stored with each cached incident so "breaching" is an index lookup, not a scan.
     """
-    if status in ("resolved", "closed", "cancelled") or resolved_at is not None:
+    # The lifecycle says which statuses are done; imported here so that the queue's cells,
+    # which need only format_duration before the first frame, do not load every rule.
+    from incidenttui.domain.lifecycle import DONE_STATUSES
+
+    if status in DONE_STATUSES or resolved_at is not None:  # the work is done: no clock runs
         return None
     target = policy[Priority(priority)]
     deadlines = []

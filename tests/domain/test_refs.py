@@ -1,0 +1,98 @@
+"""How people name incidents (``INC-1042``, ``1042`` or a UUID) and read timeline events."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from incidenttui.domain.enums import EventKind
+from incidenttui.domain.refs import describe_event, parse_key, ref
+
+UUID = "0f6c2f4e-8a57-4d0e-9a57-1d2d6a0e3c11"
+
+
+@pytest.mark.parametrize(("key", "parsed"), [
+    (UUID, UUID),
+    (UUID.upper(), UUID),
+    (UUID.replace("-", ""), UUID),
+    (f"{{{UUID}}}", UUID),
+    (f"urn:uuid:{UUID}", UUID),
+    (f"  {UUID}\n", UUID),
+    ("INC-1042", 1042),
+    ("inc-1042", 1042),
+    ("INC1042", 1042),
+    ("inc1042", 1042),
+    ("Inc-01042", 1042),
+    ("1042", 1042),
+    (" 1042 ", 1042),
+    ("\tINC-1042\n", 1042),
+    ("7", 7),
+    ("123456789", 123456789),
+])
+def test_keys_that_name_an_incident(key: str, parsed: str | int) -> None:
+    assert parse_key(key) == parsed
+    assert type(parse_key(key)) is type(parsed)
+
+
+@pytest.mark.parametrize("key", [
+    "", "   ", "INC-", "INC", "garbage", "INC 1042", "INC--1042", "INC-10x", "#1042", "-1042",
+    "10.42", "1e3", "INC-1042-2", "PRB-1042",
+    "1234567890",  # ten digits: no incident number is that long
+    "INC-1234567890",
+    UUID[:-1], UUID + "0", UUID.replace("-", "_"),
+])
+def test_keys_that_name_nothing(key: str) -> None:
+    assert parse_key(key) is None
+
+
+@pytest.mark.parametrize(("number", "text"), [
+    (1042, "INC-1042"), (1, "INC-1"), (0, "INC-0"), (None, "INC-pending"),
+])
+def test_ref(number: int | None, text: str) -> None:
+    assert ref(number) == text
+
+
+def test_a_ref_parses_back_to_its_number() -> None:
+    assert parse_key(ref(1042)) == 1042
+    assert parse_key(ref(None)) is None
+
+
+def event(kind: str, text: str = "", data: dict[str, Any] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(kind=kind, text=text, data=data)
+
+
+@pytest.mark.parametrize(("ev", "shown"), [
+    (event("status", "", {"from": "new", "to": "acknowledged"}), "new → acknowledged"),
+    (event("status", "Restarted the pods.",
+           {"from": "in_progress", "to": "resolved", "resolution_code": "restart"}),
+     "in_progress → resolved (restart): Restarted the pods."),
+    (event("status", "waiting", {"from": "in_progress", "to": "on_hold"}),
+     "in_progress → on_hold: waiting"),
+    (event("status", "", {"from": "resolved", "to": "in_progress", "resolution_code": None}),
+     "resolved → in_progress"),
+    (event("status"), "? → ?"),
+    (event(EventKind.STATUS, "", {"from": "new", "to": "cancelled"}), "new → cancelled"),
+    (event("escalation", "Revenue impact.", {"kind": "hierarchical", "from_team": "platform",
+                                             "from_level": 2, "to_team": "platform",
+                                             "to_level": 2}),
+     "management engaged: Revenue impact."),
+    (event("escalation", "Needs the SOC.", {"kind": "functional", "from_team": "network",
+                                            "from_level": 2, "to_team": "security",
+                                            "to_level": 3}),
+     "network (L2) → security (L3): Needs the SOC."),
+    (event("escalation", "r", {"kind": "functional", "from_team": None, "from_level": 1,
+                               "to_team": "platform", "to_level": 2}),
+     "- (L1) → platform (L2): r"),
+    (event("escalation", "r", {}), "- (L?) → - (L?): r"),
+    (event("note", "Bridge open.", {}), "Bridge open."),
+    (event("assignment", "assignee: None → ana", {"fields": {}}), "assignee: None → ana"),
+    (event("link", "related INC-7", {"kind": "related"}), "related INC-7"),
+    (event("created", "Checkout slow", {"priority": 3}), "Checkout slow"),
+    (event("alert", "", None), ""),
+], ids=["ack", "resolve", "hold-with-text", "reopen", "no-data", "enum-kind", "hierarchical",
+        "functional", "functional-from-no-team", "escalation-no-data", "note", "assignment",
+        "link", "created", "alert-no-text"])
+def test_describe_event(ev: SimpleNamespace, shown: str) -> None:
+    assert describe_event(ev) == shown
