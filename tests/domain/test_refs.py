@@ -42,6 +42,7 @@ def test_keys_that_name_an_incident(key: str, parsed: str | int) -> None:
     "1234567890",  # ten digits: no incident number is that long
     "INC-1234567890",
     UUID[:-1], UUID + "0", UUID.replace("-", "_"),
+    "\uff11\uff10\uff14\uff12", "INC-\u0661\u0660",  # digits, but not ASCII ones
 ])
 def test_keys_that_name_nothing(key: str) -> None:
     assert parse_key(key) is None

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-_NUMBER = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
+_NUMBER = re.compile(r"^(?:INC-?)?([0-9]{1,9})$", re.IGNORECASE)
 
 
 def parse_key(key: str) -> str | int | None:
