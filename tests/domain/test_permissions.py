@@ -15,9 +15,11 @@ from incidenttui.domain.permissions import (
     RULES,
     SCOPED,
     SEES_ALL_RESTRICTED,
+    Decision,
     Operation,
     Visibility,
     can_see,
+    decide,
     is_restricted,
     markdown_table,
     may,
@@ -155,6 +157,36 @@ def test_can_see(role: Role, member: bool) -> None:
     assert can_see(role, restricted=False, member=member) is (role in PEOPLE)
     expected = role in SEES_ALL_RESTRICTED or (member and role in PEOPLE)
     assert can_see(role, restricted=True, member=member) is expected
+
+
+# -- what a request is answered --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cell", "expected"), CELLS, ids=IDS)
+@pytest.mark.parametrize("member", [False, True])
+def test_decide_hides_what_the_caller_cannot_see(cell: tuple[Role, Operation, Visibility],
+                                                 expected: bool, member: bool) -> None:
+    role, operation, visibility = cell
+    decision = decide(role, operation, visibility, member=member)
+    if may(role, operation, visibility, member=member):
+        assert decision is Decision.ALLOW
+    elif (operation in SCOPED and operation not in JOINS
+          and not can_see(role, visibility is V.RESTRICTED, member)):
+        assert decision is Decision.HIDE
+    else:
+        assert decision is Decision.FORBID
+
+
+def test_decide_examples() -> None:
+    assert decide(R.VIEWER, Op.NOTE) is Decision.FORBID
+    assert decide(R.RESPONDER, Op.NOTE, V.RESTRICTED) is Decision.HIDE
+    assert decide(R.RESPONDER, Op.NOTE, V.RESTRICTED, member=True) is Decision.ALLOW
+    assert decide(R.VIEWER, Op.NOTE, V.RESTRICTED, member=True) is Decision.FORBID
+    assert decide(R.RESPONDER, Op.UNRESTRICT, V.RESTRICTED) is Decision.HIDE
+    assert decide(R.INTEGRATION, Op.READ) is Decision.HIDE
+    assert decide(R.INTEGRATION, Op.READ_AUDIT) is Decision.FORBID
+    assert decide(R.VIEWER, Op.CREATE, V.RESTRICTED) is Decision.FORBID
+    assert decide(R.SECURITY, Op.MANAGE_MEMBERS, V.RESTRICTED) is Decision.ALLOW
 
 
 # -- the coarse permissions the server checks today ------------------------------------------

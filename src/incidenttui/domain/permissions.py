@@ -186,6 +186,31 @@ def may(role: Role | str, operation: Operation | str,
     return MATRIX[role, operation, visibility]
 
 
+class Decision(StrEnum):
+    """The answer to one request: go ahead, refuse it, or act as if the incident were not
+    there (a caller who cannot see it must not learn that it exists)."""
+
+    ALLOW = "allow"
+    FORBID = "forbid"  # 403, with the reason
+    HIDE = "hide"  # 404, word for word the answer for a missing incident
+
+
+def decide(role: Role | str, operation: Operation | str,
+           visibility: Visibility | str = Visibility.NORMAL, *,
+           member: bool = False) -> Decision:
+    """What to answer ``role`` asking for ``operation`` on an incident of ``visibility``:
+    HIDE whenever the caller cannot see the incident, FORBID when it can but may not do this,
+    else ALLOW. For operations not about one incident: ALLOW or FORBID. For ``create``, the
+    visibility is that of the incident asked for, and never HIDE (nothing exists yet)."""
+    operation, visibility = Operation(operation), Visibility(visibility)
+    if may(role, operation, visibility, member=member):
+        return Decision.ALLOW
+    if (operation in SCOPED and operation not in JOINS
+            and not may(role, Operation.READ, visibility, member=member)):
+        return Decision.HIDE
+    return Decision.FORBID
+
+
 def operations(role: Role | str, visibility: Visibility | str = Visibility.NORMAL, *,
                member: bool = False) -> frozenset[Operation]:
     """Everything ``role`` may do (on an incident of ``visibility``): what ``/me`` reports."""
