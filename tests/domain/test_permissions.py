@@ -23,6 +23,7 @@ from incidenttui.domain.permissions import (
     is_restricted,
     markdown_table,
     may,
+    may_at_all,
     operations,
     visibility_of,
 )
@@ -175,6 +176,29 @@ def test_decide_hides_what_the_caller_cannot_see(cell: tuple[Role, Operation, Vi
         assert decision is Decision.HIDE
     else:
         assert decision is Decision.FORBID
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("operation", list(Operation))
+def test_may_at_all_is_normal_or_restricted_as_a_member(role: Role,
+                                                        operation: Operation) -> None:
+    expected = MATRIX[role, operation, V.NORMAL] or MATRIX.get(
+        (role, operation, V.RESTRICTED), False)
+    assert may_at_all(role, operation) is expected
+
+
+@pytest.mark.parametrize(("cell", "expected"), CELLS, ids=IDS)
+def test_forbid_after_the_first_check_only_for_incidents_the_caller_sees(
+        cell: tuple[Role, Operation, Visibility], expected: bool) -> None:
+    # An endpoint first checks may_at_all (403 for every key alike), then looks the incident
+    # up and decides; a 403 from decide must never come for an incident the caller cannot
+    # see, or the status would tell that it exists.
+    role, operation, visibility = cell
+    if not may_at_all(role, operation) or operation not in SCOPED:
+        return
+    for member in (False, True):
+        if decide(role, operation, visibility, member=member) is Decision.FORBID:
+            assert can_see(role, visibility is V.RESTRICTED, member) or operation in JOINS
 
 
 def test_decide_examples() -> None:

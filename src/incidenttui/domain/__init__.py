@@ -19,7 +19,7 @@ _MODULES = {
                   "is_open", "legal_actions"),
     "priority": ("MATRIX", "priority_for"),
     "permissions": ("Decision", "Operation", "Visibility", "can_see", "decide",
-                    "is_restricted", "may", "visibility_of"),
+                    "is_restricted", "may", "may_at_all", "visibility_of"),
     "roles": ("Permission", "allowed"),
     "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "format_duration", "sla_clocks",
             "sla_policy"),

@@ -186,6 +186,15 @@ def may(role: Role | str, operation: Operation | str,
     return MATRIX[role, operation, visibility]
 
 
+def may_at_all(role: Role | str, operation: Operation | str) -> bool:
+    """Whether ``role`` may do ``operation`` on some incident (as a member where that
+    counts): an endpoint's first check, made before the incident is looked up, so its 403
+    says nothing about whether any incident exists; also what a client shows at all."""
+    operation = Operation(operation)
+    return may(role, operation) or (operation in SCOPED and may(
+        role, operation, Visibility.RESTRICTED, member=True))
+
+
 class Decision(StrEnum):
     """The answer to one request: go ahead, refuse it, or act as if the incident were not
     there (a caller who cannot see it must not learn that it exists)."""
