@@ -285,6 +285,34 @@ def test_concurrent_appends_keep_one_chain(db: Database) -> None:
     assert sorted(ids) == sorted(f"{n}-{i}" for n in range(threads) for i in range(per_thread))
 
 
+def test_verify_while_others_append_sees_one_consistent_chain(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "BATCH", 3)  # many batches, appends landing between them
+    fill(db, 10)
+    stop, errors = threading.Event(), []
+
+    def writer() -> None:
+        try:
+            while not stop.is_set():
+                with db.write() as session:
+                    audit.append(session, WHO, "incident.note", "incident", "busy")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        results = [check(db) for _ in range(15)]
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(60)
+    assert not errors, errors
+    assert all(r.ok for r in results), [r.reason for r in results if not r.ok]
+    assert check(db).ok
+
+
 # -- export ----------------------------------------------------------------------------------
 
 

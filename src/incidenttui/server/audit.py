@@ -45,7 +45,7 @@ GENESIS = "0" * 64
 CLIENT_MAX = 200
 _HEAD_ID = 1
 #: Entries read per batch by :func:`verify` and :func:`export`.
-_BATCH = 1000
+BATCH = 1000
 
 
 class AuditEntry(SQLModel, table=True):
@@ -197,10 +197,10 @@ def _records(session: Session) -> Iterator[dict[str, Any]]:
     after = 0
     while True:
         rows = session.execute(select(table).where(table.c.seq > after)
-                               .order_by(table.c.seq).limit(_BATCH)).all()
+                               .order_by(table.c.seq).limit(BATCH)).all()
         for row in rows:
             yield as_record(row)
-        if len(rows) < _BATCH:
+        if len(rows) < BATCH:
             return
         after = rows[-1].seq
 
@@ -252,6 +252,15 @@ def check_chain(records: Iterable[dict[str, Any]], head: Head | None = None,
     return VerifyResult(True, count, last)
 
 
+def _snapshot(session: Session) -> None:
+    """Read the head and every batch from one snapshot, so appends committed meanwhile are
+    neither half seen nor taken for entries added behind the head's back. SQLite's read
+    transaction (``BEGIN``, WAL) already is one; PostgreSQL's default (READ COMMITTED) is not,
+    so a fresh session's transaction is made REPEATABLE READ."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def head(session: Session) -> Head:
     """The recorded head (``Head(0, GENESIS)`` for an empty log)."""
     row = session.get(AuditHead, _HEAD_ID)
@@ -261,7 +270,9 @@ def head(session: Session) -> Head:
 def verify(session: Session, anchor: Head | None = None) -> VerifyResult:
     """Check the whole log: each entry's hash, the links between them, the recorded head,
     and (if given) an ``anchor`` kept outside the database. Reads in batches; run it in one
-    read transaction (``Database.read()``) for a consistent view."""
+    read transaction (``Database.read()``, fresh: on PostgreSQL its isolation is raised to
+    REPEATABLE READ for a consistent view while others append)."""
+    _snapshot(session)
     recorded = head(session)
     return check_chain(_records(session), recorded, anchor)
 
@@ -270,7 +281,9 @@ def export(session: Session, file: IO[str]) -> int:
     """Write the log to ``file`` as JSON lines, oldest first; return how many entries.
 
     Each line is :func:`as_record`'s dict; :func:`verify_export` checks such a file offline.
+    Give it a fresh ``Database.read()`` session, as :func:`verify`.
     """
+    _snapshot(session)
     count = 0
     for record in _records(session):
         file.write(canonical(record) + "\n")
