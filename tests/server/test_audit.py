@@ -340,7 +340,7 @@ def test_export_writes_json_lines_that_verify(db: Database) -> None:
 @pytest.mark.parametrize("kind", DATABASES)
 def test_0003_upgrades_from_0002_matches_the_models_and_downgrades(db_url, kind: str) -> None:
     database = Database(db_url(kind))
-    new = {"audit_log", "audit_head", "api_tokens"}
+    new = {"audit_log", "audit_head", "api_tokens", "incident_members"}
     try:
         upgrade(database.write_engine, "0002")
         assert not new & set(inspect(database.write_engine).get_table_names())
