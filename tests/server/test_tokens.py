@@ -32,9 +32,10 @@ def db(request: pytest.FixtureRequest, db_url) -> Iterator[Database]:
         database.dispose()
 
 
-def make(db: Database, user: str = "amira", name: str = "laptop", **kw) -> tuple[str, str]:
+def make(db: Database, user: str = "amira", name: str = "laptop", now: datetime = NOW,
+         **kw) -> tuple[str, str]:
     with db.write() as session:
-        token, secret = tokens.create_token(session, user, name, now=NOW, **kw)
+        token, secret = tokens.create_token(session, user, name, now=now, **kw)
         return token.id, secret
 
 
@@ -45,7 +46,8 @@ def find(db: Database, secret: str, now: datetime = NOW) -> tokens.TokenMatch | 
 
 def test_several_named_tokens_per_user(db: Database) -> None:
     laptop_id, laptop = make(db, name="laptop")
-    jump_id, jump = make(db, name="jump host", expires_at=NOW + timedelta(days=30))
+    jump_id, jump = make(db, name="jump host", now=NOW + timedelta(seconds=1),
+                         expires_at=NOW + timedelta(days=30))
     assert laptop != jump and laptop.startswith("itui_")
     for secret, token_id in ((laptop, laptop_id), (jump, jump_id)):
         match = find(db, secret)
