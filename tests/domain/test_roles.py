@@ -27,13 +27,21 @@ EXPECTED: dict[tuple[Role, Permission], bool] = {
     (R.ADMIN, P.RESPOND): True,
     (R.ADMIN, P.COMMAND): True,
     (R.ADMIN, P.ADMIN): True,
+    (R.SECURITY, P.READ): True,
+    (R.SECURITY, P.RESPOND): True,
+    (R.SECURITY, P.COMMAND): False,
+    (R.SECURITY, P.ADMIN): False,
+    (R.INTEGRATION, P.READ): False,
+    (R.INTEGRATION, P.RESPOND): False,
+    (R.INTEGRATION, P.COMMAND): False,
+    (R.INTEGRATION, P.ADMIN): False,
 }
 CASES = list(EXPECTED.items())
 IDS = [f"{r.value}-{p.value}" for (r, p), _ in CASES]
 
 
 def test_table_covers_every_pair() -> None:
-    assert len(EXPECTED) == len(Role) * len(Permission) == 16
+    assert len(EXPECTED) == len(Role) * len(Permission) == 24
 
 
 @pytest.mark.parametrize(("pair", "expected"), CASES, ids=IDS)

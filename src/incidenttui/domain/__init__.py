@@ -18,6 +18,8 @@ _MODULES = {
                   "check_editable", "escalation_effects", "escalation_targets", "is_editable",
                   "is_open", "legal_actions"),
     "priority": ("MATRIX", "priority_for"),
+    "permissions": ("Decision", "Operation", "Visibility", "can_see", "decide",
+                    "is_restricted", "may", "may_at_all", "visibility_of"),
     "roles": ("Permission", "allowed"),
     "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "format_duration", "sla_clocks",
             "sla_policy"),

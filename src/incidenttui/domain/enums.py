@@ -130,9 +130,14 @@ class ResolutionCode(StrEnum):
 
 
 class Role(StrEnum):
-    """What a user may do; each role includes the ones before it."""
+    """Who a user is to the server; what each role may do is domain/permissions.py's matrix.
+
+    Stored as text (``users.role``), so a new role needs no migration.
+    """
 
     VIEWER = "viewer"
     RESPONDER = "responder"
     COMMANDER = "commander"
+    SECURITY = "security"  # a responder who also works restricted (security) incidents
     ADMIN = "admin"
+    INTEGRATION = "integration"  # a monitoring tool's account: alert intake only

@@ -1,10 +1,16 @@
-"""What each role may do."""
+"""What each role may do, in the server's four coarse permissions.
+
+Kept for the routes that check ``allowed(role, Permission)`` today; each permission is the set
+of matrix operations (domain/permissions.py, on a normal incident) it stands for, so the
+matrix stays the one definition.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from incidenttui.domain.enums import Role
+from incidenttui.domain.permissions import Operation, may
 
 
 class Permission(StrEnum):
@@ -14,10 +20,17 @@ class Permission(StrEnum):
     ADMIN = "admin"  # users, teams, integrations
 
 
-_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.COMMANDER: 2, Role.ADMIN: 3}
-_NEEDS = {Permission.READ: 0, Permission.RESPOND: 1, Permission.COMMAND: 2, Permission.ADMIN: 3}
+#: The matrix operations each permission stands for; a role has it when it may do them all.
+PERMISSION_OPERATIONS: dict[Permission, frozenset[Operation]] = {
+    Permission.READ: frozenset({Operation.READ, Operation.READ_DIRECTORY}),
+    Permission.RESPOND: frozenset({Operation.CREATE, Operation.CHANGE_FIELDS, Operation.MOVE,
+                                   Operation.NOTE, Operation.ESCALATE, Operation.LINK}),
+    Permission.COMMAND: frozenset({Operation.COMMAND}),
+    Permission.ADMIN: frozenset({Operation.MANAGE_DIRECTORY, Operation.MANAGE_INTEGRATIONS}),
+}
 
 
 def allowed(role: Role | str, permission: Permission) -> bool:
-    """Whether ``role`` grants ``permission``; each role includes the ones below it."""
-    return _RANK[Role(role)] >= _NEEDS[permission]
+    """Whether ``role`` grants ``permission`` (on incidents that are not restricted)."""
+    role = Role(role)
+    return all(may(role, op) for op in PERMISSION_OPERATIONS[Permission(permission)])
