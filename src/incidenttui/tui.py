@@ -23,7 +23,7 @@ from textual.screen import Screen
 from incidenttui.messages import BackendReady, StoreChanged, SyncStatusChanged
 from incidenttui.settings import Settings
 from incidenttui.store.reader import QueueReader
-from incidenttui.sync.status import SyncStatus
+from incidenttui.sync.status import SyncState, SyncStatus
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -72,7 +72,7 @@ class IncidentApp(App[None]):
         self.engine: Any = None  # incidenttui.sync.engine.SyncEngine, unless offline
         self._engine_task: asyncio.Task[None] | None = None
         self.set_reactive(IncidentApp.sync_status,
-                          SyncStatus(state="local" if config.offline else "offline",
+                          SyncStatus(state=SyncState.LOCAL if config.offline else SyncState.OFFLINE,
                                      server=config.server_url or ""))
         if self.no_color:
             # Textual's ANSI themes turn black-on-black under NO_COLOR; its monochrome
@@ -163,7 +163,7 @@ class IncidentApp(App[None]):
                               store_path=store_path_for(url))
         self.reader = QueueReader(self.config.store_path)
         self.store = None
-        self.sync_status = SyncStatus(state="offline", server=url)
+        self.sync_status = SyncStatus(state=SyncState.OFFLINE, server=url)
         self._load_backend()
 
     async def _run_engine(self, engine: Any, client: Any) -> None:
@@ -182,10 +182,11 @@ class IncidentApp(App[None]):
         self.sync_status = message.status
 
     def watch_sync_status(self, status: SyncStatus) -> None:
-        if not self.screen_stack:
-            return
-        for line in self.screen.query(StatusLine):
-            line.show(status)
+        # Every screen of the stack, not only the top one: a status changed under a modal
+        # (the login's "work offline") shows as soon as the screen below is back.
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.show(status)
 
     def on_store_changed(self, _message: StoreChanged) -> None:
         # Forward to every screen on the stack: each re-reads what it shows, if visible.

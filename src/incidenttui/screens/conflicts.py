@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from incidenttui.domain.refs import ref
+from incidenttui.present import ref
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
@@ -80,9 +80,10 @@ class ConflictsScreen(Screen[None]):
         highlighted = options.highlighted or 0
         options.clear_options()
         for c in conflicts:
-            ref = refs.get(c.incident_id, c.incident_id[:8])
-            label = (f"{ref} · {c.field} changed by someone else" if c.field else
-                     f"{ref} · refused: {c.summary} — {c.reason}")
+            # Not in the store: a new incident the server refused, so never numbered.
+            name = refs.get(c.incident_id) or ref(None)
+            label = (f"{name} · {c.field} changed by someone else" if c.field else
+                     f"{name} · refused: {c.summary} — {c.reason}")
             options.add_option(Option(Content(label), id=str(c.id)))
         if conflicts:
             options.highlighted = min(highlighted, len(conflicts) - 1)

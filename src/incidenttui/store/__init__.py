@@ -12,7 +12,7 @@ _MODULES = {
     "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "Transition",
                  "UpdateFields"),
     "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
-    "store": ("Store", "StoreError", "ref_of"),
+    "store": ("Store", "StoreError"),
 }
 __getattr__ = exports(__name__, _MODULES)
 __all__ = sorted(name for names in _MODULES.values() for name in names)

@@ -183,11 +183,6 @@ def wire_state(base: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def ref_of(incident: LocalIncident) -> str:
-    """``INC-1042``, or ``pending`` until the server has numbered it."""
-    return f"INC-{incident.number}" if incident.number is not None else "pending"
-
-
 class Store:
     """The client's local SQLite store (one file per server profile)."""
 

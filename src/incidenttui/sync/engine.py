@@ -31,7 +31,7 @@ from incidenttui.sync.client import (
     ServerTrouble,
     SyncError,
 )
-from incidenttui.sync.status import SyncStatus
+from incidenttui.sync.status import SyncState, SyncStatus
 
 log = logging.getLogger("incidenttui.sync")
 
@@ -215,21 +215,22 @@ class SyncEngine:
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""
-        self._set(state="syncing")
+        self._set(state=SyncState.SYNCING)
         try:
             if self.status.user is None:
                 await self.identify()
             pushed = await self.push()
             pulled = await self.pull()
         except AuthFailed as exc:
-            self._set(state="auth", last_error=str(exc), **await self._counts())
+            self._set(state=SyncState.AUTH, last_error=str(exc), **await self._counts())
             raise
         except SyncError as exc:
-            self._set(state="offline" if isinstance(exc, Offline | ServerTrouble) else "error",
+            self._set(state=SyncState.OFFLINE if isinstance(exc, Offline | ServerTrouble)
+                      else SyncState.ERROR,
                       last_error=str(exc), **await self._counts())
             raise
         counts = await self._counts()
-        self._set(state="online", last_sync_at=utcnow(), last_error=None, **counts)
+        self._set(state=SyncState.ONLINE, last_sync_at=utcnow(), last_error=None, **counts)
         return CycleResult(pushed, pulled, counts["pending"], counts["conflicts"])
 
     # -- forever ---------------------------------------------------------------------------
@@ -253,7 +254,7 @@ class SyncEngine:
             except Exception as exc:  # a local fault (disk full, locked store): keep going
                 failures += 1
                 log.exception("sync cycle failed")
-                self._set(state="error", last_error=f"local error: {type(exc).__name__}: "
+                self._set(state=SyncState.ERROR, last_error=f"local error: {type(exc).__name__}: "
                                                     f"{str(exc)[:200]}")
                 await self._pause(backoff_delay(failures))
 
@@ -265,7 +266,7 @@ class SyncEngine:
             done, _ = await asyncio.wait({poll, kicked}, return_when=asyncio.FIRST_COMPLETED)
             if poll in done:
                 poll.result()  # raise its error, if any
-                self._set(state="online", last_sync_at=utcnow(), **await self._counts())
+                self._set(state=SyncState.ONLINE, last_sync_at=utcnow(), **await self._counts())
         finally:
             for task in (poll, kicked):
                 if not task.done():
