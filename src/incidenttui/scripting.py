@@ -184,15 +184,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from incidenttui.domain import Refused
+    from incidenttui.store import SettleConflict
 
     url = server_url(args.server)
     store = open_store(url)
     settle = args.keep_mine if args.keep_mine is not None else args.take_theirs
     if settle is not None:
         try:
-            store.resolve_conflict(settle, keep_mine=args.keep_mine is not None)
+            store.execute(SettleConflict(settle, keep_mine=args.keep_mine is not None))
         except Refused as exc:
-            raise VerbError(exc.reason) from None
+            raise VerbError(f"refused: {exc.reason}") from None
         problem = None if args.keep_mine is None else try_sync(store, url)
         print(f"conflict #{settle} settled" + (f"; queued ({problem})" if problem else ""))
         return 0

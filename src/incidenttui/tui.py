@@ -110,14 +110,19 @@ class IncidentApp(App[None]):
         from incidenttui.store import Store, StoreError
 
         try:
-            self.store = Store(self.config.store_path)
+            store = Store(self.config.store_path)
+            user = store.user_id
+            ready = BackendReady(user=user, team=user_team(store, user),
+                                 pending=store.pending_count(),
+                                 conflicts=store.conflict_count())
         except StoreError as exc:
             self.post_message(BackendReady(error=str(exc)))
             return
         except Exception as exc:  # a damaged or unwritable file: say so, do not crash
             self.post_message(BackendReady(error=f"cannot open the local store: {exc}"))
             return
-        self.post_message(BackendReady())
+        self.store = store
+        self.post_message(ready)
 
     async def on_backend_ready(self, message: BackendReady) -> None:
         if message.error:
@@ -125,8 +130,8 @@ class IncidentApp(App[None]):
             return
         # The state stays as it is (the user may have chosen to work offline meanwhile).
         self.sync_status = replace(self.sync_status, server=self.config.server_url or "",
-                                   user=self.store.user_id, pending=self.store.pending_count(),
-                                   conflicts=self.store.conflict_count())
+                                   user=message.user, team=message.team,
+                                   pending=message.pending, conflicts=message.conflicts)
         self.post_message(StoreChanged())
         if not self.config.offline and self.config.token:
             self.start_sync(self.config.token)
@@ -179,7 +184,11 @@ class IncidentApp(App[None]):
         self.post_message(StoreChanged())
 
     def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
-        self.sync_status = message.status
+        status = message.status
+        if status.team is None and status.user == self.sync_status.user:
+            # The engine learns the team when it learns the user; until then, ours holds.
+            status = replace(status, team=self.sync_status.team)
+        self.sync_status = status
 
     def watch_sync_status(self, status: SyncStatus) -> None:
         # Every screen of the stack, not only the top one: a status changed under a modal
@@ -316,6 +325,13 @@ class IncidentApp(App[None]):
         yield SystemCommand("app: kpis", "MTTA, MTTR, SLA compliance, volumes",
                             self.action_kpis)
         yield from super().get_system_commands(screen)
+
+
+def user_team(store: Any, user: str | None) -> str | None:
+    """The team of ``user`` in the store's directory (a store read: not on the event loop)."""
+    if user is None:
+        return None
+    return next((u.team_id for u in store.users() if u.id == user), None)
 
 
 def make_app(config: AppConfig) -> IncidentApp:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -116,22 +115,14 @@ class ConflictsScreen(Screen[None]):
         self.app.pop_screen()
 
     async def action_settle(self, keep_mine: bool) -> None:
-        from incidenttui.domain import Refused
-        from incidenttui.messages import StoreChanged
+        """Settle the highlighted conflict through the one command path: a refusal (one
+        that cannot be kept, or one settled meanwhile) is shown in words, never as done."""
+        from incidenttui.store.commands import SettleConflict
 
         conflict = self._current()
         if conflict is None:
             return
-        if keep_mine and conflict.field is None:
-            self.notify("The server refused this change; it cannot be kept. Press t to "
-                        "dismiss it.", severity="warning")
-            return
-        try:
-            await asyncio.to_thread(self.app.store.resolve_conflict, conflict.id, keep_mine)
-        except Refused as exc:
-            self.notify(exc.reason, severity="warning")
-        if self.app.engine is not None:
-            self.app.engine.kick()
-        self.notify("Kept mine: sending it again" if keep_mine else "Took theirs", timeout=3)
-        self.app.post_message(StoreChanged())
-        await self.app.refresh_counts()
+        if not await self.app.execute([SettleConflict(conflict.id, keep_mine=keep_mine)],
+                                      done="Kept mine: sending it again" if keep_mine else
+                                      "Took theirs"):
+            self.load()  # refused: perhaps settled meanwhile (the CLI, another screen)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from incidenttui.lazy import exports
 
 _MODULES = {
-    "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "Transition",
-                 "UpdateFields"),
+    "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "SettleConflict",
+                 "Transition", "UpdateFields"),
     "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
     "store": ("Store", "StoreError"),
 }

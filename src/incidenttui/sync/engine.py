@@ -111,7 +111,8 @@ class SyncEngine:
             raise BadResponse(f"the server's {paths.ME} answer has the wrong shape") from None
         if me.user.id != self.status.user:
             await asyncio.to_thread(self.store.set_meta, "user", me.user.id)
-            self._set(user=me.user.id)
+        if (me.user.id, me.user.team_id) != (self.status.user, self.status.team):
+            self._set(user=me.user.id, team=me.user.team_id)
 
     async def push(self) -> int:
         """Send the outbox in order; stop at the first entry the server could not answer."""
