@@ -147,7 +147,7 @@ class IncidentApp(App[None]):
             self.engine.stop()
         client = ApiClient(self.config.server_url, token)
         self.engine = SyncEngine(self.store, client, on_status=self._on_sync_status,
-                                 on_change=self._on_store_change)
+                                 on_change=self._on_store_change, status=self.sync_status)
         self._engine_task = asyncio.create_task(self._run_engine(self.engine, client))
 
     def switch_server(self, url: str, token: str) -> None:

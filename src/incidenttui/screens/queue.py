@@ -89,9 +89,7 @@ class QueueScreen(Screen[None]):
         self.view.focus()
         # The very first screenful is read here, before the first frame, so the cached queue
         # is in it (a few milliseconds, in index order); every later read is in a thread.
-        answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
-        if answer is not None:
-            self._show(answer)
+        self.reload(now=True)
         self.set_interval(60, self.view.tick)
 
     def on_unmount(self) -> None:
@@ -136,11 +134,17 @@ class QueueScreen(Screen[None]):
     def _first_rows(self) -> int:
         return max(FIRST_ROWS, self.view.size.height + 10)
 
-    def reload(self) -> None:
+    def reload(self, *, now: bool = False) -> None:
         """What the queue shows has changed (a key): ask again. The first screenful comes in
         milliseconds and the whole list follows (:class:`QueueQuery`); the event loop never
-        waits on a query."""
-        self.queue_query.ask(self.current_filter(), self._first_rows())
+        waits on a query, but for ``now``: the first screenful at mount, before the first
+        frame."""
+        if not now:
+            self.queue_query.ask(self.current_filter(), self._first_rows())
+            return
+        answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
+        if answer is not None:
+            self._show(answer)
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         if not self._widgets_gone():
@@ -151,6 +155,7 @@ class QueueScreen(Screen[None]):
         return not self.query(QueueView)
 
     def _show(self, answer: QueueAnswer) -> None:
+        """Show ``answer`` (the query has dropped late ones already)."""
         if answer.error is not None:
             self.notify(answer.error, title="Error", severity="error", timeout=15)
             return

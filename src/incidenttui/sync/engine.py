@@ -61,12 +61,16 @@ class SyncEngine:
 
     def __init__(self, store: Store, client: ApiClient,
                  on_status: Callable[[SyncStatus], Any] | None = None,
-                 on_change: Callable[[], Any] | None = None) -> None:
+                 on_change: Callable[[], Any] | None = None,
+                 status: SyncStatus | None = None) -> None:
         self.store = store
         self.client = client
         self.on_status = on_status
         self.on_change = on_change
-        self.status = SyncStatus(server=client.base_url, user=store.user_id)
+        #: ``status``: what the caller already knows (the user, from the store), so that
+        #: starting the engine reads nothing on the caller's event loop.
+        self.status = replace(status, server=client.base_url) if status is not None else \
+            SyncStatus(server=client.base_url, user=store.user_id)
         self._kick = asyncio.Event()
         self._stopping = False
 
