@@ -90,3 +90,27 @@ def test_keep_mine_is_checked_by_the_rules_like_any_change(synced: Any) -> None:
     # Nothing written: the conflict is still there to take theirs.
     assert [c.id for c in store.conflicts()] == [conflict.id]
     assert [(e.key, e.kind) for e in store.outbox()] == before
+
+
+def test_the_reliability_models_trace_follows_a_settle_through_execute(tmp_path: Any) -> None:
+    """The fault-schedule model's TracingStore sees a keep-mine re-queue by its origin."""
+    from hostile import change_page
+    from reliability_model import TracingStore
+
+    store = TracingStore(tmp_path / "traced.db")
+    try:
+        snap = incident_snapshot(number=7, version=3)
+        store.set_meta("user", "rita")
+        store.apply_changes(change_page([("incident", snap)])["changes"], cursor=1)
+        conflict = field_conflict(store, snap)
+        store.execute(SettleConflict(conflict.id, keep_mine=True))
+        (entry,) = store.outbox()
+        queued = store.trace.queued[entry.key]
+        assert (queued.origin, queued.parent) == ("keep_mine", conflict.outbox_key)
+        assert store.trace.settled_conflicts == 1
+        assert store.trace.conflict_rows[conflict.outbox_key] == 0
+        with pytest.raises(Refused):  # refused: nothing traced
+            store.execute(SettleConflict(conflict.id))
+        assert store.trace.settled_conflicts == 1
+    finally:
+        store.close()
