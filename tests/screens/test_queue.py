@@ -308,11 +308,15 @@ async def test_status_line_shows_user_at_server_at_80_columns(demo_store: Any, f
 
 async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropped(
         demo_store: Any, frozen: Any, config_for: Any) -> None:
-    from incidenttui.store.queue_query import QueueAnswer
+    from incidenttui.store.queue_query import COALESCE_CHANGES, QueueAnswer
 
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_queue(pilot, lambda ids: len(ids) == 8)
+        # The store's arrival re-reads the view (as a sync would): let it pass, so that no
+        # question but ours is asked meanwhile.
+        await wait_store(pilot)
+        await pilot.pause(COALESCE_CHANGES + 0.3)
         query = app.screen.queue_query
         await pilot.press("7")  # all 309: more than a first screenful
         await wait_for(pilot, lambda: title(app).startswith("Queue · all · 309 · "),
