@@ -148,7 +148,7 @@ async def ours_once(store: Path, moves: int, word: str | None, rss: bool) -> dic
                 at = next(at for t, at in shown if t == prefix and at >= sent)
                 keys.append(await _frame_after(at) - sent)
                 # The whole list follows the first screenful: count it, then type on.
-                await _until(lambda: not app.screen._partial)
+                await _until(lambda: not app.screen.queue_query.partial)
                 counts.append(len(view.ids))
                 await _settle(pilot, 0.05)
             out["keys"], out["matches"] = keys, counts
