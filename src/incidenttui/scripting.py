@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
+from incidenttui.present import age, clock_text, percent, ref, seconds, sla_cell
 
 EXIT_PENDING = 3
 EXIT_CONFLICTS = 4
 #: How long a write verb waits for the server before leaving the change queued.
 QUICK_SYNC_SECONDS = 5.0
-
-
 
 
 def open_store(url: str):  # type: ignore[no-untyped-def]
@@ -42,10 +41,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def incident_dict(incident: Any) -> dict[str, Any]:
     """Every field of a cached incident, times as ISO-8601 UTC."""
-    from incidenttui.store import ref_of
     from incidenttui.store.store import INCIDENT_COLUMNS
 
-    data: dict[str, Any] = {"ref": ref_of(incident)}
+    data: dict[str, Any] = {"ref": ref(incident.number)}
     for name in INCIDENT_COLUMNS:
         value = getattr(incident, name)
         data[name] = _iso(value) if isinstance(value, datetime) else value
@@ -57,12 +55,6 @@ def incident_dict(incident: Any) -> dict[str, Any]:
 def _event_dict(event: Any) -> dict[str, Any]:
     return {"id": event.id, "at": _iso(event.at), "kind": event.kind, "actor": event.actor,
             "text": event.text, "data": event.data, "pending": event.pending}
-
-
-def _age(value: datetime, now: datetime) -> str:
-    from incidenttui.domain import format_duration
-
-    return format_duration(now - value)
 
 
 def _find(store: Any, key: str) -> Any:
@@ -133,8 +125,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from incidenttui.domain import format_duration
-    from incidenttui.store import IncidentFilter, ref_of
+    from incidenttui.store import IncidentFilter
 
     url = server_url(args.server)
     store = open_store(url)
@@ -151,8 +142,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     for i in incidents:
-        due = format_duration(i.sla_due_at - now) if i.sla_due_at else "-"
-        print(f"{ref_of(i):<9} P{i.priority} {i.status:<12} {_age(i.created_at, now):>6} "
+        due, _ = sla_cell(i.sla_due_at, now, paused=i.on_hold_since is not None)
+        print(f"{ref(i.number):<11} P{i.priority} {i.status:<12} {age(i.created_at, now):>6} "
               f"SLA {due:>7}  {i.service:<16} {i.title}")
     if not incidents:
         print("no incidents match" if store.cursor else
@@ -161,9 +152,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from incidenttui.domain import format_duration, sla_clocks
+    from incidenttui.domain import sla_clocks
     from incidenttui.domain.refs import describe_event
-    from incidenttui.store import ref_of
 
     url = server_url(args.server)
     store = open_store(url)
@@ -177,14 +167,12 @@ def cmd_show(args: argparse.Namespace) -> int:
                         acknowledged_at=incident.acknowledged_at,
                         resolved_at=incident.resolved_at, hold_seconds=incident.hold_seconds,
                         on_hold_since=incident.on_hold_since)
-    print(f"{ref_of(incident)}  P{incident.priority}  {incident.status}  {incident.title}")
+    print(f"{ref(incident.number)}  P{incident.priority}  {incident.status}  {incident.title}")
     print(f"service {incident.service} · category {incident.category} · team "
           f"{incident.team or '-'} · assignee {incident.assignee or '-'} · level "
           f"L{incident.escalation_level}")
     for name, clock in (("response", clocks.response), ("resolution", clocks.resolution)):
-        state = "met" if clock.stopped and not clock.breached else (
-            "BREACHED" if clock.breached else "running")
-        print(f"SLA {name}: {state}, {format_duration(clock.remaining)} left")
+        print(f"SLA {name}: {clock_text(clock)}")
     if incident.description:
         print("\n" + incident.description)
     print("\ntimeline:")
@@ -196,15 +184,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from incidenttui.domain import Refused
+    from incidenttui.store import SettleConflict
 
     url = server_url(args.server)
     store = open_store(url)
     settle = args.keep_mine if args.keep_mine is not None else args.take_theirs
     if settle is not None:
         try:
-            store.resolve_conflict(settle, keep_mine=args.keep_mine is not None)
+            store.execute(SettleConflict(settle, keep_mine=args.keep_mine is not None))
         except Refused as exc:
-            raise VerbError(exc.reason) from None
+            raise VerbError(f"refused: {exc.reason}") from None
         problem = None if args.keep_mine is None else try_sync(store, url)
         print(f"conflict #{settle} settled" + (f"; queued ({problem})" if problem else ""))
         return 0
@@ -217,11 +206,11 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         return 0
     for c in conflicts:
         incident = store.get(c.incident_id)
-        ref = f"INC-{incident.number}" if incident and incident.number else c.incident_id
+        name = ref(incident.number if incident else None)
         if c.field:
-            print(f"#{c.id} {ref} {c.field}: mine={c.mine!r} theirs={c.theirs!r}")
+            print(f"#{c.id} {name} {c.field}: mine={c.mine!r} theirs={c.theirs!r}")
         else:
-            print(f"#{c.id} {ref} refused: {c.summary}: {c.reason}")
+            print(f"#{c.id} {name} refused: {c.summary}: {c.reason}")
     if not conflicts:
         print("no conflicts")
     return 0
@@ -229,8 +218,6 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 def cmd_kpis(args: argparse.Namespace) -> int:
     from datetime import timedelta
-
-    from incidenttui.domain import format_duration
 
     url = server_url(args.server)
     store = open_store(url)
@@ -240,19 +227,13 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         _print_json(kpis.as_dict())
         return 0
 
-    def dur(seconds: float | None) -> str:
-        return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1f}%"
-
     print(f"last {args.days} days: {kpis.incidents} incidents (cancelled ones left out)")
-    print(f"MTTD {dur(kpis.mttd_seconds)} · MTTA {dur(kpis.mtta_seconds)} · "
-          f"MTTR {dur(kpis.mttr_seconds)}")
-    print(f"SLA met: response {pct(kpis.response_sla_pct)} · resolution "
-          f"{pct(kpis.resolution_sla_pct)}")
-    print(f"first-contact resolution {pct(kpis.first_contact_pct)} · reopen rate "
-          f"{pct(kpis.reopen_pct)}")
+    print(f"MTTD {seconds(kpis.mttd_seconds)} · MTTA {seconds(kpis.mtta_seconds)} · "
+          f"MTTR {seconds(kpis.mttr_seconds)}")
+    print(f"SLA met: response {percent(kpis.response_sla_pct)} · resolution "
+          f"{percent(kpis.resolution_sla_pct)}")
+    print(f"first-contact resolution {percent(kpis.first_contact_pct)} · reopen rate "
+          f"{percent(kpis.reopen_pct)}")
     for title, counts in (("priority", kpis.by_priority), ("service", kpis.by_service),
                           ("category", kpis.by_category)):
         print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -264,7 +245,6 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, build: Any) -> int:
     from incidenttui.domain import Refused
-    from incidenttui.store import ref_of
 
     url = server_url(args.server)
     store = open_store(url)
@@ -277,7 +257,7 @@ def _execute(args: argparse.Namespace, build: Any) -> int:
     where = "sent" if problem is None else f"queued (offline: {problem})"
     if args.no_sync:
         where = "queued"
-    print(f"{ref_of(incident)} {incident.status}: {where}")
+    print(f"{ref(incident.number)} {incident.status}: {where}")
     conflicts = [c for c in store.conflicts() if c.incident_id == incident.id]
     for c in conflicts:
         print(f"  the server did not apply it: {c.reason} (see `incidenttui conflicts`)")
@@ -367,6 +347,8 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def add_verbs(sub: Any) -> None:
     """Register the scripting verbs on the top-level parser's subparsers."""
+    from incidenttui.domain.enums import Category, Status
+
     def verb(name: str, func: Any, help_: str, *, writes: bool = False,
              takes_id: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
@@ -385,8 +367,7 @@ def add_verbs(sub: Any) -> None:
                    help="store the token in a 0600 plaintext file when no keyring exists")
     p = verb("list", cmd_list, "list incidents from the local store", takes_id=False)
     p.add_argument("--status", action="append",
-                   choices=["new", "acknowledged", "in_progress", "on_hold", "resolved",
-                            "closed", "cancelled"])
+                   choices=[s.value for s in Status])
     p.add_argument("--priority", action="append", type=int, choices=[1, 2, 3, 4, 5])
     p.add_argument("--mine", action="store_true", help="only incidents assigned to me")
     p.add_argument("--open", action="store_true", help="only open incidents")
@@ -421,8 +402,7 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--title", required=True)
     p.add_argument("--service", required=True)
     p.add_argument("--category", default="other",
-                   choices=["availability", "performance", "security", "data", "network",
-                            "software_bug", "third_party", "capacity", "other"])
+                   choices=[c.value for c in Category])
     p.add_argument("--impact", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--urgency", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--description", default="")

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from incidenttui.messages import BackendReady, StoreChanged, SyncStatusChanged
 from incidenttui.settings import Settings
 from incidenttui.store.reader import QueueReader
-from incidenttui.sync.status import SyncStatus
+from incidenttui.sync.status import SyncState, SyncStatus
 from incidenttui.widgets.status_line import StatusLine
 
 
@@ -72,7 +72,7 @@ class IncidentApp(App[None]):
         self.engine: Any = None  # incidenttui.sync.engine.SyncEngine, unless offline
         self._engine_task: asyncio.Task[None] | None = None
         self.set_reactive(IncidentApp.sync_status,
-                          SyncStatus(state="local" if config.offline else "offline",
+                          SyncStatus(state=SyncState.LOCAL if config.offline else SyncState.OFFLINE,
                                      server=config.server_url or ""))
         if self.no_color:
             # Textual's ANSI themes turn black-on-black under NO_COLOR; its monochrome
@@ -110,14 +110,19 @@ class IncidentApp(App[None]):
         from incidenttui.store import Store, StoreError
 
         try:
-            self.store = Store(self.config.store_path)
+            store = Store(self.config.store_path)
+            user = store.user_id
+            ready = BackendReady(user=user, team=user_team(store, user),
+                                 pending=store.pending_count(),
+                                 conflicts=store.conflict_count())
         except StoreError as exc:
             self.post_message(BackendReady(error=str(exc)))
             return
         except Exception as exc:  # a damaged or unwritable file: say so, do not crash
             self.post_message(BackendReady(error=f"cannot open the local store: {exc}"))
             return
-        self.post_message(BackendReady())
+        self.store = store
+        self.post_message(ready)
 
     async def on_backend_ready(self, message: BackendReady) -> None:
         if message.error:
@@ -125,8 +130,8 @@ class IncidentApp(App[None]):
             return
         # The state stays as it is (the user may have chosen to work offline meanwhile).
         self.sync_status = replace(self.sync_status, server=self.config.server_url or "",
-                                   user=self.store.user_id, pending=self.store.pending_count(),
-                                   conflicts=self.store.conflict_count())
+                                   user=message.user, team=message.team,
+                                   pending=message.pending, conflicts=message.conflicts)
         self.post_message(StoreChanged())
         if not self.config.offline and self.config.token:
             self.start_sync(self.config.token)
@@ -142,7 +147,7 @@ class IncidentApp(App[None]):
             self.engine.stop()
         client = ApiClient(self.config.server_url, token)
         self.engine = SyncEngine(self.store, client, on_status=self._on_sync_status,
-                                 on_change=self._on_store_change)
+                                 on_change=self._on_store_change, status=self.sync_status)
         self._engine_task = asyncio.create_task(self._run_engine(self.engine, client))
 
     def switch_server(self, url: str, token: str) -> None:
@@ -163,7 +168,7 @@ class IncidentApp(App[None]):
                               store_path=store_path_for(url))
         self.reader = QueueReader(self.config.store_path)
         self.store = None
-        self.sync_status = SyncStatus(state="offline", server=url)
+        self.sync_status = SyncStatus(state=SyncState.OFFLINE, server=url)
         self._load_backend()
 
     async def _run_engine(self, engine: Any, client: Any) -> None:
@@ -179,13 +184,18 @@ class IncidentApp(App[None]):
         self.post_message(StoreChanged())
 
     def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
-        self.sync_status = message.status
+        status = message.status
+        if status.team is None and status.user == self.sync_status.user:
+            # The engine learns the team when it learns the user; until then, ours holds.
+            status = replace(status, team=self.sync_status.team)
+        self.sync_status = status
 
     def watch_sync_status(self, status: SyncStatus) -> None:
-        if not self.screen_stack:
-            return
-        for line in self.screen.query(StatusLine):
-            line.show(status)
+        # Every screen of the stack, not only the top one: a status changed under a modal
+        # (the login's "work offline") shows as soon as the screen below is back.
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.show(status)
 
     def on_store_changed(self, _message: StoreChanged) -> None:
         # Forward to every screen on the stack: each re-reads what it shows, if visible.
@@ -315,6 +325,13 @@ class IncidentApp(App[None]):
         yield SystemCommand("app: kpis", "MTTA, MTTR, SLA compliance, volumes",
                             self.action_kpis)
         yield from super().get_system_commands(screen)
+
+
+def user_team(store: Any, user: str | None) -> str | None:
+    """The team of ``user`` in the store's directory (a store read: not on the event loop)."""
+    if user is None:
+        return None
+    return next((u.team_id for u in store.users() if u.id == user), None)
 
 
 def make_app(config: AppConfig) -> IncidentApp:

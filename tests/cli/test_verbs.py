@@ -180,7 +180,7 @@ def offline_then_catch_up(cli, cli_server, p: dict[str, Any], q: dict[str, Any])
                 assert out.startswith(p["ref"])
             for result in side.result():
                 ok(result, "queued")
-        assert side.result()[2].stdout.startswith("pending new: queued")
+        assert side.result()[2].stdout.startswith("INC-pending new: queued")
         data = json.loads(ok(cli("show", p["id"], "--json")))
         assert (data["status"], data["pending_changes"]) == ("closed", 7)
         assert data["ref"] == p["ref"] and ISO_Z.match(data["closed_at"])

@@ -101,3 +101,65 @@ async def test_keep_mine_take_theirs_and_dismiss_a_refusal(live: Any, tag: str,
     assert live.get(made["y"]["id"])["title"] == f"{tag} theirs y"
     assert live.get(made["z"]["id"])["status"] == "cancelled"
 
+
+
+def offline_conflicts(path: Any) -> dict[str, Any]:
+    """A store (no server) holding a refused acknowledge, then a title conflict."""
+    from hostile import change_page, incident_snapshot
+
+    snap = incident_snapshot(number=1042, version=3)
+    store = Store(path)
+    try:
+        store.set_meta("user", "rita")
+        store.apply_changes(change_page([("incident", snap)])["changes"], cursor=1)
+        store.execute(Transition(snap["id"], action="acknowledge"))
+        store.reject(store.outbox()[-1].key, "the incident was cancelled meanwhile")
+        store.execute(UpdateFields(snap["id"], {"title": "mine"}))
+        theirs = {**snap, "version": 4, "title": "theirs", "field_versions": {"title": 4}}
+        store.record_conflict(store.outbox()[-1].key, {"incident": theirs, "conflicts": [
+            {"field": "title", "mine": "mine", "theirs": "theirs"}]})
+        refused, field = store.conflicts()
+    finally:
+        store.close()
+    return {"snap": snap, "refused": refused.id, "field": field.id}
+
+
+async def test_a_refused_settle_is_shown_in_words_never_as_done(config_for: Any,
+                                                                tmp_path: Any) -> None:
+    from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+    from app_harness import notification_texts, wait_store  # type: ignore[import-not-found]
+
+    from incidenttui.store import SettleConflict
+
+    path = tmp_path / "conflicts.db"
+    made = offline_conflicts(path)
+    app = make_app(config_for(store_path=path, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_store(pilot)
+        await pilot.press("C")
+        await wait_screen(pilot, "ConflictsScreen")
+        await wait_text(pilot, "Conflicts · 2 ·")
+        assert conflict_labels(app)[0].startswith("INC-1042 · refused: acknowledge — ")
+
+        await pilot.press("m")  # keep a refusal: the store refuses, the screen says why
+        await wait_for(pilot, lambda: any("cannot be kept" in t
+                                          for t in notification_texts(app)), what="why")
+        assert not any("Kept mine" in t for t in notification_texts(app))
+        assert app.store.conflict_count() == 2
+
+        # Settled meanwhile (the CLI, say): taking theirs now is refused in words too, and
+        # the list catches up.
+        app.store.execute(SettleConflict(made["refused"]))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: any("already settled" in t
+                                          for t in notification_texts(app)), what="why")
+        assert not any("Took theirs" in t for t in notification_texts(app))
+        await wait_text(pilot, "Conflicts · 1 ·")
+        assert conflict_labels(app) == ["INC-1042 · title changed by someone else"]
+
+        await pilot.press("m")  # keep mine: applied and queued, then said so
+        await wait_text(pilot, "No conflicts: every change was applied.")
+        await wait_for(pilot, lambda: any("Kept mine" in t for t in notification_texts(app)),
+                       what="done")
+        assert app.store.get(made["snap"]["id"]).title == "mine"
+        assert app.store.pending_count() == 1

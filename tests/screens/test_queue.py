@@ -308,38 +308,51 @@ async def test_status_line_shows_user_at_server_at_80_columns(demo_store: Any, f
 
 async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropped(
         demo_store: Any, frozen: Any, config_for: Any) -> None:
+    from incidenttui.store.queue_query import COALESCE_CHANGES, QueueAnswer
+
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_queue(pilot, lambda ids: len(ids) == 8)
-        screen = app.screen
+        # The store's arrival re-reads the view (as a sync would): let it pass, so that no
+        # question but ours is asked meanwhile.
+        await wait_store(pilot)
+        await pilot.pause(COALESCE_CHANGES + 0.3)
+        query = app.screen.queue_query
         await pilot.press("7")  # all 309: more than a first screenful
         await wait_for(pilot, lambda: title(app).startswith("Queue · all · 309 · "),
                        what="the whole list")
         whole = list(view(app).ids)
-        asked = screen._shown
+        asked = query.generation
         # The first screenful of the same question, arriving late, does not replace it …
-        screen._show(whole[:40], True, asked, partial=True)
+        assert not query.offer(QueueAnswer(whole[:40], asked, partial=True))
         # … nor does an answer to an earlier view.
-        screen._show(whole[:3], True, asked - 1)
+        assert not query.offer(QueueAnswer(whole[:3], asked - 1))
+        await pilot.pause(0.05)
         assert view(app).ids == whole
         # A new question's first screenful shows at once, its count marked as a lower bound.
-        screen._asked = screen._view = asked + 1
-        screen._show(whole[:40], True, asked + 1, partial=True)
-        assert view(app).ids == whole[:40]
+        with query._lock:
+            query._asked = query._view = asked + 1
+        assert query.offer(QueueAnswer(whole[:40], asked + 1, partial=True))
+        await wait_for(pilot, lambda: view(app).ids == whole[:40], what="the first rows")
         assert title(app).startswith("Queue · all · 40+ · ")
-        screen._show(whole, True, asked + 1)
-        assert title(app).startswith("Queue · all · 309 · ")
+        assert query.offer(QueueAnswer(whole, asked + 1))
+        await wait_for(pilot, lambda: title(app).startswith("Queue · all · 309 · "),
+                       what="the whole list again")
 
 
 async def test_bottom_while_only_the_first_rows_are_in_goes_to_the_real_bottom(
         demo_store: Any, frozen: Any, config_for: Any, monkeypatch: Any) -> None:
-    import incidenttui.screens.queue as queue_screen
+    import incidenttui.store.queue_query as queue_query
 
     # The whole list would follow after a pause in typing; here only G may bring it.
-    monkeypatch.setattr(queue_screen, "WHOLE_LIST_AFTER", 60.0)
+    monkeypatch.setattr(queue_query, "WHOLE_LIST_AFTER", 60.0)
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_queue(pilot, lambda ids: len(ids) == 8)
+        # The store's arrival re-reads the view (as a sync would): let that pass first, or
+        # it brings the whole list by itself.
+        await wait_store(pilot)
+        await pilot.pause(queue_query.COALESCE_CHANGES + 0.3)
         await pilot.press("7")
         await wait_for(pilot, lambda: view(app).partial, what="the first rows of all")
         await pilot.press("G")  # the bottom is not known yet

@@ -14,6 +14,7 @@ import pytest
 from hostile import change_page, incident_snapshot
 
 from incidenttui.domain import Refused
+from incidenttui.domain.refs import ref
 from incidenttui.store import (
     AddLink,
     AddNote,
@@ -22,7 +23,6 @@ from incidenttui.store import (
     Store,
     Transition,
     UpdateFields,
-    ref_of,
 )
 from incidenttui.store.commands import command_from_outbox
 
@@ -138,7 +138,7 @@ def test_an_offline_create_gets_a_uuid_and_waits_for_its_number(store: Store):
                                  urgency=1)
     row = store.execute(command)
     assert row.id == command.incident_id and uuid.UUID(row.id)
-    assert row.number is None and ref_of(row) == "pending"
+    assert row.number is None and ref(row.number) == "INC-pending"
     assert (row.status, row.priority, row.version, row.pending) == ("new", 2, 0, 1)
     assert row.created_at.tzinfo is not None and row.sla_due_at is not None
     (entry,) = store.outbox()

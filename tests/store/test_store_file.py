@@ -184,7 +184,7 @@ def test_the_queue_reader_sees_what_the_store_wrote(store: Store, store_path: Pa
             assert reader.query_ids(flt) == store.query_ids(flt)
         rows = reader.rows(store.query_ids(IncidentFilter()))
         assert {r.title for r in rows.values()} == {"Disk full", "Cert expiring", "Disk slow"}
-        assert all(r.ref == "pending" and r.pending == 1 for r in rows.values())
+        assert all(r.ref == "INC-pending" and r.pending == 1 for r in rows.values())
     finally:
         reader.close()
     assert QueueReader(store_path.parent / "missing.db").query_ids(IncidentFilter()) == []

@@ -68,7 +68,15 @@ from incidenttui.domain import (
     legal_actions,
 )
 from incidenttui.domain.lifecycle import EDITABLE_STATUSES
-from incidenttui.store import AddNote, CreateIncident, Escalate, Store, Transition, UpdateFields
+from incidenttui.store import (
+    AddNote,
+    CreateIncident,
+    Escalate,
+    SettleConflict,
+    Store,
+    Transition,
+    UpdateFields,
+)
 from incidenttui.sync.client import Answer, ApiClient, SyncError
 from incidenttui.sync.engine import SyncEngine
 
@@ -164,9 +172,23 @@ class TracingStore(Store):
     def execute(self, command: Any, now: datetime | None = None) -> Any:
         with self._trace_lock:
             before = self._keys()
+            if isinstance(command, SettleConflict):
+                return self._settle_conflict(command, now, before)
             result = super().execute(command, now)
             self._adopt(before, "execute", None)
             return result
+
+    def _settle_conflict(self, command: SettleConflict, now: datetime | None,
+                         before: dict[str, Queued]) -> Any:
+        """A conflict settled through ``execute`` (under the trace lock)."""
+        records = {c.id: c for c in self.conflicts()}
+        result = super().execute(command, now)
+        record = records.get(command.conflict_id)
+        if record is not None:
+            self.trace.conflict_rows[record.outbox_key] -= 1
+            self.trace.settled_conflicts += 1
+            self._adopt(before, "keep_mine", record.outbox_key)
+        return result
 
     def confirm(self, key: str, response: Any) -> None:
         with self._trace_lock:
@@ -200,17 +222,6 @@ class TracingStore(Store):
             if present:
                 self._settle(key, "rejected", reason)
                 self.trace.conflict_rows[key] += 1
-
-    def resolve_conflict(self, conflict_id: int, keep_mine: bool) -> None:
-        with self._trace_lock:
-            records = {c.id: c for c in self.conflicts()}
-            before = self._keys()
-            super().resolve_conflict(conflict_id, keep_mine)
-            record = records.get(conflict_id)
-            if record is not None:
-                self.trace.conflict_rows[record.outbox_key] -= 1
-                self.trace.settled_conflicts += 1
-                self._adopt(before, "keep_mine", record.outbox_key)
 
 
 class CountingApiClient(ApiClient):
@@ -404,7 +415,7 @@ class Client:
         self.commands[f"cmd_{kind}"] += 1
         try:
             if kind in ("keep_mine", "take_theirs"):
-                self.store.resolve_conflict(command, keep_mine=kind == "keep_mine")
+                self.store.execute(SettleConflict(command, keep_mine=kind == "keep_mine"))
                 self.commands["settled"] += 1
                 return None
             self.store.execute(command)

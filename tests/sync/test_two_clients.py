@@ -11,7 +11,7 @@ import pytest
 from apihelpers import create, get
 
 from incidenttui.domain import Refused
-from incidenttui.store import AddNote, Transition, UpdateFields
+from incidenttui.store import AddNote, SettleConflict, Transition, UpdateFields
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ async def test_keep_mine_is_sent_against_the_new_version_and_wins(pair):
     await rita.sync()
     await ray.sync()
     (conflict,) = ray.store.conflicts()
-    ray.store.resolve_conflict(conflict.id, keep_mine=True)
+    ray.store.execute(SettleConflict(conflict.id, keep_mine=True))
     (entry,) = ray.store.outbox()
     assert entry.kind == "patch" and entry.payload["fields"] == {"title": "Ray's title"}
     assert entry.base_version == remote(server, incident_id)["version"] == 2
@@ -102,7 +102,7 @@ async def test_take_theirs_drops_mine(pair):
     await ray.sync()
     version = remote(server, incident_id)["version"]
     (conflict,) = ray.store.conflicts()
-    ray.store.resolve_conflict(conflict.id, keep_mine=False)
+    ray.store.execute(SettleConflict(conflict.id, keep_mine=False))
     assert ray.store.conflicts() == [] and ray.store.outbox() == []
     assert ray.store.get(incident_id).title == "Rita's title"
     result = await ray.sync()
@@ -157,9 +157,9 @@ async def test_a_lifecycle_move_the_server_refuses_becomes_a_refusal(pair):
     assert not any(e.pending for e in ray.store.timeline(incident_id))
     # A refusal cannot be "kept"; it can be dismissed.
     with pytest.raises(Refused, match="cannot be kept"):
-        ray.store.resolve_conflict(refusal.id, keep_mine=True)
+        ray.store.execute(SettleConflict(refusal.id, keep_mine=True))
     assert [c.id for c in ray.store.conflicts()] == [refusal.id]
-    ray.store.resolve_conflict(refusal.id, keep_mine=False)
+    ray.store.execute(SettleConflict(refusal.id, keep_mine=False))
     assert ray.store.conflicts() == [] and ray.store.outbox() == []
 
 

@@ -83,11 +83,11 @@ async def test_rows_are_drawn_to_the_cell_and_breach_is_marked_without_colour(fr
         await pilot.pause()
         drawn = lines(app)
         assert all(cell_len(line) == 80 for line in drawn)
-        assert drawn[0].startswith("  INC-1000    P1 NEW  MAJOR 漢字")
+        assert drawn[0].startswith("  INC-1000     P1 NEW  MAJOR 漢字")
         assert "…" in drawn[0]
         assert " !1h05m " in drawn[1]
         assert " paused " in drawn[2] and " HOLD " in drawn[2]
-        assert drawn[3].startswith("  pending+ ")
+        assert drawn[3].startswith("  INC-pending+ ")
         assert drawn[4].strip() == ""
 
 

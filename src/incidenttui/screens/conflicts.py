@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -15,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from incidenttui.domain.refs import ref
+from incidenttui.present import ref
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
@@ -80,9 +79,10 @@ class ConflictsScreen(Screen[None]):
         highlighted = options.highlighted or 0
         options.clear_options()
         for c in conflicts:
-            ref = refs.get(c.incident_id, c.incident_id[:8])
-            label = (f"{ref} · {c.field} changed by someone else" if c.field else
-                     f"{ref} · refused: {c.summary} — {c.reason}")
+            # Not in the store: a new incident the server refused, so never numbered.
+            name = refs.get(c.incident_id) or ref(None)
+            label = (f"{name} · {c.field} changed by someone else" if c.field else
+                     f"{name} · refused: {c.summary} — {c.reason}")
             options.add_option(Option(Content(label), id=str(c.id)))
         if conflicts:
             options.highlighted = min(highlighted, len(conflicts) - 1)
@@ -115,22 +115,14 @@ class ConflictsScreen(Screen[None]):
         self.app.pop_screen()
 
     async def action_settle(self, keep_mine: bool) -> None:
-        from incidenttui.domain import Refused
-        from incidenttui.messages import StoreChanged
+        """Settle the highlighted conflict through the one command path: a refusal (one
+        that cannot be kept, or one settled meanwhile) is shown in words, never as done."""
+        from incidenttui.store.commands import SettleConflict
 
         conflict = self._current()
         if conflict is None:
             return
-        if keep_mine and conflict.field is None:
-            self.notify("The server refused this change; it cannot be kept. Press t to "
-                        "dismiss it.", severity="warning")
-            return
-        try:
-            await asyncio.to_thread(self.app.store.resolve_conflict, conflict.id, keep_mine)
-        except Refused as exc:
-            self.notify(exc.reason, severity="warning")
-        if self.app.engine is not None:
-            self.app.engine.kick()
-        self.notify("Kept mine: sending it again" if keep_mine else "Took theirs", timeout=3)
-        self.app.post_message(StoreChanged())
-        await self.app.refresh_counts()
+        if not await self.app.execute([SettleConflict(conflict.id, keep_mine=keep_mine)],
+                                      done="Kept mine: sending it again" if keep_mine else
+                                      "Took theirs"):
+            self.load()  # refused: perhaps settled meanwhile (the CLI, another screen)

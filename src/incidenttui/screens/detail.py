@@ -13,9 +13,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from incidenttui.domain import format_duration, legal_actions, sla_clocks
-from incidenttui.domain.refs import describe_event, ref
-from incidenttui.widgets.cells import STATUS_LONG
+from incidenttui.domain import legal_actions, sla_clocks
+from incidenttui.domain.refs import describe_event
+from incidenttui.present import clock_text, ref, status_long
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 from incidenttui.widgets.timeline_view import Entry, TimelineView
@@ -100,21 +100,13 @@ class DetailScreen(Screen[None]):
         now = datetime.now(UTC)
         major = "MAJOR · " if incident.major else ""
         title = (f"{ref(incident.number)} · P{incident.priority} · "
-                 f"{STATUS_LONG.get(incident.status)} · {major}{incident.title}")
+                 f"{status_long(incident.status)} · {major}{incident.title}")
         self.query_one("#detail-title", Static).update(Content(title))
         clocks = sla_clocks(incident.priority, incident.created_at, now,
                             acknowledged_at=incident.acknowledged_at,
                             resolved_at=incident.resolved_at,
                             hold_seconds=incident.hold_seconds,
                             on_hold_since=incident.on_hold_since)
-
-        def clock(name: str, c: Any) -> str:
-            if c.stopped:
-                return f"{name} {'BREACHED' if c.breached else 'met'}"
-            if c.breached:
-                return f"{name} BREACHED {format_duration(-c.remaining)} ago"
-            paused = " (paused)" if c.paused else ""
-            return f"{name} {format_duration(c.remaining)} left{paused}"
 
         moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}"
                           for a in legal_actions(incident.status))
@@ -124,8 +116,8 @@ class DetailScreen(Screen[None]):
             f"team {incident.team or '-'} · assignee {incident.assignee or '-'} · "
             f"level L{incident.escalation_level}"
             + (" · management engaged" if incident.management_engaged else ""),
-            f"SLA: {clock('response', clocks.response)} · "
-            f"{clock('resolution', clocks.resolution)}",
+            f"SLA: response {clock_text(clocks.response)} · "
+            f"resolution {clock_text(clocks.resolution)}",
             f"detected {_time(incident.detected_at)} · acked {_time(incident.acknowledged_at)}"
             f" · resolved {_time(incident.resolved_at)}",
             f"moves: {moves or 'none'}" + (f" · {incident.pending} change(s) waiting to sync"
@@ -223,11 +215,8 @@ class DetailScreen(Screen[None]):
         if target is None:
             self.notify(f"No incident {key!r} in the local store.", severity="warning")
             return
-        ref = f"INC-{target.number}" if target.number is not None else target.id
         await self.app.execute([AddLink(self.incident_id, link=kind, target_id=target.id,
-                                        target_ref=ref)], done="Linked")
+                                        target_ref=ref(target.number))], done="Linked")
 
     def _ref(self) -> str:
-        if self.incident is not None and self.incident.number is not None:
-            return f"INC-{self.incident.number}"
-        return "this incident"
+        return ref(self.incident.number) if self.incident is not None else "this incident"

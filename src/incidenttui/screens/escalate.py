@@ -16,7 +16,8 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidenttui.domain.lifecycle import escalation_targets
-from incidenttui.domain.refs import describe_event, ref
+from incidenttui.domain.refs import describe_event
+from incidenttui.present import ref
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 

@@ -1,14 +1,15 @@
 """Small modal forms: confirm, resolve, assign, priority, link, new incident.
 
-Each returns its answer through ``dismiss`` (None when cancelled with Escape); nothing here
-touches the store: the calling screen turns the answer into commands.
+Each returns its answer through ``dismiss`` (None when cancelled with Escape); the calling
+screen turns the answer into commands. Choices from the store's directory (teams, users,
+services) are read in a worker thread after the form is up, never on the event loop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from incidenttui.domain import Category, ResolutionCode
+from incidenttui.messages import DirectoryLoaded
 
 
 class Form(ModalScreen[Any]):
@@ -67,6 +69,32 @@ class Form(ModalScreen[Any]):
         return None if select.value is Select.NULL else select.value
 
 
+class DirectoryForm(Form):
+    """A form whose choices come from the store's directory: its selects start empty and
+    fill when :class:`DirectoryLoaded` arrives from the worker."""
+
+    def on_mount(self) -> None:
+        self._load_directory()
+
+    @work(thread=True, exclusive=True, group="form-directory")
+    def _load_directory(self) -> None:
+        store = self.app.store
+        if store is None:
+            return
+        try:
+            loaded = DirectoryLoaded(store.teams(), store.users(), store.services())
+        except Exception as exc:  # a locked or damaged store: say so, keep the form
+            self.app.report_error("Reading teams and services failed", exc)
+            return
+        self.post_message(loaded)
+
+    def on_directory_loaded(self, message: DirectoryLoaded) -> None:
+        self.choices(message)
+
+    def choices(self, directory: DirectoryLoaded) -> None:
+        """Fill the selects from ``directory``."""
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question; y or Enter confirms, n or Escape declines."""
 
@@ -115,7 +143,7 @@ class ResolveScreen(Form):
         return str(self.query_one("#code", Select).value), note
 
 
-class AssignScreen(Form):
+class AssignScreen(DirectoryForm):
     """Team and optional person: dismisses with the field changes."""
 
     def __init__(self, refs: str) -> None:
@@ -123,17 +151,16 @@ class AssignScreen(Form):
         self.TITLE_TEXT = f"Assign {refs}"
 
     def fields(self) -> ComposeResult:
-        store = self.app.store
-        teams = store.teams() if store else []
-        users = store.users() if store else []
         yield Label("Team")
-        yield Select([(Content(f"{t.id} — {t.name} (L{t.level})"), t.id)
-                      for t in teams], id="team",
-                     prompt="choose a team", compact=True)
+        yield Select([], id="team", prompt="choose a team", compact=True)
         yield Label("Person (optional)")
-        yield Select([(Content(f"{u.id} — {u.display_name}"), u.id)
-                      for u in users], id="user",
-                     prompt="nobody in particular", compact=True)
+        yield Select([], id="user", prompt="nobody in particular", compact=True)
+
+    def choices(self, directory: DirectoryLoaded) -> None:
+        self.query_one("#team", Select).set_options(
+            (Content(f"{t.id} — {t.name} (L{t.level})"), t.id) for t in directory.teams)
+        self.query_one("#user", Select).set_options(
+            (Content(f"{u.id} — {u.display_name}"), u.id) for u in directory.users)
 
     def answer(self) -> dict[str, Any] | None:
         team = self._value(self.query_one("#team", Select))
@@ -192,20 +219,16 @@ class LinkScreen(Form):
         return str(self.query_one("#kind", Select).value), target
 
 
-class NewIncidentScreen(Form):
+class NewIncidentScreen(DirectoryForm):
     """Log a new incident: dismisses with a CreateIncident command."""
 
     TITLE_TEXT = "New incident"
 
     def fields(self) -> ComposeResult:
-        store = self.app.store
-        services = store.services() if store else []
         yield Label("Title")
         yield Input(id="title", placeholder="what is broken, for whom", compact=True)
         yield Label("Service")
-        yield Select([(Content(f"{s.id} — {s.name}"), s.id)
-                      for s in services], id="service",
-                     prompt="choose a service", compact=True)
+        yield Select([], id="service", prompt="choose a service", compact=True)
         yield Label("Category")
         yield Select([(c.value.replace("_", " "), c.value) for c in Category],
                      value=Category.AVAILABILITY.value, allow_blank=False, id="category",
@@ -218,6 +241,10 @@ class NewIncidentScreen(Form):
 
     def on_mount(self) -> None:
         self.query_one("#title").focus()
+
+    def choices(self, directory: DirectoryLoaded) -> None:
+        self.query_one("#service", Select).set_options(
+            (Content(f"{s.id} — {s.name}"), s.id) for s in directory.services)
 
     def answer(self) -> Any:
         from incidenttui.store.commands import CreateIncident

@@ -13,19 +13,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
-from incidenttui.domain import format_duration
+from incidenttui.present import percent, seconds
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
 WINDOWS = (7, 30, 90)
-
-
-def _dur(seconds: float | None) -> str:
-    return "-" if seconds is None else format_duration(timedelta(seconds=seconds))
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
 
 
 def _bars(counts: dict[str, int], width: int = 30) -> list[str]:
@@ -82,12 +74,12 @@ class KpiScreen(Screen[None]):
         self.query_one("#kpis-title", Static).update(Content(
             f"KPIs · last {self.days} days · {k.incidents} incidents (from the local store)"))
         lines = [
-            f"MTTD {_dur(k.mttd_seconds)}   MTTA {_dur(k.mtta_seconds)}   "
-            f"MTTR {_dur(k.mttr_seconds)}",
-            f"SLA met: response {_pct(k.response_sla_pct)}   resolution "
-            f"{_pct(k.resolution_sla_pct)}",
-            f"first-contact resolution {_pct(k.first_contact_pct)}   reopen rate "
-            f"{_pct(k.reopen_pct)}",
+            f"MTTD {seconds(k.mttd_seconds)}   MTTA {seconds(k.mtta_seconds)}   "
+            f"MTTR {seconds(k.mttr_seconds)}",
+            f"SLA met: response {percent(k.response_sla_pct)}   resolution "
+            f"{percent(k.resolution_sla_pct)}",
+            f"first-contact resolution {percent(k.first_contact_pct)}   reopen rate "
+            f"{percent(k.reopen_pct)}",
             "", "by priority:", *_bars(k.by_priority), "", "by service:",
             *_bars(k.by_service), "", "by category:", *_bars(k.by_category),
         ]

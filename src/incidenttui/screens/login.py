@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
+from incidenttui.sync.status import SyncState
+
 
 class LoginScreen(ModalScreen[bool]):
     """Server URL and token; the token goes to the keyring (or, if chosen, a 0600 file)."""
@@ -53,7 +55,7 @@ class LoginScreen(ModalScreen[bool]):
 
     def action_offline(self) -> None:
         # Keep what the status already knows (the user, pending changes) if the store is in.
-        self.app.sync_status = replace(self.app.sync_status, state="local",
+        self.app.sync_status = replace(self.app.sync_status, state=SyncState.LOCAL,
                                        server=self.server_url)
         self.dismiss(False)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +15,10 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from incidenttui.messages import QueueLoaded
+from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
 from incidenttui.store.reader import IncidentFilter
+from incidenttui.sync.status import SyncState
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
 from incidenttui.widgets.status_line import StatusLine
@@ -27,10 +28,6 @@ PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unas
            "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
            "all": ("all", "7")}
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
-#: Rows read at once when the view changes (at least a screenful; the whole list follows).
-FIRST_ROWS = 40
-#: Seconds of quiet after a key before the view's whole list is read.
-WHOLE_LIST_AFTER = 0.15
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -65,16 +62,10 @@ class QueueScreen(Screen[None]):
         self.preset = "open"
         self.sort = "priority"
         self.text = ""
-        self._pending_reload = False
         self._selected_shown = 0
-        #: Reloads asked for; the first for the current view (a key the user pressed); the
-        #: one whose answer is on screen, and whether that is only the first rows of it (the
-        #: whole list still being read).
-        self._asked = self._view = self._shown = 0
-        self._partial = False
-        #: The whole-list read in flight (0: none), and whether another should follow it.
-        self._reading = 0
-        self._read_again = False
+        #: Loads what the queue shows; its answers come back as QueueLoaded messages.
+        self.queue_query = QueueQuery(lambda: self.app.reader,
+                                      lambda answer: self.post_message(QueueLoaded(answer)))
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", markup=False)
@@ -97,9 +88,12 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         # The very first screenful is read here, before the first frame, so the cached queue
-        # is in it (a few milliseconds, in index order); every later read is in a worker.
-        self.reload(in_place=True)
+        # is in it (a few milliseconds, in index order); every later read is in a thread.
+        self.reload(now=True)
         self.set_interval(60, self.view.tick)
+
+    def on_unmount(self) -> None:
+        self.queue_query.close()
 
     def on_resize(self) -> None:
         self._update_header()
@@ -125,7 +119,8 @@ class QueueScreen(Screen[None]):
         if self.preset == "mine":
             return replace(flt, assignee=user or "\x00nobody", open_only=True)
         if self.preset == "team":
-            return replace(flt, team=self._my_team() or "\x00none", open_only=True)
+            team = getattr(self.app.sync_status, "team", None)
+            return replace(flt, team=team or "\x00none", open_only=True)
         if self.preset == "unassigned":
             return replace(flt, unassigned=True, open_only=True)
         if self.preset == "breaching":
@@ -136,103 +131,36 @@ class QueueScreen(Screen[None]):
             return replace(flt, open_only=True)
         return flt
 
-    def _my_team(self) -> str | None:
-        store = self.app.store
-        user = getattr(self.app.sync_status, "user", None)
-        if store is None or user is None:
-            return None
-        return next((u.team_id for u in store.users() if u.id == user), None)
+    def _first_rows(self) -> int:
+        return max(FIRST_ROWS, self.view.size.height + 10)
 
-    def reload(self, *, at_once: bool = True, in_place: bool = False) -> None:
-        """Re-read the ordered ids in workers (the event loop never waits on a query), but
-        for ``in_place``: the first screenful at mount, read before the first frame.
-
-        ``at_once``: what the queue shows has changed (a key the user pressed), so the first
-        screenful comes first, in milliseconds, and the whole list follows; a change synced
-        from the server swaps the whole list in when it is read."""
-        if not at_once and self._reading:
-            self._read_again = True  # a burst of synced changes: one more read after this
+    def reload(self, *, now: bool = False) -> None:
+        """What the queue shows has changed (a key): ask again. The first screenful comes in
+        milliseconds and the whole list follows (:class:`QueueQuery`); the event loop never
+        waits on a query, but for ``now``: the first screenful at mount, before the first
+        frame."""
+        if not now:
+            self.queue_query.ask(self.current_filter(), self._first_rows())
             return
-        self._asked += 1
-        if at_once:
-            self._view = self._asked
-            self.app.reader.interrupt()  # a whole list still being read for an earlier view
-        flt = self.current_filter()
-        asked = self._asked
-        if at_once or not self.view.ids:
-            limit = max(FIRST_ROWS, self.view.size.height + 10)
-            if in_place:
-                self._first_rows(flt, limit, asked, self._show)
-            else:
-                self._query_first(flt, limit, asked)
-            # The whole list waits for a pause in typing: read for every key, it would
-            # compete with the next key's first screenful.
-            self.set_timer(WHOLE_LIST_AFTER, lambda: self._read_whole(flt, asked))
-        else:
-            self._read_whole(flt, asked)
+        answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
+        if answer is not None:
+            self._show(answer)
 
-    def _read_whole(self, flt: IncidentFilter, asked: int) -> None:
-        if self._widgets_gone():
-            return
-        if asked < self._view or (self._shown == asked and not self._partial) \
-                or self._reading == asked:
-            return  # another view asked for since, all of it on screen, or being read
-        self._reading = asked
-        self._query_all(flt, asked)
-
-    def _read(self, asked: int) -> None:
-        """A whole-list read ended (shown, failed or interrupted)."""
-        if asked == self._reading:
-            self._reading = 0
-            if self._read_again:
-                self._read_again = False
-                self.reload(at_once=False)
-
-    @work(thread=True, exclusive=True, group="queue-first")
-    def _query_first(self, flt: IncidentFilter, limit: int, asked: int) -> None:
-        self._first_rows(flt, limit, asked,
-                         lambda *args, **kwargs: self.app.call_from_thread(self._show, *args,
-                                                                           **kwargs))
-
-    def _first_rows(self, flt: IncidentFilter, limit: int, asked: int,
-                    show: Callable[..., Any]) -> None:
-        try:
-            ids = self.app.reader.first(flt, limit)
-            # Fewer than asked for is the whole list: no need to read it again.
-            whole = len(ids) < limit
-            has_cache = bool(ids) or self.app.reader.has_data()
-        except Exception as exc:  # a locked or damaged store: say so, keep running
-            self.app.report_error("Reading the queue failed", exc)
-            return
-        show(ids, has_cache, asked, partial=not whole)
-
-    @work(thread=True, group="queue-all")
-    def _query_all(self, flt: IncidentFilter, asked: int) -> None:
-        try:
-            ids = self.app.reader.query_ids(flt)
-            has_cache = bool(ids) or self.app.reader.has_data()
-        except Exception as exc:  # a locked or damaged store: say so, keep running
-            if not (isinstance(exc, sqlite3.OperationalError) and "interrupt" in str(exc)):
-                self.app.report_error("Reading the queue failed", exc)
-            # (interrupted: the user asked for another view meanwhile)
-        else:
-            self.app.call_from_thread(self._show, ids, has_cache, asked)
-        finally:
-            self.app.call_from_thread(self._read, asked)
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        if not self._widgets_gone():
+            self._show(message.answer)
 
     def _widgets_gone(self) -> bool:
         """The app is shutting down (its widgets are gone): late answers are dropped."""
         return not self.query(QueueView)
 
-    def _show(self, ids: list[str], has_cache: bool, asked: int, *,
-              partial: bool = False) -> None:
-        if self._widgets_gone():
+    def _show(self, answer: QueueAnswer) -> None:
+        """Show ``answer`` (the query has dropped late ones already)."""
+        if answer.error is not None:
+            self.notify(answer.error, title="Error", severity="error", timeout=15)
             return
-        if asked < self._view or asked < self._shown or \
-                asked == self._shown and (partial or not self._partial):
-            return  # for an earlier view, or older than (or the first rows of) what is shown
-        self._shown, self._partial = asked, partial
-        self.view.set_ids(ids, partial=partial)
+        ids = answer.ids
+        self.view.set_ids(ids, partial=answer.partial)
         self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
@@ -240,11 +168,10 @@ class QueueScreen(Screen[None]):
             empty.display = False
         else:
             empty.display = True
-            status = self.app.sync_status
-            if not has_cache:
+            if not answer.has_cache:
                 why = ("no cached incidents yet and offline: nothing to show until the "
-                       "server is reachable" if status.state != "online" else
-                       "no incidents yet")
+                       "server is reachable" if self.app.sync_status.state != SyncState.ONLINE
+                       else "no incidents yet")
             else:
                 why = "no incidents match this view (p: presets, /: filter, esc: clear)"
             empty.update(Content(why))
@@ -254,7 +181,7 @@ class QueueScreen(Screen[None]):
         self._selected_shown = len(self.view.selected)
         label = PRESETS[self.preset][0]
         # While the whole list is still being read, the count is at least what is shown.
-        count = f"{len(self.view.ids)}" + ("+" if self._partial else "")
+        count = f"{len(self.view.ids)}" + ("+" if self.view.partial else "")
         parts = [f"Queue · {label} · {count} · sort {self.sort}"]
         if self.text:
             parts.append(f"filter “{self.text}”")
@@ -263,14 +190,8 @@ class QueueScreen(Screen[None]):
         self._set_text("#queue-title", " · ".join(parts))
 
     def store_changed(self) -> None:
-        # Coalesce bursts of changes (an alert storm) into one re-query.
-        if not self._pending_reload:
-            self._pending_reload = True
-            self.set_timer(0.3, self._reload_now)
-
-    def _reload_now(self) -> None:
-        self._pending_reload = False
-        self.reload(at_once=False)
+        # A burst of changes (an alert storm) is read as one (the query coalesces them).
+        self.queue_query.changed(self.current_filter())
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -289,8 +210,7 @@ class QueueScreen(Screen[None]):
 
     @on(QueueView.WantsAll)
     def _wants_all(self) -> None:
-        if self._partial:
-            self._read_whole(self.current_filter(), self._shown)
+        self.queue_query.read_all()
 
     @on(QueueView.Moved)
     def _moved(self) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from incidenttui.lazy import exports
 
 _MODULES = {
-    "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "Transition",
-                 "UpdateFields"),
+    "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "SettleConflict",
+                 "Transition", "UpdateFields"),
     "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
-    "store": ("Store", "StoreError", "ref_of"),
+    "store": ("Store", "StoreError"),
 }
 __getattr__ = exports(__name__, _MODULES)
 __all__ = sorted(name for names in _MODULES.values() for name in names)

@@ -13,10 +13,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from incidenttui.api.paths import INCIDENTS, incident
-from incidenttui.domain import Action, EscalationKind, LinkKind, Refused
+from incidenttui.domain import Action, EscalationKind, LinkKind, RefusalKind, Refused
 from incidenttui.domain.effects import (
     Effect,
     act_effect,
@@ -219,6 +219,43 @@ class AddLink(Command):
 
     def describe(self) -> str:
         return f"link {self.link} {self.target_ref}"
+
+
+class ConflictFacts(Protocol):
+    """What settling reads of a conflict the server reported (a stored conflict row)."""
+
+    incident_id: str
+    field: str | None
+    mine: Any
+
+
+@dataclass(frozen=True)
+class SettleConflict:
+    """Settle a conflict: *keep mine* sends my value again against the server's current
+    version; *take theirs* drops mine (for a change the server refused: dismisses it).
+
+    :meth:`Store.execute` checks it against the conflict it names and, keeping mine, applies
+    the field change and queues it in the same transaction, as every other change; a
+    conflict already settled, or a refusal asked to be kept, is refused in words.
+    """
+
+    conflict_id: int
+    keep_mine: bool = False
+
+    def change(self, conflict: ConflictFacts | None) -> UpdateFields | None:
+        """The field change to queue again (None: nothing to queue), or :class:`Refused`."""
+        if conflict is None:
+            raise Refused("That conflict is already settled.", "id", RefusalKind.NOT_FOUND)
+        if not self.keep_mine:
+            return None
+        if conflict.field is None:
+            raise Refused("The server refused this change, so it cannot be kept: dismiss it "
+                          "(take theirs) and make the change again if it is still needed.",
+                          "id", RefusalKind.STATE)
+        return UpdateFields(conflict.incident_id, {conflict.field: conflict.mine})
+
+    def describe(self) -> str:
+        return "keep my change" if self.keep_mine else "take theirs"
 
 
 COMMANDS: dict[str, type[Command]] = {

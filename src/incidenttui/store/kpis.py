@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from incidenttui.domain import DEFAULT_SLA, Priority, SlaTarget
+from incidenttui.domain import DEFAULT_SLA, DONE_STATUSES, Priority, SlaTarget, Status
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,15 @@ def _targets_sql(policy: Mapping[Priority, SlaTarget], which: str) -> str:
     return f"(CASE priority {cases} END)"
 
 
+def _in(statuses: Any) -> str:
+    """A SQL list of status names (enum values: nothing from outside goes in)."""
+    return "(" + ", ".join(f"'{Status(s).value}'" for s in statuses) + ")"
+
+
+#: Incidents whose work is finished for good or for now (a reopen counts against them).
+_FINISHED = _in(s for s in DONE_STATUSES if s != Status.CANCELLED)
+
+
 def _pct(part: Any, whole: Any) -> float | None:
     return round(100.0 * float(part) / float(whole), 1) if whole else None
 
@@ -60,7 +69,7 @@ def compute_kpis(conn: Any, since: datetime, until: datetime,
     response, resolution = _targets_sql(policy, "response"), _targets_sql(policy, "resolution")
     now = min(until, datetime.now(UTC))
     params = {"since": _db_time(since), "until": _db_time(until), "now": _db_time(now)}
-    where = "created_at >= :since AND created_at < :until AND status != 'cancelled'"
+    where = f"created_at >= :since AND created_at < :until AND status != '{Status.CANCELLED}'"
     row = conn.execute(f"""
         SELECT count(*),
           avg(CASE WHEN started_at IS NOT NULL AND detected_at >= started_at
@@ -79,9 +88,8 @@ def compute_kpis(conn: Any, since: datetime, until: datetime,
                    {secs.format(a='resolved_at', b='created_at')} - hold_seconds <= {resolution}
                    THEN 1 ELSE 0 END),
           sum(CASE WHEN resolved_at IS NOT NULL AND escalation_level = 1 THEN 1 ELSE 0 END),
-          sum(CASE WHEN status IN ('resolved', 'closed') AND reopen_count > 0
-                   THEN 1 ELSE 0 END),
-          sum(CASE WHEN status IN ('resolved', 'closed') THEN 1 ELSE 0 END)
+          sum(CASE WHEN status IN {_FINISHED} AND reopen_count > 0 THEN 1 ELSE 0 END),
+          sum(CASE WHEN status IN {_FINISHED} THEN 1 ELSE 0 END)
         FROM incidents WHERE {where}""", params).fetchone()
     (total, mttd, mtta, mttr, response_n, response_ok, resolved, resolved_ok, first_contact,
      reopened, finished) = row

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from incidenttui.config import data_dir
+from incidenttui.domain.refs import ref
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -165,7 +166,7 @@ class QueueRow:
 
     @property
     def ref(self) -> str:
-        return f"INC-{self.number}" if self.number is not None else "pending"
+        return ref(self.number)
 
 
 _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, created_at, "

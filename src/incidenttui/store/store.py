@@ -7,30 +7,37 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, delete, func, inspect, text
+from sqlalchemy import delete, func, inspect, text
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
-from incidenttui.domain import Refused, Status
+from incidenttui.domain import Refused
 from incidenttui.domain.refs import parse_key
-from incidenttui.domain.sla import next_breach_at
 from incidenttui.sqlite import sqlite_engine
-from incidenttui.sqltypes import UTCDateTime, utcnow
-from incidenttui.store.commands import Command, Context, UpdateFields, command_from_outbox
+from incidenttui.sqltypes import utcnow
+from incidenttui.store.commands import Command, Context, SettleConflict, command_from_outbox
+from incidenttui.store.layout import MIGRATIONS, SCHEMA_VERSION, SEARCH_REBUILD
 from incidenttui.store.reader import (
-    INDEX_SQL,
     IncidentFilter,
     count_sql,
     ids_sql,
     store_path_for,
+)
+from incidenttui.store.rows import (
+    INCIDENT_COLUMNS,
+    _dbapi,
+    _upsert,
+    clean_json,
+    incident_row,
+    state_of,
+    wire_state,
 )
 from incidenttui.store.sanitize import clean_line, clean_text
 from incidenttui.store.tables import (
@@ -45,147 +52,14 @@ from incidenttui.store.tables import (
     StoreModel,
 )
 
-#: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 2
-INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
-_TEXT_LINES = ("title", "service", "category", "team", "assignee", "reporter",
-               "resolution_code")
+# Where they were before the layout and the rows had modules of their own.
+__all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
+           "StoreError", "clean_json", "incident_row", "state_of", "store_path_for",
+           "wire_state"]
 
 
 class StoreError(Exception):
     """The store cannot be used (a newer layout, a damaged file); the text says why."""
-
-
-#: Fills the search index from what the store already holds (notes included).
-SEARCH_REBUILD = [
-    "DELETE FROM incident_fts",
-    "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-    "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' ELSE 'INC-' || i.number END, "
-    "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
-    "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
-]
-
-
-def _search_index(prefix: str | None) -> list[str]:
-    """The search index, created (or re-created) and filled."""
-    options = f", prefix='{prefix}'" if prefix else ""
-    return [
-        "DROP TABLE IF EXISTS incident_fts",
-        "CREATE VIRTUAL TABLE incident_fts USING fts5("
-        f"ref, title, description, service, notes, tokenize='unicode61'{options})",
-        *SEARCH_REBUILD,
-    ]
-
-
-#: Layout upgrades, applied in order to a store whose ``user_version`` is lower (a new store
-#: runs them all); each keeps the data and the outbox.
-MIGRATIONS: dict[int, list[str]] = {
-    # 1: full-text search over number, title, description, service and notes.
-    1: _search_index(None),
-    # 2: the queue reads a window in its sort order without sorting the table: one covering
-    # index per sort (reader.SORTS), and one- to three-letter prefixes indexed for search as
-    # you type.
-    2: [*INDEX_SQL, "DROP INDEX IF EXISTS ix_local_open_priority",
-        "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
-}
-
-
-def clean_json(value: Any) -> Any:
-    """``value`` with every string in it made inert."""
-    if isinstance(value, str):
-        return clean_text(value, limit=20_000)
-    if isinstance(value, list):
-        return [clean_json(v) for v in value]
-    if isinstance(value, dict):
-        return {clean_line(str(k), 200): clean_json(v) for k, v in value.items()}
-    return value
-
-
-def incident_row(state: Mapping[str, Any], base: dict[str, Any] | None,
-                 pending: int) -> dict[str, Any]:
-    """The row the store keeps for ``state`` (inert text, SLA deadline, open flag)."""
-    row = {name: state.get(name) for name in INCIDENT_COLUMNS}
-    for name in _TEXT_LINES:
-        if row[name] is not None:
-            row[name] = clean_line(str(row[name]), 1_000)
-    row["description"] = clean_text(row["description"])
-    row["resolution_note"] = clean_text(row["resolution_note"]) if row["resolution_note"] \
-        else row["resolution_note"]
-    row["links"] = clean_json(row["links"] or [])
-    row["field_versions"] = row["field_versions"] or {}
-    row["status"] = str(Status(row["status"]))
-    row["is_open"] = Status(row["status"]).is_open
-    row["sla_due_at"] = next_breach_at(
-        row["priority"], row["created_at"], status=row["status"],
-        acknowledged_at=row["acknowledged_at"], resolved_at=row["resolved_at"],
-        hold_seconds=row["hold_seconds"] or 0.0, on_hold_since=row["on_hold_since"])
-    row["version"] = int(base["version"]) if base else 0
-    row["number"] = int(base["number"]) if base else None
-    row["base"] = base
-    row["pending"] = pending
-    return row
-
-
-def _dbapi(session: Session) -> Any:
-    """The sqlite3 connection inside the session's transaction (for bulk statements)."""
-    return session.connection().connection.driver_connection
-
-
-def _db_time(value: datetime | None) -> str | None:
-    # The text SQLAlchemy's SQLite DateTime writes: naive UTC with microseconds.
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _db_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
-def _converter(table: str, column: str) -> Any:
-    """How a column's python value is written, from the table definitions."""
-    sa_type = StoreModel.metadata.tables[table].c[column].type
-    if isinstance(sa_type, UTCDateTime):
-        return _db_time
-    if isinstance(sa_type, JSON):
-        return _db_json
-    if isinstance(sa_type, Boolean):
-        return lambda v: None if v is None else int(v)
-    return None
-
-
-def _upsert(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace ``rows`` (all with the same keys) with one executemany.
-
-    The page apply path writes thousands of rows; going around the ORM here is what keeps
-    a first sync of 50,000 incidents close to a raw ``executemany``.
-    """
-    if not rows:
-        return
-    columns = list(rows[0])
-    convert = [_converter(table, c) for c in columns]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-           f"({', '.join('?' * len(columns))}) ON CONFLICT(id) DO UPDATE SET {updates}")
-    plan = list(zip(columns, convert, strict=True))
-    _dbapi(session).executemany(sql, [tuple(f(r[c]) if f else r[c] for c, f in plan)
-                                      for r in rows])
-
-
-def state_of(row: LocalIncident) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in INCIDENT_COLUMNS}
-
-
-def wire_state(base: Mapping[str, Any]) -> dict[str, Any]:
-    """A server snapshot (JSON) as python values (datetimes, enums as str)."""
-    data = IncidentOut.model_validate(base).model_dump()
-    data["status"] = str(data["status"])
-    return data
-
-
-def ref_of(incident: LocalIncident) -> str:
-    """``INC-1042``, or ``pending`` until the server has numbered it."""
-    return f"INC-{incident.number}" if incident.number is not None else "pending"
 
 
 class Store:
@@ -360,36 +234,54 @@ class Store:
 
         return Context(now=now, actor=actor, team_level=team_level, service_team=service_team)
 
-    def execute(self, command: Command, now: datetime | None = None) -> LocalIncident:
+    def execute(self, command: Command | SettleConflict, now: datetime | None = None
+                ) -> LocalIncident | None:
         """Check ``command`` against the domain rules, apply it locally and queue it for the
         server, all in one transaction. Raises :class:`Refused` (nothing written) with the
-        reason when the rules refuse it."""
+        reason when the rules refuse it.
+
+        Returns the incident as it is now (None only when settling a conflict of an incident
+        the store no longer holds)."""
         now = now or utcnow()
         with self._write() as session:
             actor = (m.value if (m := session.get(Meta, "user")) else None)
-            row = session.get(LocalIncident, command.incident_id)
-            state = state_of(row) if row is not None else None
-            effect = command.effect(state, self._context(session, now, actor))
-            key = str(uuid.uuid4())
-            base = row.base if row is not None else None
-            session.add(OutboxEntry(key=key, incident_id=command.incident_id, kind=command.kind,
-                                    payload=command.payload(),
-                                    base_version=int(base["version"]) if base else 0,
-                                    created_at=now, actor=actor))
-            new_state = dict(effect.changes) if state is None else {**state, **effect.changes}
-            pending = (row.pending if row is not None else 0) + 1
-            self._upsert_incident(session, incident_row(new_state, base, pending))
-            for n, draft in enumerate(effect.events):
-                session.add(LocalEvent(
-                    id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id,
-                    at=now + timedelta(microseconds=n),
-                    kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
-                    data=clean_json(draft.data), pending=True, outbox_key=key))
-            session.flush()
-            self._reindex(session, [command.incident_id])
-            result = session.get(LocalIncident, command.incident_id, populate_existing=True)
-            assert result is not None
-            return result
+            if not isinstance(command, SettleConflict):
+                return self._apply(session, command, now, actor)
+            conflict = session.get(ConflictRecord, command.conflict_id)
+            change = command.change(conflict)
+            assert conflict is not None  # change() refuses a settled one
+            session.delete(conflict)
+            if change is None:
+                return session.get(LocalIncident, conflict.incident_id)
+            # Mine again, over the version the server holds now.
+            return self._apply(session, change, now, actor, conflict.their_version)
+
+    def _apply(self, session: Session, command: Command, now: datetime, actor: str | None,
+               fallback_version: int | None = None) -> LocalIncident:
+        """Apply ``command`` and queue it in ``session``'s transaction (see :meth:`execute`)."""
+        row = session.get(LocalIncident, command.incident_id)
+        state = state_of(row) if row is not None else None
+        effect = command.effect(state, self._context(session, now, actor))
+        key = str(uuid.uuid4())
+        base = row.base if row is not None else None
+        session.add(OutboxEntry(key=key, incident_id=command.incident_id, kind=command.kind,
+                                payload=command.payload(),
+                                base_version=int(base["version"]) if base else
+                                fallback_version or 0, created_at=now, actor=actor))
+        new_state = dict(effect.changes) if state is None else {**state, **effect.changes}
+        pending = (row.pending if row is not None else 0) + 1
+        self._upsert_incident(session, incident_row(new_state, base, pending))
+        for n, draft in enumerate(effect.events):
+            session.add(LocalEvent(
+                id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id,
+                at=now + timedelta(microseconds=n),
+                kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
+                data=clean_json(draft.data), pending=True, outbox_key=key))
+        session.flush()
+        self._reindex(session, [command.incident_id])
+        result = session.get(LocalIncident, command.incident_id, populate_existing=True)
+        assert result is not None
+        return result
 
     def _upsert_incident(self, session: Session, row: dict[str, Any]) -> None:
         _upsert(session, "incidents", [row])
@@ -660,28 +552,3 @@ class Store:
                 entry.attempts += 1
                 entry.last_error = clean_line(error, 500)
                 session.add(entry)
-
-    def resolve_conflict(self, conflict_id: int, keep_mine: bool) -> None:
-        """Settle a conflict: *keep mine* queues the value again against the server's current
-        version; *take theirs* (or dismissing a refusal) drops it."""
-        with self._write() as session:
-            conflict = session.get(ConflictRecord, conflict_id)
-            if conflict is None:
-                raise Refused("That conflict is already settled.", "id")
-            session.delete(conflict)
-            if not keep_mine:
-                return
-            if conflict.field is None:
-                raise Refused("A change the server refused cannot be kept; make it again.",
-                              "id")
-            row = session.get(LocalIncident, conflict.incident_id)
-            base_version = int(row.base["version"]) if row is not None and row.base else \
-                conflict.their_version
-            command = UpdateFields(conflict.incident_id, {conflict.field: conflict.mine})
-            session.add(OutboxEntry(key=str(uuid.uuid4()), incident_id=conflict.incident_id,
-                                    kind=command.kind, payload=command.payload(),
-                                    base_version=base_version, created_at=utcnow(),
-                                    actor=(m.value if (m := session.get(Meta, "user"))
-                                           else None)))
-            session.flush()
-            self._rebuild(session, conflict.incident_id)

@@ -31,7 +31,7 @@ from incidenttui.sync.client import (
     ServerTrouble,
     SyncError,
 )
-from incidenttui.sync.status import SyncStatus
+from incidenttui.sync.status import SyncState, SyncStatus
 
 log = logging.getLogger("incidenttui.sync")
 
@@ -61,12 +61,16 @@ class SyncEngine:
 
     def __init__(self, store: Store, client: ApiClient,
                  on_status: Callable[[SyncStatus], Any] | None = None,
-                 on_change: Callable[[], Any] | None = None) -> None:
+                 on_change: Callable[[], Any] | None = None,
+                 status: SyncStatus | None = None) -> None:
         self.store = store
         self.client = client
         self.on_status = on_status
         self.on_change = on_change
-        self.status = SyncStatus(server=client.base_url, user=store.user_id)
+        #: ``status``: what the caller already knows (the user, from the store), so that
+        #: starting the engine reads nothing on the caller's event loop.
+        self.status = replace(status, server=client.base_url) if status is not None else \
+            SyncStatus(server=client.base_url, user=store.user_id)
         self._kick = asyncio.Event()
         self._stopping = False
 
@@ -111,7 +115,8 @@ class SyncEngine:
             raise BadResponse(f"the server's {paths.ME} answer has the wrong shape") from None
         if me.user.id != self.status.user:
             await asyncio.to_thread(self.store.set_meta, "user", me.user.id)
-            self._set(user=me.user.id)
+        if (me.user.id, me.user.team_id) != (self.status.user, self.status.team):
+            self._set(user=me.user.id, team=me.user.team_id)
 
     async def push(self) -> int:
         """Send the outbox in order; stop at the first entry the server could not answer."""
@@ -215,21 +220,22 @@ class SyncEngine:
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""
-        self._set(state="syncing")
+        self._set(state=SyncState.SYNCING)
         try:
             if self.status.user is None:
                 await self.identify()
             pushed = await self.push()
             pulled = await self.pull()
         except AuthFailed as exc:
-            self._set(state="auth", last_error=str(exc), **await self._counts())
+            self._set(state=SyncState.AUTH, last_error=str(exc), **await self._counts())
             raise
         except SyncError as exc:
-            self._set(state="offline" if isinstance(exc, Offline | ServerTrouble) else "error",
+            self._set(state=SyncState.OFFLINE if isinstance(exc, Offline | ServerTrouble)
+                      else SyncState.ERROR,
                       last_error=str(exc), **await self._counts())
             raise
         counts = await self._counts()
-        self._set(state="online", last_sync_at=utcnow(), last_error=None, **counts)
+        self._set(state=SyncState.ONLINE, last_sync_at=utcnow(), last_error=None, **counts)
         return CycleResult(pushed, pulled, counts["pending"], counts["conflicts"])
 
     # -- forever ---------------------------------------------------------------------------
@@ -253,7 +259,7 @@ class SyncEngine:
             except Exception as exc:  # a local fault (disk full, locked store): keep going
                 failures += 1
                 log.exception("sync cycle failed")
-                self._set(state="error", last_error=f"local error: {type(exc).__name__}: "
+                self._set(state=SyncState.ERROR, last_error=f"local error: {type(exc).__name__}: "
                                                     f"{str(exc)[:200]}")
                 await self._pause(backoff_delay(failures))
 
@@ -265,7 +271,7 @@ class SyncEngine:
             done, _ = await asyncio.wait({poll, kicked}, return_when=asyncio.FIRST_COMPLETED)
             if poll in done:
                 poll.result()  # raise its error, if any
-                self._set(state="online", last_sync_at=utcnow(), **await self._counts())
+                self._set(state=SyncState.ONLINE, last_sync_at=utcnow(), **await self._counts())
         finally:
             for task in (poll, kicked):
                 if not task.done():

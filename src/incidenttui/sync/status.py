@@ -4,26 +4,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class SyncState(StrEnum):
+    """Where the link to the server stands; each state has its words on the status line."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+    SYNCING = "syncing"
+    #: The server refused the token: log in again.
+    AUTH = "auth"
+    #: The server answered something unusable, or a local fault stopped the cycle.
+    ERROR = "error"
+    #: Started with ``--offline`` (or chose to work offline at the login): no syncing.
+    LOCAL = "local"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def troubled(self) -> bool:
+        """Whether the last error says why this state is not online (shown beside it)."""
+        return self in (SyncState.OFFLINE, SyncState.ERROR, SyncState.AUTH)
+
+
+_LABELS = {SyncState.ONLINE: "ONLINE", SyncState.OFFLINE: "OFFLINE",
+           SyncState.SYNCING: "SYNCING", SyncState.AUTH: "LOGIN NEEDED",
+           SyncState.ERROR: "SYNC ERROR", SyncState.LOCAL: "OFFLINE (--offline)"}
 
 
 @dataclass(frozen=True)
 class SyncStatus:
     """Online/offline/syncing, last sync time, pending changes, conflicts, user@server."""
 
-    state: str = "offline"  # online | offline | syncing | auth | error | local
+    state: SyncState = SyncState.OFFLINE
     last_sync_at: datetime | None = None
     pending: int = 0
     conflicts: int = 0
     last_error: str | None = None
     user: str | None = None
     server: str = ""
+    #: The user's team (the "my team" preset), from the local directory.
+    team: str | None = None
+
+    def __post_init__(self) -> None:
+        # A state given by name ("online") is the enum member: one type to compare against.
+        object.__setattr__(self, "state", SyncState(self.state))
 
     def line(self, now: datetime | None = None, width: int | None = None) -> str:
         """The status line's text, readable without colour; shortened to fit ``width``."""
         now = now or datetime.now(UTC)
-        label = {"online": "ONLINE", "offline": "OFFLINE", "syncing": "SYNCING",
-                 "auth": "LOGIN NEEDED", "error": "SYNC ERROR",
-                 "local": "OFFLINE (--offline)"}.get(self.state, self.state.upper())
+        label = self.state.label
         if self.last_sync_at is None:
             age = "never synced"
         else:

@@ -1,21 +1,14 @@
-"""Short, colour-independent renderings of incident values for narrow columns."""
+"""Exact-width cells for narrow columns (the words in them: :mod:`incidenttui.present`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.cells import cell_len, set_cell_size
 
-from incidenttui.domain.sla import format_duration
+# The queue's cells, worded once for the app and the CLI (names kept for older callers).
+from incidenttui.present import STATUS_LONG, STATUS_SHORT, age
+from incidenttui.present import sla_cell as sla_text
 
-STATUS_SHORT = {
-    "new": "NEW", "acknowledged": "ACK", "in_progress": "WIP", "on_hold": "HOLD",
-    "resolved": "RSLV", "closed": "CLSD", "cancelled": "CNCL",
-}
-STATUS_LONG = {
-    "new": "new", "acknowledged": "acked", "in_progress": "working", "on_hold": "on hold",
-    "resolved": "resolved", "closed": "closed", "cancelled": "cancelled",
-}
+__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "fit", "sla_text"]
 
 
 def fit(text: str, width: int) -> str:
@@ -25,18 +18,3 @@ def fit(text: str, width: int) -> str:
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)
-
-
-def age(created: datetime, now: datetime) -> str:
-    return format_duration(now - created)
-
-
-def sla_text(due: datetime | None, now: datetime, *, paused: bool = False) -> tuple[str, bool]:
-    """The SLA cell and whether it is breached. Breached reads ``!3h05m`` (time since breach),
-    so it stands out without colour; a paused clock reads ``paused``."""
-    if due is None:
-        return ("paused" if paused else "-"), False
-    left = due - now
-    if left.total_seconds() < 0:
-        return "!" + format_duration(-left), True
-    return format_duration(left), False

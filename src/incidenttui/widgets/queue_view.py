@@ -20,8 +20,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from incidenttui.domain.lifecycle import is_open
+from incidenttui.present import age, sla_cell, status_short
 from incidenttui.store.reader import QueueRow
-from incidenttui.widgets.cells import STATUS_SHORT, age, fit, sla_text
+from incidenttui.widgets.cells import fit
 
 RowFetcher = Callable[[list[str]], dict[str, QueueRow]]
 
@@ -33,11 +35,11 @@ class Column:
     width: int  # 0: takes the rest
 
 
-WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 11), Column("pri", "P", 2),
+WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 12), Column("pri", "P", 2),
         Column("status", "STATUS", 5), Column("title", "TITLE", 0),
         Column("service", "SERVICE", 14), Column("owner", "TEAM/ASSIGNEE", 20),
         Column("age", "AGE", 6), Column("sla", "SLA", 8), Column("level", "L", 2))
-COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 11), Column("pri", "P", 2),
+COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 12), Column("pri", "P", 2),
            Column("status", "STAT", 4), Column("title", "TITLE", 0),
            Column("service", "SERVICE", 10), Column("sla", "SLA", 7), Column("level", "L", 2))
 
@@ -230,17 +232,17 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             base = base + self.get_component_rich_style("queue-view--cursor")
         elif index == self.cursor:
             base = base + Style(reverse=True)
-        if row.status in ("resolved", "closed", "cancelled"):
+        if not is_open(row.status):
             base = base + self.get_component_rich_style("queue-view--closed", partial=True)
         cols = columns_for(width)
         flexible = max(8, width - sum(c.width + 1 for c in cols if c.width))
-        sla, breached = sla_text(row.sla_due_at, self._now, paused=row.on_hold_since is not None)
+        sla, breached = sla_cell(row.sla_due_at, self._now, paused=row.on_hold_since is not None)
         owner = "/".join(v for v in (row.team, row.assignee) if v) or "-"
         values = {
             "sel": "*" if row.id in self.selected else " ",
             "ref": row.ref + ("+" if row.pending else ""),
             "pri": f"P{row.priority}",
-            "status": STATUS_SHORT.get(row.status, row.status),
+            "status": status_short(row.status),
             "title": ("MAJOR " if row.major else "") + row.title,
             "service": row.service, "owner": owner, "age": age(row.created_at, self._now),
             "sla": sla, "level": f"L{row.escalation_level}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from incidenttui.sync.status import SyncStatus
+from incidenttui.sync.status import SyncState, SyncStatus
 
 
 class StatusLine(Static):
@@ -32,12 +32,12 @@ class StatusLine(Static):
         width = self.size.width or 80
         text = status.line(width=width)
         room = width - len(text) - 3
-        if status.last_error and status.state in ("offline", "error", "auth") and room > 12:
+        if status.last_error and status.state.troubled and room > 12:
             error = status.last_error
             text += " · " + (error if len(error) <= room else error[:room - 1] + "…")
         if text == self._text:
             return  # no repaint when nothing changed: fewer bytes over SSH
         self._text = text
-        for state in ("online", "offline", "syncing", "auth", "error", "local"):
-            self.set_class(status.state == state, f"-{state}")
+        for state in SyncState:
+            self.set_class(status.state == state, f"-{state.value}")
         self.update(Content(text))

@@ -1,0 +1,107 @@
+"""How incident values read for people: one wording for the app and the scripting CLI.
+
+SLA clocks, durations, percentages, statuses and references are written here and nowhere
+else, so ``incidenttui show`` and the detail screen say the same thing about the same clock.
+Standard library and the pure domain only: the queue's first paint draws its cells from here
+before SQLModel or httpx are imported.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from incidenttui.domain.enums import Status
+from incidenttui.domain.refs import ref
+
+__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "clock_text", "duration", "percent", "ref",
+           "seconds", "sla_cell", "status_long", "status_short"]
+
+#: Four letters or fewer, for the queue's narrow status column.
+STATUS_SHORT: dict[Status, str] = {
+    Status.NEW: "NEW", Status.ACKNOWLEDGED: "ACK", Status.IN_PROGRESS: "WIP",
+    Status.ON_HOLD: "HOLD", Status.RESOLVED: "RSLV", Status.CLOSED: "CLSD",
+    Status.CANCELLED: "CNCL",
+}
+#: A word or two, for titles.
+STATUS_LONG: dict[Status, str] = {
+    Status.NEW: "new", Status.ACKNOWLEDGED: "acked", Status.IN_PROGRESS: "working",
+    Status.ON_HOLD: "on hold", Status.RESOLVED: "resolved", Status.CLOSED: "closed",
+    Status.CANCELLED: "cancelled",
+}
+
+
+def status_short(status: str) -> str:
+    """``ACK`` for acknowledged (an unknown status from a newer server: as it is)."""
+    return STATUS_SHORT.get(status, status)  # type: ignore[call-overload]
+
+
+def status_long(status: str) -> str:
+    """``acked`` for acknowledged (an unknown status: as it is)."""
+    return STATUS_LONG.get(status, status)  # type: ignore[call-overload]
+
+
+def duration(delta: timedelta) -> str:
+    """A short duration: ``45s``, ``12m``, ``3h05m``, ``2d04h``; negative gets ``-``."""
+    total = int(delta.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    if total < 60:
+        return f"{sign}{total}s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{sign}{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{sign}{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days}d{hours:02d}h"
+
+
+def seconds(value: float | None) -> str:
+    """A duration given in seconds (a KPI mean); ``-`` when there is none."""
+    return "-" if value is None else duration(timedelta(seconds=value))
+
+
+def percent(value: float | None) -> str:
+    """``97.5%``; ``-`` when there is nothing to take a share of."""
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def age(created: datetime, now: datetime) -> str:
+    """How long ago ``created`` was."""
+    return duration(now - created)
+
+
+def sla_cell(due: datetime | None, now: datetime, *, paused: bool = False) -> tuple[str, bool]:
+    """The SLA of a list line and whether it is breached: ``19m`` to breach; ``!3h05m`` since
+    the breach (it stands out without colour); ``paused`` on hold; ``-`` when none runs."""
+    if due is None:
+        return ("paused" if paused else "-"), False
+    left = due - now
+    if left.total_seconds() < 0:
+        return "!" + duration(-left), True
+    return duration(left), False
+
+
+class ClockLike(Protocol):
+    """What :func:`clock_text` reads of a :class:`~incidenttui.domain.sla.Clock`."""
+
+    @property
+    def remaining(self) -> timedelta: ...
+
+    @property
+    def breached(self) -> bool: ...
+
+    stopped: bool
+    paused: bool
+
+
+def clock_text(clock: ClockLike) -> str:
+    """One SLA clock in words: ``3h05m left`` (``(paused)`` on hold), ``BREACHED 2h03m ago``
+    while it runs past its target, ``met`` or ``BREACHED`` once it has stopped."""
+    if clock.stopped:
+        return "BREACHED" if clock.breached else "met"
+    if clock.breached:
+        return f"BREACHED {duration(-clock.remaining)} ago"
+    return f"{duration(clock.remaining)} left" + (" (paused)" if clock.paused else "")
