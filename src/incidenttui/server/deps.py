@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from incidenttui.domain import Permission, allowed
-from incidenttui.server.auth import user_for_token
+from incidenttui.server.auth import authenticate_token
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError
@@ -57,8 +57,7 @@ def user_for(db: Database, token: str | None) -> User:
     if token is None:
         raise ApiError(401, "Authentication required: send 'Authorization: Bearer TOKEN'.",
                        headers=_CHALLENGE)
-    with db.read() as session:
-        user = user_for_token(session, token)
+    user = authenticate_token(db, token)
     if user is None:
         raise ApiError(401, "The token is not valid (revoked, or never issued).",
                        headers=_CHALLENGE)

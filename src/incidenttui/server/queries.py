@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import func
@@ -20,6 +21,9 @@ from incidenttui.domain import Status
 from incidenttui.server import service
 from incidenttui.server.changes import read_changes
 from incidenttui.server.models import Incident
+
+if TYPE_CHECKING:
+    from incidenttui.server.db import Database
 
 
 def incident_page(session: Session, *, status: Sequence[Status] | None = None,
@@ -68,6 +72,29 @@ def change_page(session: Session, cursor: int, limit: int) -> ChangePage:
     items = [ChangeOut(seq=r.seq or 0, entity=r.entity, id=r.entity_id, data=r.data)
              for r in rows]
     return ChangePage(changes=items, cursor=items[-1].seq if items else cursor, more=more)
+
+
+_FEED_PAGE = ("SELECT seq, entity, entity_id, CAST(data AS TEXT) FROM changes WHERE seq > ? "
+              "ORDER BY seq LIMIT ?")
+
+
+def change_page_json(db: Database, cursor: int, limit: int) -> tuple[bytes, int]:
+    """The same page as :func:`change_page`, as the JSON of a :class:`ChangePage`, and how
+    many changes it holds.
+
+    A catching-up client reads the feed page after page: the snapshots are stored as JSON
+    text and are passed through as they are, instead of being decoded, validated as models
+    and encoded again (the feed only ever holds what the server wrote).
+    """
+    rows = db.query(_FEED_PAGE, (cursor, limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    dumps = json.dumps
+    items = ",".join(f'{{"seq":{seq},"entity":{dumps(entity)},"id":{dumps(entity_id)},'
+                     f'"data":{data}}}' for seq, entity, entity_id, data in rows)
+    last = rows[-1][0] if rows else cursor
+    page = f'{{"changes":[{items}],"cursor":{last},"more":{"true" if more else "false"}}}'
+    return page.encode(), len(rows)
 
 
 def open_counts(session: Session) -> dict[int, int]:

@@ -3,8 +3,9 @@
 twice and the feed never shows a write that did not commit.
 
 A refused write (a :class:`~incidenttui.domain.Refused`, a missing incident, a conflict)
-rolls back to a savepoint and its answer is recorded like a success, so a repeat with the
-same key gets the same answer.
+rolls back and its answer is recorded like a success, so a repeat with the same key gets the
+same answer. The key's record is written last, in the write's own transaction: a concurrent
+request with the same key fails on its unique key, rolls back and replays the first answer.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from incidenttui.api.errors import REFUSAL_STATUS, ConflictOut, FieldConflictOut
 from incidenttui.domain import Refused
@@ -32,17 +34,26 @@ from incidenttui.sqltypes import utcnow
 Op = Callable[[service.Writer], tuple[int, BaseModel]]
 
 
+class _Refused(Exception):
+    """Ends a write's transaction (rolled back) with the answer to record for its key."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
 def write(request: Request, user: User, key: str | None, payload: Any, op: Op) -> Response:
     """Run ``op`` once per ``Idempotency-Key`` (``key``) and answer as it did the first time."""
     fingerprint = hashlib.sha256(json.dumps(
-        [request.method, request.url.path, jsonable_encoder(payload)],
+        [request.method, request.url.path, _json(payload)],
         sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     state = request.app.state
     for attempt in range(3):
         try:
             return _write_once(state, user, key, fingerprint, op)
         except IntegrityError:
-            # Another request with the same key (or the same new id) committed first.
+            # Another request with the same key (or the same new id) committed first: the
+            # next attempt replays its answer (or, for a new id, is refused).
             if attempt == 2:
                 raise ApiError(503, "A concurrent request made the same change; retry.",
                                headers={"Retry-After": "1"}) from None
@@ -58,39 +69,53 @@ def on_incident(key: str, fn: Callable[[service.Writer, Incident], BaseModel],
     return op
 
 
+_RECORDED = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,  # type: ignore[call-overload]
+                   IdempotencyRecord.body).where(
+    col(IdempotencyRecord.user_id) == bindparam("user_id"),
+    col(IdempotencyRecord.key) == bindparam("key"))
+_RECORD = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+
+
 def _write_once(state: Any, user: User, key: str | None, fingerprint: str, op: Op
                 ) -> Response:
-    with state.db.write() as session:
-        record = None
+    """One attempt: the key's recorded answer, or ``op`` and its answer recorded with it in
+    one transaction. A refused ``op`` rolls back and only its answer is recorded."""
+    try:
+        with state.db.write() as session:
+            if key:
+                recorded = session.execute(_RECORDED, {"user_id": user.id, "key": key}).first()
+                if recorded is not None:
+                    return _replay(*recorded, fingerprint)
+            try:
+                status, model = op(writer := service.Writer(session, user))
+                writer.finish()
+            except Exception as exc:
+                raise _Refused(*failure(exc)) from exc
+            body = _json(model)
+            if key:
+                _record(session, user, key, fingerprint, status, body)
+    except _Refused as refused:
+        status, body = refused.status, refused.body
         if key:
-            record = session.get(IdempotencyRecord, (user.id, key))
-            if record is not None:
-                return _replay(record, fingerprint)
-            record = IdempotencyRecord(user_id=user.id, key=key, fingerprint=fingerprint,
-                                       created_at=utcnow())
-            session.add(record)
-            session.flush()
-        writer = service.Writer(session, user)
-        status, body = _apply(session, writer, op)
-        if record is not None:
-            record.status_code = status
-            record.body = json.dumps(body)
-            session.add(record)
+            with state.db.write() as session:
+                _record(session, user, key, fingerprint, status, body)
     state.notifier.notify()
     return JSONResponse(body, status)
 
 
-def _apply(session: Session, writer: service.Writer, op: Op) -> tuple[int, Any]:
-    """Run ``op`` in a savepoint: a refused op leaves nothing but its answer behind."""
-    savepoint = session.begin_nested()
-    try:
-        status, model = op(writer)
-        writer.finish()
-    except Exception as exc:
-        savepoint.rollback()
-        return failure(exc)
-    savepoint.commit()
-    return status, jsonable_encoder(model)
+def _json(value: Any) -> Any:
+    """``jsonable_encoder(value)`` for the models the routes answer with, in one pass."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(value)
+
+
+def _record(session: Session, user: User, key: str, fingerprint: str, status: int,
+            body: Any) -> None:
+    """Keep the answer for ``key``; an IntegrityError if a concurrent request kept one."""
+    session.execute(_RECORD, {"user_id": user.id, "key": key, "fingerprint": fingerprint,
+                              "status_code": status, "body": json.dumps(body),
+                              "created_at": utcnow()})
 
 
 def failure(exc: Exception) -> tuple[int, Any]:
@@ -111,12 +136,13 @@ def failure(exc: Exception) -> tuple[int, Any]:
     raise exc
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
-    if record.fingerprint != fingerprint:
+def _replay(recorded_fingerprint: str, status_code: int, body: str,
+            fingerprint: str) -> Response:
+    if recorded_fingerprint != fingerprint:
         raise ApiError(422, "This Idempotency-Key was already used for a different request.",
                        "Idempotency-Key")
-    if not record.status_code:  # written by a request still in flight elsewhere
+    if not status_code:  # written by an older server while its request was in flight
         raise ApiError(503, "A request with this Idempotency-Key is still in progress.",
                        headers={"Retry-After": "1"})
-    return JSONResponse(json.loads(record.body), record.status_code,
+    return JSONResponse(json.loads(body), status_code,
                         headers={"Idempotent-Replayed": "true"})

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from incidenttui.api.paths import CHANGES
@@ -27,19 +28,14 @@ async def changes(
     cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
-) -> ChangePage:
+) -> Response:
     """Every change after ``cursor``, in order; waits up to ``wait`` s when none."""
     db, wake = database(request), notifier(request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-
-    def read() -> ChangePage:
-        with db.read() as session:
-            return queries.change_page(session, cursor, limit)
-
     while True:
-        page = await run_in_threadpool(read)
+        page, count = await run_in_threadpool(queries.change_page_json, db, cursor, limit)
         remaining = deadline - loop.time()
-        if page.changes or remaining <= 0 or wake.closed:
-            return page
+        if count or remaining <= 0 or wake.closed:
+            return Response(page, media_type="application/json")
         await wake.wait(min(remaining, REPLICA_POLL_SECONDS))
