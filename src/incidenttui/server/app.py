@@ -65,4 +65,7 @@ def app_from_env() -> FastAPI:
     ``INCIDENTTUI_SERVER_DB``; the parent process has already migrated it."""
     import os
 
+    from incidenttui.server.serve import tune_interpreter
+
+    tune_interpreter()
     return create_app(os.environ["INCIDENTTUI_SERVER_DB"], migrate=False)
