@@ -123,6 +123,8 @@ class Writer:
         self.now = now or utcnow()
         self._incidents: dict[str, Incident] = {}
         self._events: list[TimelineEvent] = []
+        # Snapshots (the API's JSON) made for the answer, reused for the feed.
+        self._snapshots: dict[str, dict[str, Any]] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -137,6 +139,7 @@ class Writer:
         self.session.add(event)
         self._events.append(event)
         self._incidents[incident.id] = incident
+        self._snapshots.pop(incident.id, None)
         return event
 
     def apply(self, incident: Incident, changes: Mapping[str, Any]) -> None:
@@ -154,12 +157,27 @@ class Writer:
         incident.updated_at = self.now
         self.session.add(incident)
         self._incidents[incident.id] = incident
+        self._snapshots.pop(incident.id, None)
+
+    def snapshot(self, incident: Incident) -> dict[str, Any]:
+        """The incident as the API shows it (``IncidentOut`` as JSON), made once per state."""
+        snap = self._snapshots.get(incident.id)
+        if snap is None:
+            snap = self._snapshots[incident.id] = incident_json(incident)
+        return snap
+
+    def event_snapshot(self, event: TimelineEvent) -> dict[str, Any]:
+        """The event as the API shows it (``EventOut`` as JSON), made once."""
+        snap = self._snapshots.get(event.id)
+        if snap is None:
+            snap = self._snapshots[event.id] = event_json(event)
+        return snap
 
     def finish(self) -> None:
         """Record every touched incident and new event in the change feed (call last)."""
         self.session.flush()
-        changes = [("incident", i.id, incident_json(i)) for i in self._incidents.values()]
-        changes += [("event", e.id, event_json(e)) for e in self._events]
+        changes = [("incident", i.id, self.snapshot(i)) for i in self._incidents.values()]
+        changes += [("event", e.id, self.event_snapshot(e)) for e in self._events]
         record_changes(self.session, changes)
 
     # -- checks ----------------------------------------------------------------------------

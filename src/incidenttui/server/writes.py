@@ -30,8 +30,10 @@ from incidenttui.server.errors import ApiError, error_body
 from incidenttui.server.models import IdempotencyRecord, Incident, User
 from incidenttui.sqltypes import utcnow
 
+#: An answer: a model, or the JSON a model dumps to (``Writer.snapshot``).
+Answer = BaseModel | dict[str, Any]
 #: An operation inside the write: given the transaction's writer, its status and answer.
-Op = Callable[[service.Writer], tuple[int, BaseModel]]
+Op = Callable[[service.Writer], tuple[int, Answer]]
 
 
 class _Refused(Exception):
@@ -60,10 +62,10 @@ def write(request: Request, user: User, key: str | None, payload: Any, op: Op) -
     raise AssertionError("unreachable")
 
 
-def on_incident(key: str, fn: Callable[[service.Writer, Incident], BaseModel],
+def on_incident(key: str, fn: Callable[[service.Writer, Incident], Answer],
                 status: int = 200) -> Op:
     """An operation on the incident ``key``, locked for the rest of the transaction."""
-    def op(writer: service.Writer) -> tuple[int, BaseModel]:
+    def op(writer: service.Writer) -> tuple[int, Answer]:
         incident = service.find_incident(writer.session, key, for_update=True)
         return status, fn(writer, incident)
     return op
@@ -87,13 +89,13 @@ def _write_once(state: Any, user: User, key: str | None, fingerprint: str, op: O
                 if recorded is not None:
                     return _replay(*recorded, fingerprint)
             try:
-                status, model = op(writer := service.Writer(session, user))
+                status, answer = op(writer := service.Writer(session, user))
+                body = _json(answer)
+                if key:  # before the feed's lock (PostgreSQL): it is held until commit
+                    _record(session, user, key, fingerprint, status, body)
                 writer.finish()
-            except Exception as exc:
+            except Exception as exc:  # failure() raises again what is not a refusal
                 raise _Refused(*failure(exc)) from exc
-            body = _json(model)
-            if key:
-                _record(session, user, key, fingerprint, status, body)
     except _Refused as refused:
         status, body = refused.status, refused.body
         if key:
@@ -104,7 +106,9 @@ def _write_once(state: Any, user: User, key: str | None, fingerprint: str, op: O
 
 
 def _json(value: Any) -> Any:
-    """``jsonable_encoder(value)`` for the models the routes answer with, in one pass."""
+    """``jsonable_encoder(value)`` for the answers of the routes, in one pass."""
+    if isinstance(value, dict):  # already JSON: a snapshot
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     return jsonable_encoder(value)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from incidenttui.api.paths import INCIDENTS
 from incidenttui.api.schemas import (
@@ -26,7 +25,7 @@ from incidenttui.domain import Action, Status
 from incidenttui.server import queries, service
 from incidenttui.server.deps import AuthRoute, IdemKey, Key, Reader, Responder, database
 from incidenttui.server.errors import ERRORS, WRITE_ERRORS, ApiError
-from incidenttui.server.writes import on_incident, write
+from incidenttui.server.writes import Answer, on_incident, write
 
 router = APIRouter(route_class=AuthRoute)
 ONE = f"{INCIDENTS}/{{key}}"
@@ -83,8 +82,8 @@ def get_timeline(request: Request, user: Reader, key: Key) -> list[EventOut]:
 def create_incident(request: Request, user: Responder, body: IncidentCreate,
                     idempotency_key: IdemKey = None) -> Response:
     """Log a new incident; the server gives its number."""
-    def op(writer: service.Writer) -> tuple[int, BaseModel]:
-        return 201, service.incident_out(writer.create(body))
+    def op(writer: service.Writer) -> tuple[int, Answer]:
+        return 201, writer.snapshot(writer.create(body))
     return write(request, user, idempotency_key, body, op)
 
 
@@ -93,7 +92,7 @@ def patch_incident(request: Request, user: Responder, key: Key, body: IncidentPa
                    idempotency_key: IdemKey = None) -> Response:
     """Change fields; refused with 409 listing each field changed since base_version."""
     return write(request, user, idempotency_key, body, on_incident(
-        key, lambda w, i: service.incident_out(w.patch(i, body))))
+        key, lambda w, i: w.snapshot(w.patch(i, body))))
 
 
 def _action_route(action: Action) -> None:
@@ -101,7 +100,7 @@ def _action_route(action: Action) -> None:
             body: ActionBody | None = None) -> Response:
         body = body or ActionBody()
         return write(request, user, idempotency_key, body, on_incident(
-            key, lambda w, i: service.incident_out(w.act(i, action, body))))
+            key, lambda w, i: w.snapshot(w.act(i, action, body))))
     act.__doc__ = f"Lifecycle move: {action.value}."
     router.add_api_route(f"{ONE}/{action.value}", act, methods=["POST"],
                          response_model=IncidentOut, tags=["actions"],
@@ -118,7 +117,7 @@ def escalate(request: Request, user: Responder, key: Key, body: EscalateBody,
              idempotency_key: IdemKey = None) -> Response:
     """Functional (to a team / the next level) or hierarchical (management) escalation."""
     return write(request, user, idempotency_key, body, on_incident(
-        key, lambda w, i: service.incident_out(w.escalate(i, body))))
+        key, lambda w, i: w.snapshot(w.escalate(i, body))))
 
 
 @router.post(f"{ONE}/notes", status_code=201, response_model=EventOut, tags=["actions"],
@@ -127,7 +126,7 @@ def add_note(request: Request, user: Responder, key: Key, body: NoteBody,
              idempotency_key: IdemKey = None) -> Response:
     """Append a note to the timeline; notes never conflict."""
     return write(request, user, idempotency_key, body, on_incident(
-        key, lambda w, i: EventOut.model_validate(w.note(i, body)), status=201))
+        key, lambda w, i: w.event_snapshot(w.note(i, body)), status=201))
 
 
 @router.post(f"{ONE}/links", response_model=IncidentOut, tags=["actions"],
@@ -136,4 +135,4 @@ def add_link(request: Request, user: Responder, key: Key, body: LinkBody,
              idempotency_key: IdemKey = None) -> Response:
     """Link to another incident: duplicate_of, related or caused_by."""
     return write(request, user, idempotency_key, body, on_incident(
-        key, lambda w, i: service.incident_out(w.link(i, body))))
+        key, lambda w, i: w.snapshot(w.link(i, body))))
