@@ -223,3 +223,14 @@ def test_the_refusals_are_counted_and_the_server_keeps_serving(server):
                         headers={"Content-Type": "application/json"})
         assert_error(r, 413)
         assert create(client, id=str(uuid.uuid4()))["ref"].startswith("INC-")
+
+
+def test_the_alert_routes_keep_their_own_limit_and_answers(server):
+    with server.client(None) as anon:
+        r = anon.post(f"{API}/events", content=b"x" * (2 * MB),
+                      headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert r.json()["status"] == "invalid event"  # PagerDuty's shape, as before
+        r = anon.post(f"{API}/integrations/alertmanager", content=b"x" * (2 * MB),
+                      headers={"Content-Type": "application/json"})
+        assert_error(r, 413, contains="524288")

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from incidenttui import __version__
+from incidenttui.api.paths import EVENTS_V2, INTEGRATIONS
 from incidenttui.server import service
 from incidenttui.server.alerts_api import EventsFastPath
 from incidenttui.server.alerts_api import router as alerts_router
@@ -49,7 +50,8 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.metrics = metrics
     # Innermost first: the metrics middleware (outermost) counts every answer, 413s too.
     app.add_middleware(EventsFastPath, fastapi_app=app)
-    app.add_middleware(BodyLimit)
+    # The alert routes bound their bodies themselves (512 KiB, in their own answer shapes).
+    app.add_middleware(BodyLimit, own_limits=(EVENTS_V2, INTEGRATIONS))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     app.include_router(operations.router)

@@ -5,8 +5,9 @@ authentication or reading a byte of the body. A body of unknown length (chunked)
 while the route reads it, and reading stops at the limit with 413. Either way the server never
 holds more than the limit (plus the ASGI server's small read buffer) of one request in memory.
 
-The alert routes keep their own, lower limit (512 KiB, ``alerts_api.BoundedRoute``) with their
-own answers; this one is the ceiling for everything.
+The alert routes keep their own, lower limit (512 KiB, ``alerts_api.BoundedRoute``, which
+also refuses a declared length before reading) with their own answers (Events v2 answers in
+PagerDuty's shape): their paths are passed as ``own_limits`` and left to them.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ def too_large_text(limit: int) -> str:
 class BodyLimit:
     """Pure ASGI middleware: refuse request bodies over ``limit`` bytes without reading them."""
 
-    def __init__(self, app: ASGIApp, limit: int = API_BODY_LIMIT) -> None:
+    def __init__(self, app: ASGIApp, limit: int = API_BODY_LIMIT,
+                 own_limits: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.own_limits = own_limits
         self._answer = json.dumps({"detail": too_large_text(limit), "field": None}).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._own_limit(scope["path"]):
             await self.app(scope, receive, send)
             return
         length: bytes | None = None
@@ -57,6 +60,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         await self._counted(scope, receive, send)
+
+    def _own_limit(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.own_limits)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         size = 0

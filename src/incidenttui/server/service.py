@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
@@ -114,6 +114,10 @@ def next_numbers(session: Session, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
+_INSERT_EVENTS = insert(TimelineEvent.__table__)  # type: ignore[attr-defined]
+_EVENT_COLUMNS = tuple(TimelineEvent.model_fields)
+
+
 class Writer:
     """Collects one transaction's incident and timeline writes and records them in the feed."""
 
@@ -136,8 +140,7 @@ class Writer:
         event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
                               at=at, kind=kind, actor=self.actor.id, text=text,
                               data=data or {})
-        self.session.add(event)
-        self._events.append(event)
+        self._events.append(event)  # inserted by finish(), all in one statement
         self._incidents[incident.id] = incident
         self._snapshots.pop(incident.id, None)
         return event
@@ -174,8 +177,12 @@ class Writer:
         return snap
 
     def finish(self) -> None:
-        """Record every touched incident and new event in the change feed (call last)."""
+        """Write the new events and record every touched incident and new event in the
+        change feed (call last)."""
         self.session.flush()
+        if self._events:
+            self.session.execute(_INSERT_EVENTS, [
+                {name: getattr(e, name) for name in _EVENT_COLUMNS} for e in self._events])
         changes = [("incident", i.id, self.snapshot(i)) for i in self._incidents.values()]
         changes += [("event", e.id, self.event_snapshot(e)) for e in self._events]
         record_changes(self.session, changes)
