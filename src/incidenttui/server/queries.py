@@ -10,16 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from incidenttui.api.schemas import (
-    ChangeOut,
-    ChangePage,
-    EventOut,
-    IncidentDetail,
-    IncidentPage,
-)
+from incidenttui.api.schemas import EventOut, IncidentDetail, IncidentPage
 from incidenttui.domain import Status
 from incidenttui.server import service
-from incidenttui.server.changes import read_changes
 from incidenttui.server.models import Incident
 
 if TYPE_CHECKING:
@@ -66,20 +59,12 @@ def directory_rows(session: Session, table: Any, schema: type[BaseModel]) -> lis
     return [schema.model_validate(r) for r in rows]
 
 
-def change_page(session: Session, cursor: int, limit: int) -> ChangePage:
-    """Up to ``limit`` feed entries after ``cursor``."""
-    rows, more = read_changes(session, cursor, limit)
-    items = [ChangeOut(seq=r.seq or 0, entity=r.entity, id=r.entity_id, data=r.data)
-             for r in rows]
-    return ChangePage(changes=items, cursor=items[-1].seq if items else cursor, more=more)
-
-
 _FEED_PAGE = ("SELECT seq, entity, entity_id, CAST(data AS TEXT) FROM changes WHERE seq > ? "
               "ORDER BY seq LIMIT ?")
 
 
 def change_page_json(db: Database, cursor: int, limit: int) -> tuple[bytes, int]:
-    """The same page as :func:`change_page`, as the JSON of a :class:`ChangePage`, and how
+    """Up to ``limit`` feed entries after ``cursor`` as the JSON of a ``ChangePage``, and how
     many changes it holds.
 
     A catching-up client reads the feed page after page: the snapshots are stored as JSON
