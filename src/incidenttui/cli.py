@@ -236,18 +236,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from incidenttui.server.auth import create_user
+    from incidenttui.server.admin import AdminError, create_user_with_token
 
     db = _open_db(args.db)
     with db.write() as session:
         try:
-            user, token = create_user(session, args.name, args.role, args.team,
-                                      args.display_name)
-        except ValueError as exc:
+            user, token = create_user_with_token(session, args.name, args.role, args.team,
+                                                 args.display_name)
+        except AdminError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
-        from incidenttui.server.service import record_directory
-
-        record_directory(session, [user])
     print(f"created {user.id} ({user.role}); token (shown once, store it now):",
           file=sys.stderr)
     print(token)
@@ -255,32 +252,27 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_create_team(args: argparse.Namespace) -> int:
-    from incidenttui.server.models import Team
-    from incidenttui.server.service import record_directory
+    from incidenttui.server.admin import AdminError, save_team
 
     db = _open_db(args.db)
     with db.write() as session:
-        team = session.get(Team, args.team_id) or Team(id=args.team_id, name=args.name)
-        team.name, team.level = args.name, args.level
-        session.add(team)
-        record_directory(session, [team])
+        try:
+            save_team(session, args.team_id, args.name, args.level)
+        except AdminError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
     print(f"team {args.team_id} saved")
     return 0
 
 
 def cmd_create_service(args: argparse.Namespace) -> int:
-    from incidenttui.server.models import Service, Team
-    from incidenttui.server.service import record_directory
+    from incidenttui.server.admin import AdminError, save_service
 
     db = _open_db(args.db)
     with db.write() as session:
-        if args.team and session.get(Team, args.team) is None:
-            raise CliError(f"unknown team {args.team!r}", EXIT_USAGE)
-        svc = session.get(Service, args.service_id) or Service(id=args.service_id,
-                                                               name=args.name)
-        svc.name, svc.team_id = args.name, args.team
-        session.add(svc)
-        record_directory(session, [svc])
+        try:
+            save_service(session, args.service_id, args.name, args.team)
+        except AdminError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
     print(f"service {args.service_id} saved")
     return 0
 

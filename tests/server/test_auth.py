@@ -120,3 +120,45 @@ def test_directory_reads(server):
         assert teams["platform"]["level"] == 2 and teams["security"]["level"] == 3
         services = {s["id"]: s for s in viewer.get(f"{API}/services").json()}
         assert services["payments"]["team_id"] == "payments-experts"
+
+
+def test_a_revoked_or_reissued_token_fails_at_once_on_every_replica(server):
+    """Tokens are read from the database on every request (no cache in any process), so a
+    change made through one replica, or straight in the database, holds on all of them."""
+    from servers import ThreadedServer
+
+    from incidenttui.server.admin import create_user_with_token
+
+    replica = ThreadedServer(server.db_url).start()
+    old = server.tokens["other"]
+    try:
+        urls = (server.base_url, replica.base_url)
+
+        def me(token: str) -> list[int]:
+            return [httpx.get(f"{url}{API}/me", headers={"Authorization": f"Bearer {token}"},
+                              timeout=30).status_code for url in urls]
+
+        assert me(old) == [200, 200]
+        server.set_active("ray", False)
+        try:
+            assert me(old) == [401, 401]
+        finally:
+            server.set_active("ray", True)
+        assert me(old) == [200, 200]
+        with server.database.write() as session:
+            _, new = create_user_with_token(session, "ray", "responder")
+        try:
+            assert me(old) == [401, 401]
+            assert me(new) == [200, 200]
+        finally:  # give the module's other tests their token back
+            with server.database.write() as session:
+                from incidenttui.server.auth import hash_token
+                from incidenttui.server.models import User
+
+                user = session.get(User, "ray")
+                assert user is not None
+                user.token_hash = hash_token(old)
+                session.add(user)
+        assert me(old) == [200, 200]
+    finally:
+        replica.stop()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
@@ -114,6 +114,10 @@ def next_numbers(session: Session, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
+_INSERT_EVENTS = insert(TimelineEvent.__table__)  # type: ignore[attr-defined]
+_EVENT_COLUMNS = tuple(TimelineEvent.model_fields)
+
+
 class Writer:
     """Collects one transaction's incident and timeline writes and records them in the feed."""
 
@@ -123,6 +127,8 @@ class Writer:
         self.now = now or utcnow()
         self._incidents: dict[str, Incident] = {}
         self._events: list[TimelineEvent] = []
+        # Snapshots (the API's JSON) made for the answer, reused for the feed.
+        self._snapshots: dict[str, dict[str, Any]] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -134,9 +140,9 @@ class Writer:
         event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
                               at=at, kind=kind, actor=self.actor.id, text=text,
                               data=data or {})
-        self.session.add(event)
-        self._events.append(event)
+        self._events.append(event)  # inserted by finish(), all in one statement
         self._incidents[incident.id] = incident
+        self._snapshots.pop(incident.id, None)
         return event
 
     def apply(self, incident: Incident, changes: Mapping[str, Any]) -> None:
@@ -154,12 +160,31 @@ class Writer:
         incident.updated_at = self.now
         self.session.add(incident)
         self._incidents[incident.id] = incident
+        self._snapshots.pop(incident.id, None)
+
+    def snapshot(self, incident: Incident) -> dict[str, Any]:
+        """The incident as the API shows it (``IncidentOut`` as JSON), made once per state."""
+        snap = self._snapshots.get(incident.id)
+        if snap is None:
+            snap = self._snapshots[incident.id] = incident_json(incident)
+        return snap
+
+    def event_snapshot(self, event: TimelineEvent) -> dict[str, Any]:
+        """The event as the API shows it (``EventOut`` as JSON), made once."""
+        snap = self._snapshots.get(event.id)
+        if snap is None:
+            snap = self._snapshots[event.id] = event_json(event)
+        return snap
 
     def finish(self) -> None:
-        """Record every touched incident and new event in the change feed (call last)."""
+        """Write the new events and record every touched incident and new event in the
+        change feed (call last)."""
         self.session.flush()
-        changes = [("incident", i.id, incident_json(i)) for i in self._incidents.values()]
-        changes += [("event", e.id, event_json(e)) for e in self._events]
+        if self._events:
+            self.session.execute(_INSERT_EVENTS, [
+                {name: getattr(e, name) for name in _EVENT_COLUMNS} for e in self._events])
+        changes = [("incident", i.id, self.snapshot(i)) for i in self._incidents.values()]
+        changes += [("event", e.id, self.event_snapshot(e)) for e in self._events]
         record_changes(self.session, changes)
 
     # -- checks ----------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Directory administration (users, teams, services) as the CLI's admin verbs call it.
+
+Each function validates its input, writes the row inside the caller's transaction and records
+it in the change feed, so every client sees the directory change on its next pull.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from incidenttui.api.schemas import SLUG_PATTERN
+from incidenttui.domain import Role
+from incidenttui.server.auth import create_user
+from incidenttui.server.models import Service, Team, User
+from incidenttui.server.service import record_directory
+
+_SLUG = re.compile(SLUG_PATTERN)
+LEVELS = (1, 2, 3)
+
+
+class AdminError(ValueError):
+    """A directory change refused; the message says why."""
+
+
+def _check_id(kind: str, value: str) -> None:
+    if not (0 < len(value) <= 64 and _SLUG.match(value)):
+        raise AdminError(f"invalid {kind} id {value!r}: up to 64 letters, digits, '.', '_', "
+                         "'-', '@', starting with a letter or digit")
+
+
+def _check_name(value: str) -> str:
+    if not value.strip() or len(value) > 200 or "\x00" in value:
+        raise AdminError(f"invalid name {value!r}: 1 to 200 characters, not blank")
+    return value
+
+
+def create_user_with_token(session: Session, name: str, role: Role | str,
+                           team: str | None = None, display_name: str | None = None,
+                           email: str | None = None) -> tuple[User, str]:
+    """Create user ``name`` (or give an existing one a new token, revoking the old one);
+    return it and its token, which is shown once and never stored."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AdminError(f"invalid role {role!r}: one of "
+                         f"{', '.join(r.value for r in Role)}") from None
+    if display_name is not None:
+        _check_name(display_name)
+    try:
+        user, token = create_user(session, name, role, team, display_name, email)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    record_directory(session, [user])
+    return user, token
+
+
+def save_team(session: Session, team_id: str, name: str, level: int = 1) -> Team:
+    """Create team ``team_id`` or update its name and functional escalation level."""
+    _check_id("team", team_id)
+    _check_name(name)
+    if level not in LEVELS:
+        raise AdminError(f"invalid level {level!r}: 1, 2 or 3")
+    team = session.get(Team, team_id) or Team(id=team_id, name=name)
+    team.name, team.level = name, level
+    session.add(team)
+    record_directory(session, [team])
+    return team
+
+
+def save_service(session: Session, service_id: str, name: str,
+                 team: str | None = None) -> Service:
+    """Create service ``service_id`` or update its name and owning team."""
+    _check_id("service", service_id)
+    _check_name(name)
+    if team is not None and session.get(Team, team) is None:
+        raise AdminError(f"unknown team {team!r}")
+    service = session.get(Service, service_id) or Service(id=service_id, name=name)
+    service.name, service.team_id = name, team
+    session.add(service)
+    record_directory(session, [service])
+    return service
