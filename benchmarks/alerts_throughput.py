@@ -128,7 +128,7 @@ def floor_app() -> Any:
     from fastapi.responses import JSONResponse
     from sqlalchemy import text
 
-    from incidenttui.server.alerts_api import EventsV2Event
+    from incidenttui.server.alerts.wire import EventsV2Event
     from incidenttui.server.db import Database
 
     db = Database(os.environ["FLOOR_DB_URL"])
@@ -327,7 +327,7 @@ def wrk(url: str, script: Path, seconds: int) -> WrkResult:
 
 def seed(db_url: str) -> str:
     """Migrate, add a service and an Events integration; return its routing key."""
-    from incidenttui.server import alerts
+    from incidenttui.server.alerts.integrations import create_integration
     from incidenttui.server.db import Database
     from incidenttui.server.models import Service
 
@@ -337,7 +337,7 @@ def seed(db_url: str) -> str:
         with db.write() as session:
             session.add(Service(id="checkout", name="Checkout"))
             session.flush()
-            _, key = alerts.create_integration(session, service_id="checkout", kind="events")
+            _, key = create_integration(session, service_id="checkout", kind="events")
         return key
     finally:
         db.dispose()

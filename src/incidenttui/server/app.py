@@ -50,8 +50,7 @@ from incidenttui.api.schemas import (
 )
 from incidenttui.domain import Action, Permission, Priority, Refused, Status, allowed
 from incidenttui.server import service
-from incidenttui.server.alerts_api import EventsFastPath
-from incidenttui.server.alerts_api import router as alerts_router
+from incidenttui.server.alerts import router as alerts_router
 from incidenttui.server.auth import user_for_token
 from incidenttui.server.changes import ChangeNotifier, latest_seq, read_changes
 from incidenttui.server.db import Database
@@ -112,8 +111,6 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.db = db
     app.state.notifier = notifier
     app.state.metrics = metrics
-    # Added first, so it runs inside the metrics middleware (which counts its answers).
-    app.add_middleware(EventsFastPath, fastapi_app=app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     # -- errors: always JSON with a readable detail, never a traceback --------------------

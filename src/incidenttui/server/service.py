@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
@@ -114,6 +114,11 @@ def next_numbers(session: Session, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
+_UPDATE_EVENT = update(TimelineEvent.__table__).where(  # type: ignore[attr-defined]
+    TimelineEvent.__table__.c.id == bindparam("b_id")  # type: ignore[attr-defined]
+).values(text=bindparam("text"), data=bindparam("data"))
+
+
 class Writer:
     """Collects one transaction's incident and timeline writes and records them in the feed."""
 
@@ -123,6 +128,7 @@ class Writer:
         self.now = now or utcnow()
         self._incidents: dict[str, Incident] = {}
         self._events: list[TimelineEvent] = []
+        self._updated_events: dict[str, EventOut] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -138,6 +144,12 @@ class Writer:
         self._events.append(event)
         self._incidents[incident.id] = incident
         return event
+
+    def update_event(self, event: EventOut) -> None:
+        """Give an existing timeline event ``event``'s text and data (an event the server
+        owns, such as an alert's, whose count a repeat raises); :meth:`finish` writes it and
+        puts this snapshot in the feed. Its incident is not touched."""
+        self._updated_events[event.id] = event
 
     def apply(self, incident: Incident, changes: Mapping[str, Any]) -> None:
         """Set ``changes`` on ``incident`` and bump its version and the changed fields'."""
@@ -158,8 +170,13 @@ class Writer:
     def finish(self) -> None:
         """Record every touched incident and new event in the change feed (call last)."""
         self.session.flush()
+        updated = list(self._updated_events.values())
+        if updated:  # one statement for all of them
+            self.session.execute(_UPDATE_EVENT, [
+                {"b_id": e.id, "text": e.text, "data": e.data} for e in updated])
         changes = [("incident", i.id, incident_json(i)) for i in self._incidents.values()]
         changes += [("event", e.id, event_json(e)) for e in self._events]
+        changes += [("event", e.id, e.model_dump(mode="json")) for e in updated]
         record_changes(self.session, changes)
 
     # -- checks ----------------------------------------------------------------------------
