@@ -112,6 +112,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.notifier = notifier
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.include_router(alerts_router)  # first: routes match in order; storms hit these most
 
     # -- errors: always JSON with a readable detail, never a traceback --------------------
 
@@ -433,7 +434,6 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
         return write(request, user, idempotency_key, body, on_incident(
             key, lambda w, i: service.incident_out(w.link(i, body))))
 
-    app.include_router(alerts_router)
     return app
 
 

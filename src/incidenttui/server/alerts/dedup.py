@@ -452,7 +452,8 @@ class Batch:
         description = alert.description() if callable(alert.description) else alert.description
         fields = {"title": txt.title(alert.summary, alert.source),
                   "description": txt.text(description, txt.TEXT_MAX), "service": service_id,
-                  "category": _CATEGORIES.get(category, category), "impact": impact, "urgency": urgency,
+                  "category": _CATEGORIES.get(category, category), "impact": impact,
+                  "urgency": urgency,
                   "detected_at": now, "started_at": txt.not_after(alert.starts_at, now)}
         try:
             if len(service_id) > 64 or not _SLUG.match(service_id):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import threading
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
@@ -34,6 +35,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from incidenttui.api.errors import ErrorOut
 from incidenttui.api.paths import API
@@ -64,6 +66,7 @@ from incidenttui.server.service import NotFound
 #: The largest request body the ingestion endpoints read (PagerDuty's own limit per event).
 MAX_BODY_BYTES = 512 * 1024
 _INIT = threading.Lock()
+_ACCEPTED = b'{"status":"success","message":"Event processed","dedup_key":'
 
 
 def integration_out(integration: Integration) -> IntegrationOut:
@@ -85,16 +88,27 @@ class _TooLarge(Exception):
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request's body, refused with :class:`_TooLarge` as soon as it is over ``limit``
+    (by its Content-Length, or by what arrived when it is chunked); kept on the request."""
+    if hasattr(request, "_body"):
+        return request._body
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _TooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:  # Request.stream() without its generator: this runs once per alert
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _TooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    request._body = body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return body
 
 
 class BoundedRoute(APIRoute):
@@ -106,7 +120,7 @@ class BoundedRoute(APIRoute):
 
         async def bounded(request: Request) -> Response:
             try:
-                request._body = await _read_limited(request, MAX_BODY_BYTES)
+                await _read_limited(request, MAX_BODY_BYTES)
             except _TooLarge:
                 return self.too_large()
             try:
@@ -177,7 +191,7 @@ class ValidatedBodyRoute(BoundedRoute):
             if not _is_json(request.headers.get("content-type")):
                 return await handler(request)
             try:
-                raw = request._body = await _read_limited(request, MAX_BODY_BYTES)
+                raw = await _read_limited(request, MAX_BODY_BYTES)
             except _TooLarge:
                 return self.too_large()
             try:
@@ -333,6 +347,45 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def enqueue_event(request: Request, body: EventsV2Event) -> Response:
+    """PagerDuty Events API v2 compatible: ``trigger`` opens an incident for the
+    ``dedup_key`` (scoped to the routing key) or joins the open one and counts the repeat;
+    ``acknowledge`` acknowledges a new incident; ``resolve`` records the recovery and, by the
+    integration's rule, resolves the incident. A trigger after the incident was resolved
+    opens a new one."""
+    state = request.app.state
+    if body.event_action == "trigger" and not body.dedup_key:
+        body.dedup_key = uuid.uuid4().hex
+    assert body.dedup_key is not None
+    job = Job("events", _key_hash(body.routing_key), [from_event(body)])
+    outcome = await _ingestor(state).submit_async(job)
+    _count_in(state, "events", outcome)
+    if outcome.status in ("unauthorized", "wrong_kind"):
+        reason = ("'routing_key' is not a known integration key (revoked, or never issued)"
+                  if outcome.status == "unauthorized" else
+                  "'routing_key' belongs to an Alertmanager integration, not an Events API "
+                  "one")
+        return events_error(400, "Event object is invalid", [reason])
+    if outcome.status == "refused":
+        return events_error(400, "Event object is invalid", [outcome.message])
+    if outcome.status == "unavailable":
+        return JSONResponse({"status": "error", "message": outcome.message, "errors": []}, 503,
+                            headers={"Retry-After": "2"})
+    # EventsAccepted as JSONResponse renders it, without building the model or the dict
+    return Response(_ACCEPTED + json.dumps(body.dedup_key, ensure_ascii=False).encode() + b"}",
+                    202, media_type="application/json")
+
+
+# Added first of the router: routes match in order, and storms come this way.
+router.add_api_route(
+    f"{API}/events", enqueue_event, methods=["POST"], status_code=202,
+    response_model=EventsAccepted, tags=["alerts"], route_class_override=EventsRoute,
+    name="enqueue_event", responses={
+        400: {"model": EventsError, "description": "Not a valid event; `errors` lists why"},
+        413: {"model": EventsError, "description": "Body over 512 KiB"},
+        503: {"model": EventsError, "description": "Database busy; retry"}})
+
+
 @router.post(f"{API}/integrations/alertmanager", response_model=AlertmanagerResult,
              tags=["alerts"], responses={
                  401: {"model": ErrorOut, "description": "No integration key, or one that is "
@@ -368,44 +421,6 @@ async def alertmanager_webhook(
         incidents=[IncidentRef(id=i.id, ref=i.ref, status=Status(i.status), created=i.created)
                    for i in outcome.incidents.values()])
     return JSONResponse(result.model_dump(mode="json"))
-
-
-async def enqueue_event(request: Request, body: EventsV2Event) -> Response:
-    """PagerDuty Events API v2 compatible: ``trigger`` opens an incident for the
-    ``dedup_key`` (scoped to the routing key) or joins the open one and counts the repeat;
-    ``acknowledge`` acknowledges a new incident; ``resolve`` records the recovery and, by the
-    integration's rule, resolves the incident. A trigger after the incident was resolved
-    opens a new one."""
-    state = request.app.state
-    if body.event_action == "trigger" and not body.dedup_key:
-        body.dedup_key = uuid.uuid4().hex
-    assert body.dedup_key is not None
-    job = Job("events", _key_hash(body.routing_key), [from_event(body)])
-    outcome = await _ingestor(state).submit_async(job)
-    _count_in(state, "events", outcome)
-    if outcome.status in ("unauthorized", "wrong_kind"):
-        reason = ("'routing_key' is not a known integration key (revoked, or never issued)"
-                  if outcome.status == "unauthorized" else
-                  "'routing_key' belongs to an Alertmanager integration, not an Events API "
-                  "one")
-        return events_error(400, "Event object is invalid", [reason])
-    if outcome.status == "refused":
-        return events_error(400, "Event object is invalid", [outcome.message])
-    if outcome.status == "unavailable":
-        return JSONResponse({"status": "error", "message": outcome.message, "errors": []}, 503,
-                            headers={"Retry-After": "2"})
-    # EventsAccepted's fields, without building the model for every event
-    return JSONResponse({"status": "success", "message": "Event processed",
-                         "dedup_key": body.dedup_key}, 202)
-
-
-router.add_api_route(
-    f"{API}/events", enqueue_event, methods=["POST"], status_code=202,
-    response_model=EventsAccepted, tags=["alerts"], route_class_override=EventsRoute,
-    name="enqueue_event", responses={
-        400: {"model": EventsError, "description": "Not a valid event; `errors` lists why"},
-        413: {"model": EventsError, "description": "Body over 512 KiB"},
-        503: {"model": EventsError, "description": "Database busy; retry"}})
 
 
 @router.post(f"{API}/integrations", status_code=201, response_model=IntegrationCreated,
