@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -57,7 +57,8 @@ class Ticket(Generic[J, R]):
     job: J
     result: R | None = None
     error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    #: set once written, for a caller waiting in a thread (an awaiting one has ``waiter``)
+    done: threading.Event | None = None
     #: the event loop and future of a caller awaiting the job (:meth:`GroupCommit.submit_async`)
     waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
@@ -103,9 +104,9 @@ class GroupCommit(Generic[J, R]):
 
     def submit(self, job: J) -> R:
         """Write ``job`` and return its result (blocking); re-raises its error."""
-        ticket: Ticket[J, R] = Ticket(job)
+        ticket: Ticket[J, R] = Ticket(job, done=threading.Event())
         self._enqueue(ticket)
-        ticket.done.wait()
+        ticket.done.wait()  # type: ignore[union-attr]
         return ticket.outcome()
 
     async def submit_async(self, job: J) -> R:
@@ -119,7 +120,7 @@ class GroupCommit(Generic[J, R]):
     def write_batch(self, jobs: list[J]) -> list[Ticket[J, R]]:
         """Write ``jobs`` now as one group commit, in the calling thread (tests use this to
         put known jobs in one batch)."""
-        tickets: list[Ticket[J, R]] = [Ticket(job) for job in jobs]
+        tickets: list[Ticket[J, R]] = [Ticket(job, done=threading.Event()) for job in jobs]
         self._write_batch(tickets)
         return tickets
 
@@ -179,7 +180,8 @@ class GroupCommit(Generic[J, R]):
                     self.committed(written)
             waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for ticket in batch:
-                ticket.done.set()
+                if ticket.done is not None:
+                    ticket.done.set()
                 if ticket.waiter is not None:
                     waiting.setdefault(ticket.waiter[0], []).append(ticket.waiter[1])
             for loop, futures in waiting.items():

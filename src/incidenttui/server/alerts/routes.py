@@ -294,26 +294,36 @@ def _count_in(state: Any, source: str, outcome: Outcome) -> None:
         with _INIT:
             counter = getattr(state, "alert_events", None)
             if counter is None:
-                counter = state.alert_events = Counter(
-                    "incidenttui_alert_events", "Alert events received, by source and outcome",
-                    ["source", "outcome"], registry=metrics.registry)
-    children = getattr(state, "alert_event_children", None)
-    if children is None:
-        children = state.alert_event_children = {}
+                counter = state.alert_events = _EventCounter(metrics.registry)
+    counter.count(source, outcome)
 
-    def child(name: str) -> Any:  # labels() validates and hashes on every call
-        found = children.get((source, name))
+
+class _EventCounter:
+    """``incidenttui_alert_events_total{source, outcome}``, its children kept (``labels()``
+    validates and hashes on every call)."""
+
+    NAMES = ("created", "joined", "repeats", "resolved", "acknowledged", "ignored")
+
+    def __init__(self, registry: Any) -> None:
+        self.counter = Counter("incidenttui_alert_events",
+                               "Alert events received, by source and outcome",
+                               ["source", "outcome"], registry=registry)
+        self.children: dict[tuple[str, str], Any] = {}
+
+    def child(self, source: str, name: str) -> Any:
+        found = self.children.get((source, name))
         if found is None:
-            found = children[(source, name)] = counter.labels(source, name)
+            found = self.children[(source, name)] = self.counter.labels(source, name)
         return found
 
-    if outcome.status != "ok":
-        child(outcome.status).inc(max(1, outcome.alerts))
-        return
-    for name in ("created", "joined", "repeats", "resolved", "acknowledged", "ignored"):
-        value = getattr(outcome, name)
-        if value:
-            child(name).inc(value)
+    def count(self, source: str, outcome: Outcome) -> None:
+        if outcome.status != "ok":
+            self.child(source, outcome.status).inc(max(1, outcome.alerts))
+            return
+        for name in self.NAMES:
+            value = getattr(outcome, name)
+            if value:
+                self.child(source, name).inc(value)
 
 
 def _fail(status: int, detail: str, field: str | None = None,
