@@ -222,6 +222,8 @@ class GroupCommit(Generic[J, R]):
     def _commit(self, jobs: list[J]) -> Sequence[R]:
         with self.db.write() as session:
             results = self.write(session, jobs)
+            if len(results) != len(jobs):  # before the commit: nothing is written twice
+                raise ValueError(f"{self.name}: {len(results)} results for {len(jobs)} jobs")
         return results
 
 
