@@ -69,5 +69,13 @@ _MODULES = {
                  "severity_targets"),
     "wire": ("AlertmanagerWebhook", "EventsV2Event", "from_alertmanager", "from_event"),
 }
-__getattr__ = exports(__name__, _MODULES)
+_lookup = exports(__name__, _MODULES)
+
+
+def __getattr__(name: str) -> object:
+    value = _lookup(name)
+    globals()[name] = value  # found once: from then on a plain module attribute
+    return value
+
+
 __all__ = sorted(name for names in _MODULES.values() for name in names)
