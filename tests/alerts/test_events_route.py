@@ -113,7 +113,7 @@ def test_every_other_answer_is_fastapis_own(apps):
 def test_valid_events_get_the_same_answers_either_way(apps):
     ours, plain = apps
     for content_type in ("application/json", "application/json; charset=utf-8",
-                         "application/problem+json"):
+                         "application/problem+json", "Application/JSON"):
         for action in ("trigger", "acknowledge", "resolve"):
             body = json.dumps(pd_event(PD_TRIGGER_EXAMPLE, ours.key, event_action=action,
                                        dedup_key=f"same-{content_type}-{action}")).encode()

@@ -95,6 +95,11 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _TooLarge
+    return await _receive_body(request, limit)
+
+
+async def _receive_body(request: Request, limit: int) -> bytes:
+    """The body as it arrives, :class:`_TooLarge` once over ``limit``; kept on the request."""
     chunks, size = [], 0
     while True:  # Request.stream() without its generator: this runs once per alert
         message = await request.receive()
@@ -188,10 +193,18 @@ class ValidatedBodyRoute(BoundedRoute):
         endpoint = self.endpoint
 
         async def validated(request: Request) -> Response:
-            if not _is_json(request.headers.get("content-type")):
+            content_type = length = None
+            for name, value in request.scope["headers"]:  # one pass, no Headers object
+                if name == b"content-type" and content_type is None:
+                    content_type = value
+                elif name == b"content-length" and length is None:
+                    length = value
+            if content_type is None or not _is_json(content_type):
                 return await handler(request)
             try:
-                raw = await _read_limited(request, MAX_BODY_BYTES)
+                if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+                    raise _TooLarge
+                raw = await _receive_body(request, MAX_BODY_BYTES)
             except _TooLarge:
                 return self.too_large()
             try:
@@ -220,13 +233,11 @@ def _request_and_body(route: APIRoute) -> tuple[str, str, type[BaseModel]]:
     return dependant.request_param_name, fields[0].name, model
 
 
-def _is_json(content_type: str | None) -> bool:
+def _is_json(content_type: bytes) -> bool:
     """Whether FastAPI reads a body of ``content_type`` as JSON (application/json or +json)."""
-    if not content_type:
-        return False
-    kind = content_type.split(";", 1)[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/")
-                                           and kind.endswith("+json"))
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return kind == b"application/json" or (kind.startswith(b"application/")
+                                            and kind.endswith(b"+json"))
 
 
 class EventsRoute(ValidatedBodyRoute):
