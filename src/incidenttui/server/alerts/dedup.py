@@ -492,7 +492,7 @@ class Batch:
         data = {"source": integration.kind, "integration": integration.id,
                 "key": txt.text(alert.key, 1024), "group_key": txt.text(alert.group_key, 1024)}
         data.update(_event_state(record))
-        data.update(_event_details(alert))
+        data.update(_event_details(record))
         record.event = self.writer.event(incident, EventKind.ALERT,
                                          _event_text(integration, record),
                                          event_id=record.id, data=data)
@@ -520,7 +520,7 @@ class Batch:
         data = dict(base or {})
         data.update(_event_state(record))
         if alert is not None:
-            data.update(_event_details(alert))
+            data.update(_event_details(record))
         text = _event_text(integration, record)
         if record.event is not None:  # made in this transaction: the Writer records it
             record.event.data = data
@@ -562,8 +562,9 @@ def _event_state(record: _Record) -> dict[str, Any]:
             "ends_at": txt.iso(record.ends_at), "resolved_at": txt.iso(record.resolved_at)}
 
 
-def _event_details(alert: AlertIn) -> dict[str, Any]:
-    return {name: txt.short(value) for name, value in alert.details.items()}
+def _event_details(record: _Record) -> dict[str, Any]:
+    """The record's details (cleaned already), shortened for its timeline event."""
+    return {name: txt.short(value, cleaned=True) for name, value in record.details.items()}
 
 
 def _event_text(integration: IntegrationRow, record: _Record) -> str:

@@ -49,9 +49,10 @@ def clean(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def short(value: Any) -> Any:
-    """A detail value small enough for a timeline event."""
-    value = clean(value)
+def short(value: Any, *, cleaned: bool = False) -> Any:
+    """A detail value small enough for a timeline event (``cleaned``: :func:`clean` ran)."""
+    if not cleaned:
+        value = clean(value)
     if isinstance(value, str):
         return value if len(value) <= DETAIL_MAX else value[:DETAIL_MAX - 1] + "…"
     dumped = json.dumps(value, ensure_ascii=False, default=str)
