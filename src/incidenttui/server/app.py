@@ -50,7 +50,7 @@ from incidenttui.api.schemas import (
 )
 from incidenttui.domain import Action, Permission, Priority, Refused, Status, allowed
 from incidenttui.server import service
-from incidenttui.server.alerts import router as alerts_router
+from incidenttui.server.alerts import add_routes as add_alert_routes
 from incidenttui.server.auth import user_for_token
 from incidenttui.server.changes import ChangeNotifier, latest_seq, read_changes
 from incidenttui.server.db import Database
@@ -112,7 +112,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.notifier = notifier
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.include_router(alerts_router)  # first: routes match in order; storms hit these most
+    add_alert_routes(app)  # first: routes match in order, and alert storms come this way
 
     # -- errors: always JSON with a readable detail, never a traceback --------------------
 

@@ -18,7 +18,7 @@ module                 holds
 ``ingest``             :class:`Ingestor`: batches written in group commits
                        (:mod:`incidenttui.server.group_commit`) as the system user
 ``text``               alert text made safe to store (NUL, lengths)
-``routes``             the HTTP endpoints (:data:`router`)
+``routes``             the HTTP endpoints (:func:`add_routes`)
 =====================  ===================================================================
 
 Repeats
@@ -64,7 +64,7 @@ _MODULES = {
     "integrations": ("KINDS", "KIND_LABELS", "create_integration", "list_integrations",
                      "new_integration_key", "revoke_integration"),
     "jobs": ("AlertIn", "IncidentResult", "Job", "Outcome"),
-    "routes": ("MAX_BODY_BYTES", "EventsRoute", "ValidatedBodyRoute", "router"),
+    "routes": ("MAX_BODY_BYTES", "EventsRoute", "ValidatedBodyRoute", "add_routes", "router"),
     "severity": ("DEFAULT_SEVERITY", "DEFAULT_SEVERITY_MAP", "SEVERITIES", "normalise_severity",
                  "severity_targets"),
     "wire": ("AlertmanagerWebhook", "EventsV2Event", "from_alertmanager", "from_event"),
