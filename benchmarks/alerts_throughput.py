@@ -51,7 +51,8 @@ The code before this round (commit 40e8946), run right after on the same machine
 1.8–4.1) with the same venv: SQLite 1 worker 506 events/s (1.74 ms) against the floor's 511
 (0.99×); 2 workers 381 (2.39 ms, p99 340 ms) against 416 (0.92×); a new key per event 135
 against 449. What changed: valid Events v2 bodies skip FastAPI's request machinery
-(``alerts_api.EventsFastPath``), SQLite writers queue on a ``flock`` instead of SQLite's
+(then a middleware; since the alerts package, the route class
+``alerts.routes.ValidatedBodyRoute``), SQLite writers queue on a ``flock`` instead of SQLite's
 sleeping busy handler (the 2-worker p99 fell from 340 to 75 ms), and each group commit costs
 fewer ORM objects and loop wake-ups. Ours answered no errors; every run left one incident per
 key and counted every accepted event. Repetitions spread widely (SQLite 1 worker: ours
@@ -128,7 +129,7 @@ def floor_app() -> Any:
     from fastapi.responses import JSONResponse
     from sqlalchemy import text
 
-    from incidenttui.server.alerts_api import EventsV2Event
+    from incidenttui.server.alerts.wire import EventsV2Event
     from incidenttui.server.db import Database
 
     db = Database(os.environ["FLOOR_DB_URL"])
@@ -327,7 +328,7 @@ def wrk(url: str, script: Path, seconds: int) -> WrkResult:
 
 def seed(db_url: str) -> str:
     """Migrate, add a service and an Events integration; return its routing key."""
-    from incidenttui.server import alerts
+    from incidenttui.server.alerts.integrations import create_integration
     from incidenttui.server.db import Database
     from incidenttui.server.models import Service
 
@@ -337,7 +338,7 @@ def seed(db_url: str) -> str:
         with db.write() as session:
             session.add(Service(id="checkout", name="Checkout"))
             session.flush()
-            _, key = alerts.create_integration(session, service_id="checkout", kind="events")
+            _, key = create_integration(session, service_id="checkout", kind="events")
         return key
     finally:
         db.dispose()

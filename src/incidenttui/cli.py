@@ -291,7 +291,7 @@ def _severity_map(values: list[str]) -> dict[str, dict[str, int]]:
 
 def cmd_create_integration(args: argparse.Namespace) -> int:
     from incidenttui.domain import Refused
-    from incidenttui.server.alerts import create_integration
+    from incidenttui.server.alerts.integrations import create_integration
 
     mapping = _severity_map(args.severity)
     db = _open_db(args.db)
@@ -316,7 +316,7 @@ def cmd_create_integration(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_integration(args: argparse.Namespace) -> int:
-    from incidenttui.server.alerts import revoke_integration
+    from incidenttui.server.alerts.integrations import revoke_integration
     from incidenttui.server.service import NotFound
 
     db = _open_db(args.db)
@@ -330,7 +330,7 @@ def cmd_revoke_integration(args: argparse.Namespace) -> int:
 
 
 def cmd_list_integrations(args: argparse.Namespace) -> int:
-    from incidenttui.server.alerts import list_integrations
+    from incidenttui.server.alerts.integrations import list_integrations
 
     db = _open_db(args.db)
     with db.read() as session:

@@ -19,6 +19,7 @@ from alertkit import (
 from servers import ThreadedServer
 
 from incidenttui.server import alerts
+from incidenttui.server.alerts.dedup import Batch
 from incidenttui.server.auth import hash_token
 
 N = 24
@@ -85,10 +86,9 @@ def test_one_bad_job_in_a_group_commit_is_refused_alone(server):
     ingestor = alerts.Ingestor(server.database)
     good1, bad, good2 = job(key, "a"), job(key, "b", service=broken), job(key, "c")
     revoked = job(uuid.uuid4().hex, "d")
-    ingestor.write_batch([good1, bad, good2, revoked])
-    assert [j.outcome.status for j in (good1, bad, good2, revoked)] == [
-        "ok", "refused", "ok", "unauthorized"]
-    assert all(j.done.is_set() for j in (good1, bad, good2, revoked))
+    tickets = ingestor.write_batch([good1, bad, good2, revoked])
+    assert [t.outcome().status for t in tickets] == ["ok", "refused", "ok", "unauthorized"]
+    assert all(t.done.is_set() for t in tickets)
     titles = sorted(i["title"] for i in incidents_of(server, service))
     assert titles == ["summary of a", "summary of c"]
     from sqlmodel import select
@@ -109,14 +109,14 @@ def test_a_job_is_written_whole_or_not_at_all(server, monkeypatch):
             alerts.AlertIn(action="trigger", key="x1", group_key="x1", summary="first"),
             alerts.AlertIn(action="trigger", key="x2", group_key="x2", summary="second")])
 
-    original = alerts._Batch.add_record
+    original = Batch.add_record
 
     def fail_on_second(self, integration, alert, incident):  # type: ignore[no-untyped-def]
         if alert.key == "x2":
             raise RuntimeError("disk on fire")
         return original(self, integration, alert, incident)
 
-    monkeypatch.setattr(alerts._Batch, "add_record", fail_on_second)
+    monkeypatch.setattr(Batch, "add_record", fail_on_second)
     before = feed_end(server)
     try:
         ingestor.submit(two())
@@ -125,5 +125,5 @@ def test_a_job_is_written_whole_or_not_at_all(server, monkeypatch):
     else:
         raise AssertionError("the job's error must reach its request")
     assert incidents_of(server, service) == [] and feed_end(server) == before
-    monkeypatch.setattr(alerts._Batch, "add_record", original)
+    monkeypatch.setattr(Batch, "add_record", original)
     assert ingestor.submit(two()).created == 2

@@ -16,8 +16,7 @@ from fastapi import FastAPI
 from incidenttui import __version__
 from incidenttui.api.paths import EVENTS_V2, INTEGRATIONS
 from incidenttui.server import service
-from incidenttui.server.alerts_api import EventsFastPath
-from incidenttui.server.alerts_api import router as alerts_router
+from incidenttui.server.alerts import add_routes as add_alert_routes
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError, install_error_handlers
@@ -49,16 +48,15 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.notifier = notifier
     app.state.metrics = metrics
     # Innermost first: the metrics middleware (outermost) counts every answer, 413s too.
-    app.add_middleware(EventsFastPath, fastapi_app=app)
     # The alert routes bound their bodies themselves (512 KiB, in their own answer shapes).
     app.add_middleware(BodyLimit, own_limits=(EVENTS_V2, INTEGRATIONS))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    add_alert_routes(app)  # first: routes match in order, and alert storms come this way
     app.include_router(operations.router)
     app.include_router(incidents.router)
     app.include_router(directory.router)
     app.include_router(feed.router)
-    app.include_router(alerts_router)
     return app
 
 

@@ -5,7 +5,7 @@ authentication or reading a byte of the body. A body of unknown length (chunked)
 while the route reads it, and reading stops at the limit with 413. Either way the server never
 holds more than the limit (plus the ASGI server's small read buffer) of one request in memory.
 
-The alert routes keep their own, lower limit (512 KiB, ``alerts_api.BoundedRoute``, which
+The alert routes keep their own, lower limit (512 KiB, ``alerts.routes.BoundedRoute``, which
 also refuses a declared length before reading) with their own answers (Events v2 answers in
 PagerDuty's shape): their paths are passed as ``own_limits`` and left to them.
 """

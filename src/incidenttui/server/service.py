@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
@@ -117,6 +117,10 @@ def next_numbers(session: Session, count: int) -> list[int]:
 _INSERT_EVENTS = insert(TimelineEvent.__table__)  # type: ignore[attr-defined]
 _EVENT_COLUMNS = tuple(TimelineEvent.model_fields)
 
+_UPDATE_EVENT = update(TimelineEvent.__table__).where(  # type: ignore[attr-defined]
+    TimelineEvent.__table__.c.id == bindparam("b_id")  # type: ignore[attr-defined]
+).values(text=bindparam("text"), data=bindparam("data"))
+
 
 class Writer:
     """Collects one transaction's incident and timeline writes and records them in the feed."""
@@ -129,6 +133,7 @@ class Writer:
         self._events: list[TimelineEvent] = []
         # Snapshots (the API's JSON) made for the answer, reused for the feed.
         self._snapshots: dict[str, dict[str, Any]] = {}
+        self._updated_events: dict[str, EventOut] = {}
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -144,6 +149,12 @@ class Writer:
         self._incidents[incident.id] = incident
         self._snapshots.pop(incident.id, None)
         return event
+
+    def update_event(self, event: EventOut) -> None:
+        """Give an existing timeline event ``event``'s text and data (an event the server
+        owns, such as an alert's, whose count a repeat raises); :meth:`finish` writes it and
+        puts this snapshot in the feed. Its incident is not touched."""
+        self._updated_events[event.id] = event
 
     def apply(self, incident: Incident, changes: Mapping[str, Any]) -> None:
         """Set ``changes`` on ``incident`` and bump its version and the changed fields'."""
@@ -183,8 +194,13 @@ class Writer:
         if self._events:
             self.session.execute(_INSERT_EVENTS, [
                 {name: getattr(e, name) for name in _EVENT_COLUMNS} for e in self._events])
+        updated = list(self._updated_events.values())
+        if updated:  # one statement for all of them
+            self.session.execute(_UPDATE_EVENT, [
+                {"b_id": e.id, "text": e.text, "data": e.data} for e in updated])
         changes = [("incident", i.id, self.snapshot(i)) for i in self._incidents.values()]
         changes += [("event", e.id, self.event_snapshot(e)) for e in self._events]
+        changes += [("event", e.id, e.model_dump(mode="json")) for e in updated]
         record_changes(self.session, changes)
 
     # -- checks ----------------------------------------------------------------------------
