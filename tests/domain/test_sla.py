@@ -13,11 +13,11 @@ from incidenttui.domain.sla import (
     Clock,
     SlaClocks,
     SlaTarget,
-    format_duration,
     next_breach_at,
     sla_clocks,
     sla_policy,
 )
+from incidenttui.present import duration
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -297,7 +297,7 @@ def test_policy_refuses_unbounded_target_with_value_error(minutes: float) -> Non
         sla_policy({"P1": {"resolution_minutes": minutes}})
 
 
-# --- format_duration ------------------------------------------------------------------------
+# --- duration (incidenttui.present) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(("delta", "text"), [
@@ -320,13 +320,13 @@ def test_policy_refuses_unbounded_target_with_value_error(minutes: float) -> Non
     (timedelta(days=-2, hours=-4), "-2d04h"),
     (timedelta(seconds=-0.5), "0s"),
 ])
-def test_format_duration(delta: timedelta, text: str) -> None:
-    assert format_duration(delta) == text
+def test_duration(delta: timedelta, text: str) -> None:
+    assert duration(delta) == text
 
 
 def test_format_breached_remaining() -> None:
     clocks = sla_clocks(Priority.P1, T0, T0 + 5 * H + 30 * M, acknowledged_at=T0 + M)
-    assert format_duration(clocks.resolution.remaining) == "-1h30m"
+    assert duration(clocks.resolution.remaining) == "-1h30m"
 
 
 # --- the stored next breach -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The shared incident domain: pure Python, no I/O. The server and the client both use it.
 
 Names load on first use (``from incidenttui.domain import Refused`` imports the lifecycle
-module then): the queue's cells need one formatter before the first frame, not every rule.
+module then): what the first frame does not need is not loaded before it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _MODULES = {
     "permissions": ("Decision", "Operation", "Visibility", "can_see", "decide",
                     "is_restricted", "may", "may_at_all", "visibility_of"),
     "roles": ("Permission", "allowed"),
-    "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "format_duration", "sla_clocks",
+    "sla": ("DEFAULT_SLA", "Clock", "SlaClocks", "SlaTarget", "sla_clocks",
             "sla_policy"),
 }
 __getattr__ = exports(__name__, _MODULES)

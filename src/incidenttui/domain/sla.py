@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidenttui.domain.enums import Priority
+from incidenttui.domain.lifecycle import DONE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -120,23 +121,6 @@ def sla_clocks(priority: Priority | int, opened_at: datetime, now: datetime, *,
     return SlaClocks(response, resolution)
 
 
-def format_duration(delta: timedelta) -> str:
-    """A short human duration: ``45s``, ``12m``, ``3h05m``, ``2d04h``; negative gets ``-``."""
-    seconds = int(delta.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds < 60:
-        return f"{sign}{seconds}s"
-    minutes, _ = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{sign}{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{sign}{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{sign}{days}d{hours:02d}h"
-
-
 def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str,
                    acknowledged_at: datetime | None = None,
                    resolved_at: datetime | None = None, hold_seconds: float = 0.0,
@@ -146,10 +130,6 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
 
     Stored with each cached incident so "breaching" is an index lookup, not a scan.
     """
-    # The lifecycle says which statuses are done; imported here so that the queue's cells,
-    # which need only format_duration before the first frame, do not load every rule.
-    from incidenttui.domain.lifecycle import DONE_STATUSES
-
     if status in DONE_STATUSES or resolved_at is not None:  # the work is done: no clock runs
         return None
     target = policy[Priority(priority)]
