@@ -56,6 +56,8 @@ class DetailScreen(Screen[None]):
         super().__init__()
         self.incident_id = incident_id
         self.incident: Any = None
+        #: What the user may do (store.capabilities.Capabilities), read with the incident.
+        self.capabilities: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title", markup=False)
@@ -86,10 +88,29 @@ class DetailScreen(Screen[None]):
         try:
             incident = store.get(self.incident_id)
             events = store.timeline(self.incident_id) if incident is not None else []
+            capabilities = store.capabilities()
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the incident failed", exc)
             return
-        self.app.call_from_thread(self._show, incident, events)
+        self.app.call_from_thread(self._loaded, incident, events, capabilities)
+
+    def _loaded(self, incident: Any, events: list[Any], capabilities: Any) -> None:
+        self.capabilities = capabilities
+        self._show(incident, events)
+
+    def _refusal(self, operation: str, what: str) -> str | None:
+        """Why the user may not do ``operation`` here (None: they may, or it is not known)."""
+        if self.capabilities is None or self.incident is None:
+            return None
+        return self.capabilities.refusal(operation, what, self.incident.category,
+                                         bool((self.incident.base or {}).get("restricted")))
+
+    def _allowed(self, operation: str, what: str) -> bool:
+        """Say why not, when the user may not: the key does nothing else."""
+        reason = self._refusal(operation, what)
+        if reason is not None:
+            self.notify(reason, title="Not allowed", severity="warning", timeout=6)
+        return reason is None
 
     def _show(self, incident: Any, events: list[Any] | None) -> None:
         if incident is None:
@@ -108,8 +129,11 @@ class DetailScreen(Screen[None]):
                             hold_seconds=incident.hold_seconds,
                             on_hold_since=incident.on_hold_since)
 
-        moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}"
-                          for a in legal_actions(incident.status))
+        legal = legal_actions(incident.status)
+        allowed = [a for a in legal if self._refusal("move", f"{a.value} incidents") is None]
+        moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}" for a in allowed)
+        if legal and not allowed and self.capabilities is not None:
+            moves = f"none for role {self.capabilities.role}"
         lines = [
             f"service {incident.service} · {incident.category} · impact {incident.impact} "
             f"urgency {incident.urgency}",
@@ -148,6 +172,8 @@ class DetailScreen(Screen[None]):
     async def action_act(self, action: str) -> None:
         from incidenttui.store.commands import Transition
 
+        if not self._allowed("move", f"{action} incidents"):
+            return
         await self.app.execute([Transition(self.incident_id, action=action)],
                                done=DONE.get(action, action))
 
@@ -156,6 +182,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import ResolveScreen
         from incidenttui.store.commands import Transition
 
+        if not self._allowed("move", "resolve incidents"):
+            return
         answer = await self.app.push_screen_wait(ResolveScreen(self._ref()))
         if answer is not None:
             await self.app.execute([Transition(self.incident_id, action="resolve",
@@ -165,10 +193,12 @@ class DetailScreen(Screen[None]):
     def action_escalate(self) -> None:
         from incidenttui.screens.escalate import EscalateScreen
 
-        self.app.push_screen(EscalateScreen([self.incident_id]))
+        if self._allowed("escalate", "escalate incidents"):
+            self.app.push_screen(EscalateScreen([self.incident_id]))
 
     def action_note(self) -> None:
-        self.query_one("#note", Input).focus()
+        if self._allowed("note", "add notes"):
+            self.query_one("#note", Input).focus()
 
     @on(Input.Submitted, "#note")
     async def _send_note(self, event: Input.Submitted) -> None:
@@ -185,6 +215,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import AssignScreen
         from incidenttui.store.commands import UpdateFields
 
+        if not self._allowed("change_fields", "change incident fields"):
+            return
         answer = await self.app.push_screen_wait(AssignScreen(self._ref()))
         if answer is not None:
             await self.app.execute([UpdateFields(self.incident_id, answer)], done="Assigned")
@@ -194,7 +226,7 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import PriorityScreen
         from incidenttui.store.commands import UpdateFields
 
-        if self.incident is None:
+        if self.incident is None or not self._allowed("change_fields", "change incident fields"):
             return
         answer = await self.app.push_screen_wait(
             PriorityScreen(self._ref(), self.incident.impact, self.incident.urgency))
@@ -207,6 +239,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import LinkScreen
         from incidenttui.store.commands import AddLink
 
+        if not self._allowed("link", "link incidents"):
+            return
         answer = await self.app.push_screen_wait(LinkScreen(self._ref()))
         if answer is None:
             return

@@ -7,6 +7,7 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,10 +19,16 @@ from sqlalchemy import delete, func, inspect, text
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
-from incidenttui.domain import Refused
+from incidenttui.domain import RefusalKind, Refused
 from incidenttui.domain.refs import parse_key
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
+from incidenttui.store.capabilities import (
+    CAPABILITIES_KEY,
+    RESTRICTED_CAPABILITIES_KEY,
+    ROLE_KEY,
+    Capabilities,
+)
 from incidenttui.store.commands import Command, Context, SettleConflict, command_from_outbox
 from incidenttui.store.layout import MIGRATIONS, SCHEMA_VERSION, SEARCH_REBUILD
 from incidenttui.store.reader import (
@@ -122,6 +129,34 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as session:
             session.merge(Meta(key=key, value=value))
+
+    def capabilities(self) -> Capabilities:
+        """What the user may do, as the server last said (see :mod:`.capabilities`)."""
+        with self._read() as session:
+            return self._capabilities(session)
+
+    @staticmethod
+    def _capabilities(session: Session) -> Capabilities:
+        values = {row.key: row.value for row in session.exec(select(Meta).where(col(
+            Meta.key).in_([ROLE_KEY, CAPABILITIES_KEY, RESTRICTED_CAPABILITIES_KEY]))).all()}
+        normal, restricted = values.get(CAPABILITIES_KEY), values.get(
+            RESTRICTED_CAPABILITIES_KEY)
+        return Capabilities(values.get(ROLE_KEY),
+                            frozenset(json.loads(normal)) if normal is not None else None,
+                            frozenset(json.loads(restricted)) if restricted is not None
+                            else None)
+
+    def set_capabilities(self, capabilities: Capabilities) -> None:
+        """Keep what ``/me`` said (role and both lists) in one transaction."""
+        with self._write() as session:
+            session.merge(Meta(key=ROLE_KEY, value=capabilities.role or ""))
+            for key, ops in ((CAPABILITIES_KEY, capabilities.normal),
+                             (RESTRICTED_CAPABILITIES_KEY, capabilities.restricted)):
+                if ops is None:
+                    session.execute(delete(Meta).where(col(Meta.key) == key))
+                else:
+                    session.merge(Meta(key=key, value=json.dumps(sorted(o.value
+                                                                        for o in ops))))
 
     @property
     def cursor(self) -> int:
@@ -261,6 +296,7 @@ class Store:
         """Apply ``command`` and queue it in ``session``'s transaction (see :meth:`execute`)."""
         row = session.get(LocalIncident, command.incident_id)
         state = state_of(row) if row is not None else None
+        self._check_allowed(session, command, row)
         effect = command.effect(state, self._context(session, now, actor))
         key = str(uuid.uuid4())
         base = row.base if row is not None else None
@@ -282,6 +318,18 @@ class Store:
         result = session.get(LocalIncident, command.incident_id, populate_existing=True)
         assert result is not None
         return result
+
+    def _check_allowed(self, session: Session, command: Command,
+                       row: LocalIncident | None) -> None:
+        """Refuse, in words, what the user's capabilities do not allow (offline too)."""
+        if row is not None:
+            category, restricted = row.category, bool((row.base or {}).get("restricted"))
+        else:
+            category, restricted = str(getattr(command, "category", "other")), False
+        reason = self._capabilities(session).refusal(command.operation, command.what(),
+                                                     category, restricted)
+        if reason is not None:
+            raise Refused(reason, None, RefusalKind.STATE)
 
     def _upsert_incident(self, session: Session, row: dict[str, Any]) -> None:
         _upsert(session, "incidents", [row])

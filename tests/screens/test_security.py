@@ -1,0 +1,70 @@
+"""Security in the app, offline over a hand-made store: what the role may not do is refused
+in words on the key; a forgotten incident is announced once; the 72-hour breach clock and the
+playbook checklist with a frozen clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app_fixtures import APP_NOW, OFFLINE_URL  # type: ignore[import-not-found]
+from app_harness import (  # type: ignore[import-not-found]
+    assert_inert,
+    notification_texts,
+    screen_text,
+    wait_for,
+    wait_screen,
+    wait_store,
+    wait_text,
+)
+from hostile import change_page, incident_snapshot, iso  # type: ignore[import-not-found]
+
+from incidenttui.store import Store
+from incidenttui.store.capabilities import Capabilities
+from incidenttui.tui import make_app
+
+
+def make_store(path: Path, role: str | None, *snapshots: dict[str, Any],
+               events: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    store = Store(path)
+    try:
+        store.set_meta("user", "rita")
+        if role is not None:
+            store.set_capabilities(Capabilities.from_me(role, None, None))
+        entities = [("incident", s) for s in snapshots] + [("event", e) for e in events]
+        page = change_page(entities)
+        store.apply_changes(page["changes"], page["cursor"])
+    finally:
+        store.close()
+
+
+async def open_first(pilot: Any, ref: str) -> Any:
+    await wait_store(pilot)
+    await wait_text(pilot, ref)
+    await pilot.press("enter")
+    return await wait_screen(pilot, "DetailScreen")
+
+
+async def test_a_viewer_is_told_why_ack_does_nothing(config_for: Any, tmp_path: Path,
+                                                     frozen: Any) -> None:
+    snap = incident_snapshot(number=1042, ref="INC-1042", title="Checkout [bold]502[/]",
+                             created_at=iso(APP_NOW), detected_at=iso(APP_NOW))
+    path = tmp_path / "viewer.db"
+    make_store(path, "viewer", snap)
+    app = make_app(config_for(store_path=path, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_first(pilot, "INC-1042")
+        await wait_text(pilot, "moves: none for role viewer")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: any("Your role viewer may not acknowledge incidents."
+                                          in t for t in notification_texts(app)),
+                       what="the reason")
+        await pilot.press("n")  # the note box stays closed, with the reason
+        await wait_for(pilot, lambda: any("may not add notes" in t
+                                          for t in notification_texts(app)), what="why")
+        assert not app.screen.query_one("#note").has_focus
+        text = screen_text(app)
+        assert "Checkout [bold]502[/]" in text
+        assert_inert(text)
+        assert app.store.pending_count() == 0
+        assert app.store.get(snap["id"]).status == "new"
