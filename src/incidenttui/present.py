@@ -14,8 +14,8 @@ from typing import Protocol
 from incidenttui.domain.enums import Status
 from incidenttui.domain.refs import ref
 
-__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "clock_text", "duration", "percent", "ref",
-           "seconds", "sla_cell", "status_long", "status_short"]
+__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "clock_text", "duration", "forgotten_text",
+           "percent", "ref", "seconds", "sla_cell", "status_long", "status_short"]
 
 #: Four letters or fewer, for the queue's narrow status column.
 STATUS_SHORT: dict[Status, str] = {
@@ -105,3 +105,11 @@ def clock_text(clock: ClockLike) -> str:
     if clock.breached:
         return f"BREACHED {duration(-clock.remaining)} ago"
     return f"{duration(clock.remaining)} left" + (" (paused)" if clock.paused else "")
+
+
+def forgotten_text(number: int | None, dropped: int = 0) -> str:
+    """What the user is told once when the server took an incident out of their sight."""
+    text = f"{ref(number)} is no longer visible to you; its local copy was removed"
+    if dropped:
+        text += f" ({dropped} unsent change{'' if dropped == 1 else 's'} dropped)"
+    return text

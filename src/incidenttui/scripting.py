@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
-from incidenttui.present import age, clock_text, percent, ref, seconds, sla_cell
+from incidenttui.present import age, clock_text, forgotten_text, percent, ref, seconds, sla_cell
 
 EXIT_PENDING = 3
 EXIT_CONFLICTS = 4
@@ -108,10 +108,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store = open_store(url)
     problem = try_sync(store, url, timeout=None)
     pending, conflicts = store.pending_count(), store.conflict_count()
+    forgotten = store.take_forgotten()
     if args.json:
         _print_json({"ok": problem is None, "error": problem, "pending": pending,
-                     "conflicts": conflicts, "cursor": store.cursor})
+                     "conflicts": conflicts, "cursor": store.cursor,
+                     "forgotten": [ref(n.get("number")) for n in forgotten]})
     else:
+        for notice in forgotten:
+            print(forgotten_text(notice.get("number"), int(notice.get("dropped") or 0)))
         state = "synced" if problem is None else f"not synced: {problem}"
         print(f"{state}; {pending} pending, {conflicts} conflicts")
     if pending:

@@ -68,3 +68,29 @@ async def test_a_viewer_is_told_why_ack_does_nothing(config_for: Any, tmp_path: 
         assert_inert(text)
         assert app.store.pending_count() == 0
         assert app.store.get(snap["id"]).status == "new"
+
+
+async def test_a_forgotten_incident_is_announced_once(config_for: Any, tmp_path: Path) -> None:
+    from hostile import HostileServer, me_json, routes, send_json  # type: ignore[import-not-found]
+
+    from incidenttui.widgets.queue_view import QueueView
+
+    keep = incident_snapshot(number=1041, ref="INC-1041", title="Search lag")
+    gone = incident_snapshot(number=1042, ref="INC-1042", title="Leaked key",
+                             category="security")
+    path = tmp_path / "forget.db"
+    make_store(path, "responder", keep, gone)
+    page = change_page([("forget", {"id": gone["id"], "incident_id": gone["id"]})], start=2)
+    table = {"/api/v1/me": send_json(me_json()), "/api/v1/changes": send_json(page)}
+    message = "INC-1042 is no longer visible to you; its local copy was removed"
+    with HostileServer(routes(table, send_json({"detail": "no"}, 404))) as hostile:
+        app = make_app(config_for(store_path=path, server_url=hostile.base_url,
+                                  token="tok"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: any(message in t for t in notification_texts(app)),
+                           what="the notice")
+            await wait_for(pilot, lambda: app.screen.query_one(QueueView).ids == [keep["id"]],
+                           what="the queue without it")
+            await pilot.pause(1.5)  # more long-polls of the same page
+            assert sum(message in t for t in notification_texts(app)) == 1
+            assert app.store.get(gone["id"]) is None

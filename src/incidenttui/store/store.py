@@ -65,6 +65,10 @@ __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD",
            "wire_state"]
 
 
+#: Meta key of the notices of incidents removed after a lost access (see take_forgotten).
+FORGOTTEN_KEY = "forgotten"
+
+
 class StoreError(Exception):
     """The store cannot be used (a newer layout, a damaged file); the text says why."""
 
@@ -388,11 +392,21 @@ class Store:
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
                    "service": (LocalService, ServiceOut)}
+        #: Incidents the user can no longer see (the last word of the page for them).
+        forgotten: set[str] = set()
         for change in changes:
             entity, data = change.get("entity"), change.get("data")
-            if entity == "incident":
+            if entity == "forget":
+                incident_id = (data or {}).get("incident_id") or change.get("id")
+                if not isinstance(incident_id, str) or not incident_id:
+                    raise ValueError("a forget entry names no incident")
+                incidents.pop(incident_id, None)
+                events = {k: e for k, e in events.items() if e["incident_id"] != incident_id}
+                forgotten.add(incident_id)
+            elif entity == "incident":
                 state = IncidentOut.model_validate(data).model_dump()
                 state["status"] = str(state["status"])
+                forgotten.discard(state["id"])
                 current = incidents.get(state["id"])
                 if current is None or current[0]["version"] <= state["version"]:
                     incidents[state["id"]] = (state, dict(data))  # type: ignore[arg-type]
@@ -410,7 +424,10 @@ class Store:
                 directory.append((table, {k: clean_line(v, 1_000) if isinstance(v, str) else v
                                           for k, v in values.items()}))
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
+        events = {k: e for k, e in events.items() if e["incident_id"] not in forgotten}
         with self._write() as session:
+            if forgotten:
+                self._forget(session, sorted(forgotten))
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
             held = self._versions(session, list(incidents))
             rows = []
@@ -432,6 +449,49 @@ class Store:
             self._reindex(session, touched)
             session.merge(Meta(key="cursor", value=str(int(cursor))))
         return len(incidents)
+
+    def _forget(self, session: Session, incident_ids: list[str]) -> None:
+        """Remove every local trace of ``incident_ids`` (the user lost access): the incident,
+        its timeline, its search rows, its queued changes and conflicts (the server would
+        refuse them now). What was removed is kept as notices for :meth:`take_forgotten`."""
+        notices = json.loads(self.get_meta_in(session, FORGOTTEN_KEY) or "[]")
+        for start in range(0, len(incident_ids), 500):
+            chunk = incident_ids[start:start + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            held = session.execute(text(
+                f"SELECT rowid, id, number FROM incidents WHERE id IN ({marks})"), params).all()
+            dropped = dict(session.execute(text(
+                f"SELECT incident_id, count(*) FROM outbox WHERE incident_id IN ({marks}) "
+                "GROUP BY incident_id"), params).all())
+            notices += [{"id": r[1], "number": r[2], "dropped": int(dropped.get(r[1], 0))}
+                        for r in held]
+            if held:
+                session.connection().exec_driver_sql(
+                    f"DELETE FROM incident_fts WHERE rowid IN ({', '.join('?' * len(held))})",
+                    tuple(r[0] for r in held))
+            for table in ("events", "outbox", "conflicts"):
+                session.execute(text(f"DELETE FROM {table} WHERE incident_id IN ({marks})"),
+                                params)
+            session.execute(text(f"DELETE FROM incidents WHERE id IN ({marks})"), params)
+        if notices:
+            session.merge(Meta(key=FORGOTTEN_KEY, value=json.dumps(notices)))
+
+    @staticmethod
+    def get_meta_in(session: Session, key: str) -> str | None:
+        row = session.get(Meta, key)
+        return row.value if row else None
+
+    def take_forgotten(self) -> list[dict[str, Any]]:
+        """The incidents removed because the user lost access, since the last call (each
+        ``{"id", "number", "dropped"}``: dropped is how many queued changes went with it);
+        taken once, so the user is told once."""
+        with self._write() as session:
+            row = session.get(Meta, FORGOTTEN_KEY)
+            if row is None:
+                return []
+            session.delete(row)
+            return list(json.loads(row.value))
 
     @staticmethod
     def _versions(session: Session, ids: list[str]) -> dict[str, int]:

@@ -63,8 +63,12 @@ class SyncEngine:
     def __init__(self, store: Store, client: ApiClient,
                  on_status: Callable[[SyncStatus], Any] | None = None,
                  on_change: Callable[[], Any] | None = None,
-                 status: SyncStatus | None = None) -> None:
+                 status: SyncStatus | None = None,
+                 on_forget: Callable[[list[dict[str, Any]]], Any] | None = None) -> None:
         self.store = store
+        #: Told once of incidents removed after the user lost access (store.take_forgotten);
+        #: without it the notices stay in the store for whoever reads them.
+        self.on_forget = on_forget
         self.client = client
         self.on_status = on_status
         self.on_change = on_change
@@ -212,6 +216,11 @@ class SyncEngine:
                     applied += len(page.changes)
                     if page.changes:
                         self._changed()
+                    if self.on_forget is not None and any(c.entity == "forget"
+                                                          for c in page.changes):
+                        notices = await asyncio.to_thread(self.store.take_forgotten)
+                        if notices:
+                            self.on_forget(notices)
                 cursor = page.cursor
             return applied
         finally:
