@@ -94,3 +94,55 @@ async def test_a_forgotten_incident_is_announced_once(config_for: Any, tmp_path:
             await pilot.pause(1.5)  # more long-polls of the same page
             assert sum(message in t for t in notification_texts(app)) == 1
             assert app.store.get(gone["id"]) is None
+
+
+async def test_breach_clock_and_playbook_with_a_frozen_clock(config_for: Any, tmp_path: Path,
+                                                             frozen: Any,
+                                                             monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from incidenttui.screens.playbook import PlaybookScreen
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    detected = APP_NOW - timedelta(hours=10, minutes=30)
+    breach = incident_snapshot(number=1077, ref="INC-1077", category="security",
+                               title="Personal data exfiltrated [red]via[/] export API",
+                               impact=1, urgency=1, priority=1,
+                               created_at=iso(detected), detected_at=iso(detected))
+    path = tmp_path / "breach.db"
+    make_store(path, "security", breach)
+    app = make_app(config_for(store_path=path, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        text = await wait_text(pilot, "INC-1077")
+        assert "INC-1077     P1 NEW  GDPR 2d13h Personal data" in text  # the queue's mark
+        await pilot.press("enter")
+        await wait_screen(pilot, "DetailScreen")
+        text = await wait_text(pilot, "GDPR Art. 33: notify within 61h30m "
+                                      "(deadline 2026-03-04 23:05 UTC)")
+        assert "playbook Personal-data breach 0/9" in text
+        assert "[red]via[/]" in text
+        assert_inert(text)
+
+        await pilot.press("P")
+        screen = await wait_screen(pilot, "PlaybookScreen")
+        assert isinstance(screen, PlaybookScreen)
+        text = await wait_text(pilot, "playbook Personal-data breach · 0/9 done")
+        assert "[ ] Isolate the affected systems" in text and "containment 0/2" in text
+        await pilot.press("space")  # the highlighted step: the first one to do
+        text = await wait_text(pilot, "1/9 done")
+        assert "[x] Isolate the affected systems and stop the exfiltration path (03-02 09:35)" \
+            in text
+        assert "evidence to keep: access logs" in text
+        [event] = app.store.timeline(breach["id"])
+        assert event.text.startswith("[playbook] data_breach/isolate done: ")
+        assert app.store.outbox()[0].kind == "playbook"
+
+        # down to "Notify the supervisory authority": checking it stops the clock
+        for _ in range(6):  # headings are skipped by the option list
+            await pilot.press("down")
+        await pilot.press("space")
+        await wait_text(pilot, "2/9 done")
+        await pilot.press("escape")
+        await wait_screen(pilot, "DetailScreen")
+        text = await wait_text(pilot, "GDPR Art. 33: notified after 10h30m")
+        assert_inert(text)

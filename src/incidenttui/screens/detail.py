@@ -50,6 +50,8 @@ class DetailScreen(Screen[None]):
         Binding("t", "assign", "Assign", show=False, id="incident.assign"),
         Binding("i", "priority", "Impact/urgency", show=False, id="incident.priority"),
         Binding("l", "link", "Link", show=False, id="incident.link"),
+        Binding("P", "playbook", "Playbook", show=False, id="incident.playbook",
+                tooltip="The security playbook's checklist (check steps)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
@@ -58,10 +60,13 @@ class DetailScreen(Screen[None]):
         self.incident: Any = None
         #: What the user may do (store.capabilities.Capabilities), read with the incident.
         self.capabilities: Any = None
+        self.security: Any = None  # store.security.SecurityView
+        self._events: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title", markup=False)
         yield Static(id="detail-fields", markup=False)
+        yield Static(id="detail-security", markup=False)
         yield TimelineView(id="timeline")
         yield Input(placeholder="n: write a note, enter to add it, esc to leave",
                     id="note", compact=True)
@@ -149,6 +154,9 @@ class DetailScreen(Screen[None]):
         ]
         self.query_one("#detail-fields", Static).update(Content("\n".join(lines)))
         if events is not None:
+            self._events = events
+        self._show_security(incident, now)
+        if events is not None:
             entries = []
             if incident.description:
                 entries.append(Entry("description", incident.description))
@@ -160,7 +168,36 @@ class DetailScreen(Screen[None]):
                 entries.append(Entry(heading, describe_event(e), e.pending))
             self.query_one(TimelineView).set_entries(entries)
 
+    def _show_security(self, incident: Any, now: datetime) -> None:
+        """The breach clock and the playbook's progress (two lines; none when neither)."""
+        from incidenttui.domain.playbooks import progress
+        from incidenttui.present import breach_text
+        from incidenttui.store.security import security_view
+
+        self.security = view = security_view(incident, self._events, now)
+        lines = []
+        if view.breach is not None:
+            lines.append(breach_text(view.breach))
+        if view.playbook is not None:
+            done = progress(view.playbook, view.checked)
+            upcoming = (f"next ({done.next_step.phase.value}): {done.next_step.text}"
+                        if done.next_step is not None else "all steps done")
+            lines.append(f"playbook {view.playbook.title} {done.label} · {upcoming} · "
+                         "P: checklist")
+        box = self.query_one("#detail-security", Static)
+        box.display = bool(lines)
+        box.update(Content("\n".join(lines)))
+
     # -- actions ---------------------------------------------------------------------------
+
+    def action_playbook(self) -> None:
+        from incidenttui.screens.playbook import PlaybookScreen
+
+        if self.security is None or self.security.playbook is None:
+            self.notify("No playbook for this incident (security incidents only).",
+                        timeout=4)
+            return
+        self.app.push_screen(PlaybookScreen(self.incident_id))
 
     def action_back(self) -> None:
         note = self.query_one("#note", Input)

@@ -252,6 +252,42 @@ class AddLink(Command):
         return f"link {self.link} {self.target_ref}"
 
 
+@dataclass(frozen=True)
+class CheckPlaybookStep(Command):
+    """Check one step of the incident's security playbook: a timeline note in the form the
+    client parses back (:func:`~incidenttui.store.security.check_text`), sent as a note, so
+    it syncs with today's server (``POST /incidents/{id}/notes``, idempotent by its id)."""
+
+    playbook: str = ""
+    step: str = ""
+    note_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    kind: ClassVar[str] = "playbook"
+    operation: ClassVar[Operation] = Operation.CHECK_PLAYBOOK
+
+    def _text(self) -> str:
+        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
+        from incidenttui.store.security import check_text
+
+        try:
+            return check_text(DEFAULT_PLAYBOOKS[PlaybookKind(self.playbook)], self.step)
+        except (KeyError, ValueError):
+            raise Refused(f"No playbook step {self.playbook}/{self.step}.", "step") from None
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        self._need(state)
+        return note_effect(self._text(), self.note_id)
+
+    def request(self, base_version: int) -> ApiRequest:
+        return ApiRequest("POST", self._path("/notes"), {"id": self.note_id,
+                                                         "text": self._text()})
+
+    def what(self) -> str:
+        return "check playbook steps"
+
+    def describe(self) -> str:
+        return f"check {self.playbook}/{self.step}"
+
+
 class ConflictFacts(Protocol):
     """What settling reads of a conflict the server reported (a stored conflict row)."""
 
@@ -290,7 +326,8 @@ class SettleConflict:
 
 
 COMMANDS: dict[str, type[Command]] = {
-    c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink)
+    c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink,
+                        CheckPlaybookStep)
 }
 
 
