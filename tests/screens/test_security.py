@@ -146,3 +146,22 @@ async def test_breach_clock_and_playbook_with_a_frozen_clock(config_for: Any, tm
         await wait_screen(pilot, "DetailScreen")
         text = await wait_text(pilot, "GDPR Art. 33: notified after 10h30m")
         assert_inert(text)
+
+
+async def test_the_queue_refuses_a_viewer_before_any_form(config_for: Any,
+                                                          tmp_path: Path) -> None:
+    snap = incident_snapshot(number=1042, ref="INC-1042")
+    path = tmp_path / "viewer-queue.db"
+    make_store(path, "viewer", snap)
+    app = make_app(config_for(store_path=path, offline=True, server_url=OFFLINE_URL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_store(pilot)
+        await wait_text(pilot, "INC-1042")
+        for key, words in (("n", "may not log incidents"), ("r", "may not resolve incidents"),
+                           ("e", "may not escalate incidents"),
+                           ("a", "Your role viewer may not acknowledge incidents.")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda w=words: any(w in t for t in notification_texts(app)),
+                           what=words)
+            assert type(app.screen).__name__ == "QueueScreen"
+        assert app.store.pending_count() == 0
