@@ -177,6 +177,7 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"L{incident.escalation_level}")
     for name, clock in (("response", clocks.response), ("resolution", clocks.resolution)):
         print(f"SLA {name}: {clock_text(clock)}")
+    _print_security(incident, events, now)
     if incident.description:
         print("\n" + incident.description)
     print("\ntimeline:")
@@ -184,6 +185,22 @@ def cmd_show(args: argparse.Namespace) -> int:
         mark = " (pending)" if e.pending else ""
         print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {describe_event(e)}{mark}")
     return 0
+
+
+def _print_security(incident: Any, events: list[Any], now: datetime) -> None:
+    """The breach clock and the playbook checklist, in the detail screen's words."""
+    from incidenttui.domain.playbooks import progress
+    from incidenttui.present import breach_text
+    from incidenttui.store.security import security_view
+
+    view = security_view(incident, events, now)
+    if view.breach is not None:
+        print(breach_text(view.breach))
+    if view.playbook is not None:
+        print(f"playbook {view.playbook.title} {progress(view.playbook, view.checked).label}:")
+        for step in view.playbook.steps:
+            mark = "x" if step.id in view.checked else " "
+            print(f"  [{mark}] {step.phase.value:<13} {step.id:<18} {step.text}")
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
