@@ -31,3 +31,25 @@ def test_show_prints_the_clock_and_the_checklist(tmp_path, monkeypatch, capsys) 
     assert "playbook Personal-data breach 1/9:" in out
     assert "  [x] containment   isolate" in out and "  [ ] communication notify-authority" in out
     assert "[playbook] data_breach/isolate done: " in out  # the timeline note
+
+
+def test_sync_says_which_incidents_were_removed(tmp_path, monkeypatch, capsys) -> None:
+    from hostile import HostileServer, me_json, routes, send_json
+
+    from incidenttui.cli import main
+
+    snap = incident_snapshot(number=502, ref="INC-502", category="security")
+    page = change_page([("forget", {"id": snap["id"], "incident_id": snap["id"]})], start=1)
+    table = {"/api/v1/me": send_json(me_json()), "/api/v1/changes": send_json(page)}
+    with HostileServer(routes(table, send_json({"detail": "no"}, 404))) as hostile:
+        monkeypatch.setenv("INCIDENTTUI_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("INCIDENTTUI_SERVER", hostile.base_url)
+        monkeypatch.setenv("INCIDENTTUI_TOKEN", "tok")
+        store = Store.for_server(hostile.base_url)
+        store.apply_changes(change_page([("incident", snap)])["changes"], 1)
+        store.close()
+        assert main(["sync"]) == 0
+        out = capsys.readouterr().out
+        assert "INC-502 is no longer visible to you; its local copy was removed" in out
+        assert main(["sync", "--json"]) == 0  # told once
+        assert '"forgotten": []' in capsys.readouterr().out
