@@ -454,7 +454,7 @@ class Store:
         """Remove every local trace of ``incident_ids`` (the user lost access): the incident,
         its timeline, its search rows, its queued changes and conflicts (the server would
         refuse them now). What was removed is kept as notices for :meth:`take_forgotten`."""
-        notices = json.loads(self.get_meta_in(session, FORGOTTEN_KEY) or "[]")
+        notices = json.loads(self._meta_in(session, FORGOTTEN_KEY) or "[]")
         for start in range(0, len(incident_ids), 500):
             chunk = incident_ids[start:start + 500]
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
@@ -478,7 +478,7 @@ class Store:
             session.merge(Meta(key=FORGOTTEN_KEY, value=json.dumps(notices)))
 
     @staticmethod
-    def get_meta_in(session: Session, key: str) -> str | None:
+    def _meta_in(session: Session, key: str) -> str | None:
         row = session.get(Meta, key)
         return row.value if row else None
 
