@@ -50,3 +50,11 @@ class DirectoryLoaded(Message):
     teams: list[Any]
     users: list[Any]
     services: list[Any]
+
+
+@dataclass
+class IncidentsForgotten(Message):
+    """The server took incidents out of the user's sight; the store removed them (each
+    notice: ``{"id", "number", "dropped"}``)."""
+
+    notices: list[dict[str, Any]]

@@ -9,13 +9,14 @@ before SQLModel or httpx are imported.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from incidenttui.domain.enums import Status
 from incidenttui.domain.refs import ref
 
-__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "clock_text", "duration", "percent", "ref",
-           "seconds", "sla_cell", "status_long", "status_short"]
+__all__ = ["STATUS_LONG", "STATUS_SHORT", "age", "breach_marker", "breach_text", "clock_text",
+           "duration", "forgotten_text",
+           "percent", "ref", "seconds", "sla_cell", "status_long", "status_short"]
 
 #: Four letters or fewer, for the queue's narrow status column.
 STATUS_SHORT: dict[Status, str] = {
@@ -105,3 +106,34 @@ def clock_text(clock: ClockLike) -> str:
     if clock.breached:
         return f"BREACHED {duration(-clock.remaining)} ago"
     return f"{duration(clock.remaining)} left" + (" (paused)" if clock.paused else "")
+
+
+def forgotten_text(number: int | None, dropped: int = 0) -> str:
+    """What the user is told once when the server took an incident out of their sight."""
+    text = f"{ref(number)} is no longer visible to you; its local copy was removed"
+    if dropped:
+        text += f" ({dropped} unsent change{'' if dropped == 1 else 's'} dropped)"
+    return text
+
+
+def breach_marker(aware_at: datetime | None, notified_at: datetime | None,
+                  now: datetime) -> str:
+    """The queue's mark of a personal-data breach still to notify: ``GDPR 2d13h`` left of
+    the 72 hours, ``GDPR !3h05m`` overdue (stands out without colour); empty once notified
+    or when there is no breach."""
+    if aware_at is None or notified_at is not None:
+        return ""
+    left = aware_at + timedelta(hours=72) - now
+    if left.total_seconds() < 0:
+        return f"GDPR !{duration(-left)}"
+    return f"GDPR {duration(left)}"
+
+
+def breach_text(clock: Any) -> str:
+    """The detail screen's line of a breach clock (domain/breach.py's BreachClock)."""
+    deadline = clock.deadline.strftime("%Y-%m-%d %H:%M UTC")
+    if clock.stopped:
+        return f"GDPR Art. 33: {clock.label} (deadline was {deadline})"
+    if clock.overdue:
+        return f"GDPR Art. 33: OVERDUE — {clock.label} (deadline {deadline})"
+    return f"GDPR Art. 33: {clock.label} (deadline {deadline})"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
-from incidenttui.present import age, clock_text, percent, ref, seconds, sla_cell
+from incidenttui.present import age, clock_text, forgotten_text, percent, ref, seconds, sla_cell
 
 EXIT_PENDING = 3
 EXIT_CONFLICTS = 4
@@ -108,10 +108,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store = open_store(url)
     problem = try_sync(store, url, timeout=None)
     pending, conflicts = store.pending_count(), store.conflict_count()
+    forgotten = store.take_forgotten()
     if args.json:
         _print_json({"ok": problem is None, "error": problem, "pending": pending,
-                     "conflicts": conflicts, "cursor": store.cursor})
+                     "conflicts": conflicts, "cursor": store.cursor,
+                     "forgotten": [ref(n.get("number")) for n in forgotten]})
     else:
+        for notice in forgotten:
+            print(forgotten_text(notice.get("number"), int(notice.get("dropped") or 0)))
         state = "synced" if problem is None else f"not synced: {problem}"
         print(f"{state}; {pending} pending, {conflicts} conflicts")
     if pending:
@@ -173,6 +177,7 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"L{incident.escalation_level}")
     for name, clock in (("response", clocks.response), ("resolution", clocks.resolution)):
         print(f"SLA {name}: {clock_text(clock)}")
+    _print_security(incident, events, now)
     if incident.description:
         print("\n" + incident.description)
     print("\ntimeline:")
@@ -180,6 +185,22 @@ def cmd_show(args: argparse.Namespace) -> int:
         mark = " (pending)" if e.pending else ""
         print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {describe_event(e)}{mark}")
     return 0
+
+
+def _print_security(incident: Any, events: list[Any], now: datetime) -> None:
+    """The breach clock and the playbook checklist, in the detail screen's words."""
+    from incidenttui.domain.playbooks import progress
+    from incidenttui.present import breach_text
+    from incidenttui.store.security import security_view
+
+    view = security_view(incident, events, now)
+    if view.breach is not None:
+        print(breach_text(view.breach))
+    if view.playbook is not None:
+        print(f"playbook {view.playbook.title} {progress(view.playbook, view.checked).label}:")
+        for step in view.playbook.steps:
+            mark = "x" if step.id in view.checked else " "
+            print(f"  [{mark}] {step.phase.value:<13} {step.id:<18} {step.text}")
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:

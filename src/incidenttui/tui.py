@@ -20,7 +20,12 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from incidenttui.messages import BackendReady, StoreChanged, SyncStatusChanged
+from incidenttui.messages import (
+    BackendReady,
+    IncidentsForgotten,
+    StoreChanged,
+    SyncStatusChanged,
+)
 from incidenttui.settings import Settings
 from incidenttui.store.reader import QueueReader
 from incidenttui.sync.status import SyncState, SyncStatus
@@ -115,6 +120,8 @@ class IncidentApp(App[None]):
             ready = BackendReady(user=user, team=user_team(store, user),
                                  pending=store.pending_count(),
                                  conflicts=store.conflict_count())
+            # Removed by a sync this app did not see (the CLI's, or one cut short).
+            forgotten = store.take_forgotten()
         except StoreError as exc:
             self.post_message(BackendReady(error=str(exc)))
             return
@@ -123,6 +130,8 @@ class IncidentApp(App[None]):
             return
         self.store = store
         self.post_message(ready)
+        if forgotten:
+            self.post_message(IncidentsForgotten(forgotten))
 
     async def on_backend_ready(self, message: BackendReady) -> None:
         if message.error:
@@ -147,7 +156,8 @@ class IncidentApp(App[None]):
             self.engine.stop()
         client = ApiClient(self.config.server_url, token)
         self.engine = SyncEngine(self.store, client, on_status=self._on_sync_status,
-                                 on_change=self._on_store_change, status=self.sync_status)
+                                 on_change=self._on_store_change, status=self.sync_status,
+                                 on_forget=self._on_forget)
         self._engine_task = asyncio.create_task(self._run_engine(self.engine, client))
 
     def switch_server(self, url: str, token: str) -> None:
@@ -181,6 +191,26 @@ class IncidentApp(App[None]):
         self.post_message(SyncStatusChanged(status))
 
     def _on_store_change(self) -> None:
+        self.post_message(StoreChanged())
+
+    def _on_forget(self, notices: list[dict[str, Any]]) -> None:
+        self.post_message(IncidentsForgotten(notices))
+
+    def on_incidents_forgotten(self, message: IncidentsForgotten) -> None:
+        """Say once which incidents went (a handful one by one, more in one line)."""
+        from incidenttui.present import forgotten_text, ref
+
+        notices = message.notices
+        if len(notices) <= 3:
+            for n in notices:
+                self.notify(forgotten_text(n.get("number"), int(n.get("dropped") or 0)),
+                            title="Access removed", severity="warning", timeout=15)
+        else:
+            refs = ", ".join(ref(n.get("number")) for n in notices[:5])
+            more = f" and {len(notices) - 5} more" if len(notices) > 5 else ""
+            self.notify(f"{len(notices)} incidents are no longer visible to you ({refs}{more});"
+                        " their local copies were removed", title="Access removed",
+                        severity="warning", timeout=15)
         self.post_message(StoreChanged())
 
     def on_sync_status_changed(self, message: SyncStatusChanged) -> None:

@@ -156,6 +156,8 @@ class IncidentOut(BaseModel):
     links: list[LinkOut]
     version: int
     field_versions: dict[str, int]
+    #: Marked restricted (a security-category incident is restricted whatever this says).
+    restricted: bool = False
 
 
 class EventOut(BaseModel):
@@ -213,7 +215,8 @@ class ServiceOut(BaseModel):
 
 class ChangeOut(BaseModel):
     seq: int
-    entity: Literal["incident", "event", "team", "user", "service"]
+    #: ``forget``: the user lost access to incident ``id``; the client drops its copy.
+    entity: Literal["incident", "event", "team", "user", "service", "forget"]
     id: str
     data: dict[str, Any]
 
@@ -227,4 +230,8 @@ class ChangePage(BaseModel):
 class Me(BaseModel):
     user: UserOut
     server_time: datetime
+    #: Operation values the user may do on normal incidents (older servers: absent).
+    capabilities: list[str] | None = None
+    #: ... and on restricted incidents without membership (older servers: absent).
+    restricted_capabilities: list[str] | None = None
 

@@ -50,16 +50,23 @@ class DetailScreen(Screen[None]):
         Binding("t", "assign", "Assign", show=False, id="incident.assign"),
         Binding("i", "priority", "Impact/urgency", show=False, id="incident.priority"),
         Binding("l", "link", "Link", show=False, id="incident.link"),
+        Binding("P", "playbook", "Playbook", show=False, id="incident.playbook",
+                tooltip="The security playbook's checklist (check steps)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
         self.incident_id = incident_id
         self.incident: Any = None
+        #: What the user may do (store.capabilities.Capabilities), read with the incident.
+        self.capabilities: Any = None
+        self.security: Any = None  # store.security.SecurityView
+        self._events: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title", markup=False)
         yield Static(id="detail-fields", markup=False)
+        yield Static(id="detail-security", markup=False)
         yield TimelineView(id="timeline")
         yield Input(placeholder="n: write a note, enter to add it, esc to leave",
                     id="note", compact=True)
@@ -86,10 +93,29 @@ class DetailScreen(Screen[None]):
         try:
             incident = store.get(self.incident_id)
             events = store.timeline(self.incident_id) if incident is not None else []
+            capabilities = store.capabilities()
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the incident failed", exc)
             return
-        self.app.call_from_thread(self._show, incident, events)
+        self.app.call_from_thread(self._loaded, incident, events, capabilities)
+
+    def _loaded(self, incident: Any, events: list[Any], capabilities: Any) -> None:
+        self.capabilities = capabilities
+        self._show(incident, events)
+
+    def _refusal(self, operation: str, what: str) -> str | None:
+        """Why the user may not do ``operation`` here (None: they may, or it is not known)."""
+        if self.capabilities is None or self.incident is None:
+            return None
+        return self.capabilities.refusal(operation, what, self.incident.category,
+                                         bool((self.incident.base or {}).get("restricted")))
+
+    def _allowed(self, operation: str, what: str) -> bool:
+        """Say why not, when the user may not: the key does nothing else."""
+        reason = self._refusal(operation, what)
+        if reason is not None:
+            self.notify(reason, title="Not allowed", severity="warning", timeout=6)
+        return reason is None
 
     def _show(self, incident: Any, events: list[Any] | None) -> None:
         if incident is None:
@@ -108,8 +134,11 @@ class DetailScreen(Screen[None]):
                             hold_seconds=incident.hold_seconds,
                             on_hold_since=incident.on_hold_since)
 
-        moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}"
-                          for a in legal_actions(incident.status))
+        legal = legal_actions(incident.status)
+        allowed = [a for a in legal if self._refusal("move", f"{a.value} incidents") is None]
+        moves = ", ".join(f"{ACTION_KEYS[a.value]}:{a.value}" for a in allowed)
+        if legal and not allowed and self.capabilities is not None:
+            moves = f"none for role {self.capabilities.role}"
         lines = [
             f"service {incident.service} · {incident.category} · impact {incident.impact} "
             f"urgency {incident.urgency}",
@@ -125,6 +154,9 @@ class DetailScreen(Screen[None]):
         ]
         self.query_one("#detail-fields", Static).update(Content("\n".join(lines)))
         if events is not None:
+            self._events = events
+        self._show_security(incident, now)
+        if events is not None:
             entries = []
             if incident.description:
                 entries.append(Entry("description", incident.description))
@@ -136,7 +168,36 @@ class DetailScreen(Screen[None]):
                 entries.append(Entry(heading, describe_event(e), e.pending))
             self.query_one(TimelineView).set_entries(entries)
 
+    def _show_security(self, incident: Any, now: datetime) -> None:
+        """The breach clock and the playbook's progress (two lines; none when neither)."""
+        from incidenttui.domain.playbooks import progress
+        from incidenttui.present import breach_text
+        from incidenttui.store.security import security_view
+
+        self.security = view = security_view(incident, self._events, now)
+        lines = []
+        if view.breach is not None:
+            lines.append(breach_text(view.breach))
+        if view.playbook is not None:
+            done = progress(view.playbook, view.checked)
+            upcoming = (f"next ({done.next_step.phase.value}): {done.next_step.text}"
+                        if done.next_step is not None else "all steps done")
+            lines.append(f"playbook {view.playbook.title} {done.label} · {upcoming} · "
+                         "P: checklist")
+        box = self.query_one("#detail-security", Static)
+        box.display = bool(lines)
+        box.update(Content("\n".join(lines)))
+
     # -- actions ---------------------------------------------------------------------------
+
+    def action_playbook(self) -> None:
+        from incidenttui.screens.playbook import PlaybookScreen
+
+        if self.security is None or self.security.playbook is None:
+            self.notify("No playbook for this incident (security incidents only).",
+                        timeout=4)
+            return
+        self.app.push_screen(PlaybookScreen(self.incident_id))
 
     def action_back(self) -> None:
         note = self.query_one("#note", Input)
@@ -148,6 +209,8 @@ class DetailScreen(Screen[None]):
     async def action_act(self, action: str) -> None:
         from incidenttui.store.commands import Transition
 
+        if not self._allowed("move", f"{action} incidents"):
+            return
         await self.app.execute([Transition(self.incident_id, action=action)],
                                done=DONE.get(action, action))
 
@@ -156,6 +219,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import ResolveScreen
         from incidenttui.store.commands import Transition
 
+        if not self._allowed("move", "resolve incidents"):
+            return
         answer = await self.app.push_screen_wait(ResolveScreen(self._ref()))
         if answer is not None:
             await self.app.execute([Transition(self.incident_id, action="resolve",
@@ -165,10 +230,12 @@ class DetailScreen(Screen[None]):
     def action_escalate(self) -> None:
         from incidenttui.screens.escalate import EscalateScreen
 
-        self.app.push_screen(EscalateScreen([self.incident_id]))
+        if self._allowed("escalate", "escalate incidents"):
+            self.app.push_screen(EscalateScreen([self.incident_id]))
 
     def action_note(self) -> None:
-        self.query_one("#note", Input).focus()
+        if self._allowed("note", "add notes"):
+            self.query_one("#note", Input).focus()
 
     @on(Input.Submitted, "#note")
     async def _send_note(self, event: Input.Submitted) -> None:
@@ -185,6 +252,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import AssignScreen
         from incidenttui.store.commands import UpdateFields
 
+        if not self._allowed("change_fields", "change incident fields"):
+            return
         answer = await self.app.push_screen_wait(AssignScreen(self._ref()))
         if answer is not None:
             await self.app.execute([UpdateFields(self.incident_id, answer)], done="Assigned")
@@ -194,7 +263,7 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import PriorityScreen
         from incidenttui.store.commands import UpdateFields
 
-        if self.incident is None:
+        if self.incident is None or not self._allowed("change_fields", "change incident fields"):
             return
         answer = await self.app.push_screen_wait(
             PriorityScreen(self._ref(), self.incident.impact, self.incident.urgency))
@@ -207,6 +276,8 @@ class DetailScreen(Screen[None]):
         from incidenttui.screens.forms import LinkScreen
         from incidenttui.store.commands import AddLink
 
+        if not self._allowed("link", "link incidents"):
+            return
         answer = await self.app.push_screen_wait(LinkScreen(self._ref()))
         if answer is None:
             return

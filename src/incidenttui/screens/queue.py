@@ -266,6 +266,19 @@ class QueueScreen(Screen[None]):
         names = list(PRESETS)
         self.action_preset(names[(names.index(self.preset) + 1) % len(names)])
 
+    async def _may(self, operation: str, what: str) -> bool:
+        """Whether the user's role may do ``operation`` at all; if not, say why (the store
+        refuses each incident it may not change anyway, in the same words)."""
+        store = self.app.store
+        if store is None:
+            return True
+        capabilities = await asyncio.to_thread(store.capabilities)
+        if capabilities.may(operation) or capabilities.may(operation, "security"):
+            return True
+        self.notify(capabilities.refusal(operation, what) or what, title="Not allowed",
+                    severity="warning", timeout=6)
+        return False
+
     def _targets(self) -> list[str]:
         targets = self.view.targets
         if not targets:
@@ -298,7 +311,7 @@ class QueueScreen(Screen[None]):
         from incidenttui.store.commands import Transition
 
         targets = self._targets()
-        if not targets:
+        if not targets or not await self._may("move", "resolve incidents"):
             return
         answer = await self.app.push_screen_wait(ResolveScreen(self._refs(targets)))
         if answer is None:
@@ -315,7 +328,8 @@ class QueueScreen(Screen[None]):
         from incidenttui.store.commands import UpdateFields
 
         targets = self._targets()
-        if not targets or not await self._store_ready():
+        if not targets or not await self._store_ready() or not await self._may(
+                "change_fields", "change incident fields"):
             return
         answer = await self.app.push_screen_wait(AssignScreen(self._refs(targets)))
         if answer is None:
@@ -323,18 +337,19 @@ class QueueScreen(Screen[None]):
         await self.app.execute([UpdateFields(i, answer) for i in targets], done="Assigned")
         self._after_bulk()
 
-    def action_escalate(self) -> None:
+    @work(exclusive=True, group="queue-action")
+    async def action_escalate(self) -> None:
         from incidenttui.screens.escalate import EscalateScreen
 
         targets = self._targets()
-        if targets:
+        if targets and await self._may("escalate", "escalate incidents"):
             self.app.push_screen(EscalateScreen(targets), lambda _: self._after_bulk())
 
     @work(exclusive=True, group="queue-action")
     async def action_new(self) -> None:
         from incidenttui.screens.forms import NewIncidentScreen
 
-        if not await self._store_ready():
+        if not await self._store_ready() or not await self._may("create", "log incidents"):
             return
         command = await self.app.push_screen_wait(NewIncidentScreen())
         if command is not None:

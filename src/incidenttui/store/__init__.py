@@ -10,7 +10,7 @@ from incidenttui.lazy import exports
 
 _MODULES = {
     "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "SettleConflict",
-                 "Transition", "UpdateFields"),
+                 "Transition", "UpdateFields", "CheckPlaybookStep"),
     "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
     "store": ("Store", "StoreError"),
 }

@@ -26,6 +26,7 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.permissions import Operation
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Command(ABC):
     incident_id: str
     kind: ClassVar[str] = ""
     creates: ClassVar[bool] = False
+    #: What the permission matrix calls it (domain/permissions.py).
+    operation: ClassVar[Operation] = Operation.CHANGE_FIELDS
 
     @abstractmethod
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
@@ -64,6 +67,10 @@ class Command(ABC):
     @abstractmethod
     def describe(self) -> str:
         """A few words for lists of pending and refused changes."""
+
+    def what(self) -> str:
+        """What it does, for a refusal: "Your role viewer may not <what>"."""
+        return "change incidents"
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +97,7 @@ class CreateIncident(Command):
     assignee: str | None = None
     major: bool = False
     kind: ClassVar[str] = "create"
+    operation: ClassVar[Operation] = Operation.CREATE
     creates: ClassVar[bool] = True
 
     @classmethod
@@ -113,6 +121,9 @@ class CreateIncident(Command):
         return ApiRequest("POST", INCIDENTS, {k: v for k, v in body.items()
                                                       if v is not None})
 
+    def what(self) -> str:
+        return "log incidents"
+
     def describe(self) -> str:
         return f"create {self.title!r}"
 
@@ -124,6 +135,7 @@ class UpdateFields(Command):
 
     fields: dict[str, Any] = field(default_factory=dict)
     kind: ClassVar[str] = "patch"
+    operation: ClassVar[Operation] = Operation.CHANGE_FIELDS
 
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         if not self.fields:
@@ -132,6 +144,9 @@ class UpdateFields(Command):
 
     def request(self, base_version: int) -> ApiRequest:
         return ApiRequest("PATCH", self._path(), {"base_version": base_version, **self.fields})
+
+    def what(self) -> str:
+        return "change incident fields"
 
     def describe(self) -> str:
         return "set " + ", ".join(f"{k}={v}" for k, v in self.fields.items())
@@ -146,6 +161,7 @@ class Transition(Command):
     resolution_note: str | None = None
     note: str | None = None
     kind: ClassVar[str] = "action"
+    operation: ClassVar[Operation] = Operation.MOVE
 
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         return act_effect(self._need(state), self.action, ctx.now,
@@ -158,6 +174,9 @@ class Transition(Command):
                                   ("note", self.note)) if v is not None}
         return ApiRequest("POST", self._path(f"/{Action(self.action).value}"), body)
 
+    def what(self) -> str:
+        return f"{Action(self.action).value} incidents"
+
     def describe(self) -> str:
         return Action(self.action).value
 
@@ -169,6 +188,7 @@ class Escalate(Command):
     to_team: str | None = None
     to_user: str | None = None
     kind: ClassVar[str] = "escalate"
+    operation: ClassVar[Operation] = Operation.ESCALATE
 
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         level = ctx.team_level(self.to_team) if self.to_team else None
@@ -181,6 +201,9 @@ class Escalate(Command):
         return ApiRequest("POST", self._path("/escalate"),
                           {k: v for k, v in body.items() if v is not None})
 
+    def what(self) -> str:
+        return "escalate incidents"
+
     def describe(self) -> str:
         target = f" to {self.to_team}" if self.to_team else " to management"
         return f"escalate{target}"
@@ -191,6 +214,7 @@ class AddNote(Command):
     text: str = ""
     note_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     kind: ClassVar[str] = "note"
+    operation: ClassVar[Operation] = Operation.NOTE
 
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         self._need(state)
@@ -198,6 +222,9 @@ class AddNote(Command):
 
     def request(self, base_version: int) -> ApiRequest:
         return ApiRequest("POST", self._path("/notes"), {"id": self.note_id, "text": self.text})
+
+    def what(self) -> str:
+        return "add notes"
 
     def describe(self) -> str:
         return "note"
@@ -209,6 +236,7 @@ class AddLink(Command):
     target_id: str = ""
     target_ref: str = ""
     kind: ClassVar[str] = "link"
+    operation: ClassVar[Operation] = Operation.LINK
 
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
         return link_effect(self._need(state), self.link, self.target_id, self.target_ref)
@@ -217,8 +245,47 @@ class AddLink(Command):
         return ApiRequest("POST", self._path("/links"),
                           {"kind": self.link, "target": self.target_id})
 
+    def what(self) -> str:
+        return "link incidents"
+
     def describe(self) -> str:
         return f"link {self.link} {self.target_ref}"
+
+
+@dataclass(frozen=True)
+class CheckPlaybookStep(Command):
+    """Check one step of the incident's security playbook: a timeline note in the form the
+    client parses back (:func:`~incidenttui.store.security.check_text`), sent as a note, so
+    it syncs with today's server (``POST /incidents/{id}/notes``, idempotent by its id)."""
+
+    playbook: str = ""
+    step: str = ""
+    note_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    kind: ClassVar[str] = "playbook"
+    operation: ClassVar[Operation] = Operation.CHECK_PLAYBOOK
+
+    def _text(self) -> str:
+        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
+        from incidenttui.store.security import check_text
+
+        try:
+            return check_text(DEFAULT_PLAYBOOKS[PlaybookKind(self.playbook)], self.step)
+        except (KeyError, ValueError):
+            raise Refused(f"No playbook step {self.playbook}/{self.step}.", "step") from None
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        self._need(state)
+        return note_effect(self._text(), self.note_id)
+
+    def request(self, base_version: int) -> ApiRequest:
+        return ApiRequest("POST", self._path("/notes"), {"id": self.note_id,
+                                                         "text": self._text()})
+
+    def what(self) -> str:
+        return "check playbook steps"
+
+    def describe(self) -> str:
+        return f"check {self.playbook}/{self.step}"
 
 
 class ConflictFacts(Protocol):
@@ -259,7 +326,8 @@ class SettleConflict:
 
 
 COMMANDS: dict[str, type[Command]] = {
-    c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink)
+    c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink,
+                        CheckPlaybookStep)
 }
 
 

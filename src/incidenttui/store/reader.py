@@ -146,6 +146,13 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class _Event:
+    kind: str
+    text: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class QueueRow:
     """What one queue line needs."""
 
@@ -163,6 +170,9 @@ class QueueRow:
     pending: int
     major: bool
     on_hold_since: datetime | None
+    #: A personal-data breach's 72-hour clock: since when, and when notified (security.py).
+    breach_aware_at: datetime | None = None
+    breach_notified_at: datetime | None = None
 
     @property
     def ref(self) -> str:
@@ -170,7 +180,11 @@ class QueueRow:
 
 
 _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, created_at, "
-                "sla_due_at, escalation_level, pending, major, on_hold_since")
+                "sla_due_at, escalation_level, pending, major, on_hold_since, category, "
+                "detected_at, CASE WHEN category = 'security' THEN description END, "
+                "CASE WHEN category = 'security' THEN json_extract(base, '$.aware_at') END, "
+                "CASE WHEN category = 'security' THEN json_extract(base, '$.notified_at') END, "
+                "CASE WHEN category = 'security' THEN json_extract(base, '$.playbook') END")
 
 
 class QueueReader:
@@ -329,6 +343,7 @@ class QueueReader:
         if conn is None or not ids:
             return {}
         out: dict[str, QueueRow] = {}
+        security: dict[str, Any] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ", ".join("?" * len(chunk))
@@ -337,7 +352,34 @@ class QueueReader:
                 out[r[0]] = QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
                                      parse_time(r[8]) or datetime.now(UTC), parse_time(r[9]),
                                      r[10], r[11], bool(r[12]), parse_time(r[13]))
+                if r[14] == "security":
+                    security[r[0]] = r
+        if security:
+            self._breaches(conn, out, security)
         return out
+
+    @staticmethod
+    def _breaches(conn: sqlite3.Connection, out: dict[str, QueueRow],
+                  security: dict[str, Any]) -> None:
+        """The breach clocks of the security rows among ``out`` (only those: a few a
+        screen), from the same facts the detail screen reads (store/security.py)."""
+        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS
+        from incidenttui.store.security import NOTIFY_STEP, breach_times, checks, choose_kind
+
+        for incident_id, r in security.items():
+            kind = choose_kind(r[14], r[4] or "", r[16] or "", r[19])
+            playbook = DEFAULT_PLAYBOOKS.get(kind) if kind is not None else None
+            checked: dict[str, datetime] = {}
+            if playbook is not None and playbook.personal_data:
+                notes = conn.execute(
+                    "SELECT kind, text, at FROM events WHERE incident_id = ? AND kind = 'note' "
+                    "AND text LIKE ?", (incident_id, f"[playbook] {kind}/{NOTIFY_STEP} %"))
+                checked = checks((_Event(k, t, parse_time(a)) for k, t, a in notes), kind)
+            times = breach_times({"aware_at": r[17], "notified_at": r[18]}, playbook, checked,
+                                 parse_time(r[15]) or out[incident_id].created_at)
+            if times is not None:
+                out[incident_id] = replace(out[incident_id], breach_aware_at=times[0],
+                                           breach_notified_at=times[1])
 
     def has_data(self) -> bool:
         conn = self._connect()

@@ -7,6 +7,7 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,10 +19,16 @@ from sqlalchemy import delete, func, inspect, text
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
-from incidenttui.domain import Refused
+from incidenttui.domain import RefusalKind, Refused
 from incidenttui.domain.refs import parse_key
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
+from incidenttui.store.capabilities import (
+    CAPABILITIES_KEY,
+    RESTRICTED_CAPABILITIES_KEY,
+    ROLE_KEY,
+    Capabilities,
+)
 from incidenttui.store.commands import Command, Context, SettleConflict, command_from_outbox
 from incidenttui.store.layout import MIGRATIONS, SCHEMA_VERSION, SEARCH_REBUILD
 from incidenttui.store.reader import (
@@ -56,6 +63,10 @@ from incidenttui.store.tables import (
 __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
            "StoreError", "clean_json", "incident_row", "state_of", "store_path_for",
            "wire_state"]
+
+
+#: Meta key of the notices of incidents removed after a lost access (see take_forgotten).
+FORGOTTEN_KEY = "forgotten"
 
 
 class StoreError(Exception):
@@ -122,6 +133,34 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as session:
             session.merge(Meta(key=key, value=value))
+
+    def capabilities(self) -> Capabilities:
+        """What the user may do, as the server last said (see :mod:`.capabilities`)."""
+        with self._read() as session:
+            return self._capabilities(session)
+
+    @staticmethod
+    def _capabilities(session: Session) -> Capabilities:
+        values = {row.key: row.value for row in session.exec(select(Meta).where(col(
+            Meta.key).in_([ROLE_KEY, CAPABILITIES_KEY, RESTRICTED_CAPABILITIES_KEY]))).all()}
+        normal, restricted = values.get(CAPABILITIES_KEY), values.get(
+            RESTRICTED_CAPABILITIES_KEY)
+        return Capabilities(values.get(ROLE_KEY),
+                            frozenset(json.loads(normal)) if normal is not None else None,
+                            frozenset(json.loads(restricted)) if restricted is not None
+                            else None)
+
+    def set_capabilities(self, capabilities: Capabilities) -> None:
+        """Keep what ``/me`` said (role and both lists) in one transaction."""
+        with self._write() as session:
+            session.merge(Meta(key=ROLE_KEY, value=capabilities.role or ""))
+            for key, ops in ((CAPABILITIES_KEY, capabilities.normal),
+                             (RESTRICTED_CAPABILITIES_KEY, capabilities.restricted)):
+                if ops is None:
+                    session.execute(delete(Meta).where(col(Meta.key) == key))
+                else:
+                    session.merge(Meta(key=key, value=json.dumps(sorted(o.value
+                                                                        for o in ops))))
 
     @property
     def cursor(self) -> int:
@@ -261,6 +300,7 @@ class Store:
         """Apply ``command`` and queue it in ``session``'s transaction (see :meth:`execute`)."""
         row = session.get(LocalIncident, command.incident_id)
         state = state_of(row) if row is not None else None
+        self._check_allowed(session, command, row)
         effect = command.effect(state, self._context(session, now, actor))
         key = str(uuid.uuid4())
         base = row.base if row is not None else None
@@ -282,6 +322,18 @@ class Store:
         result = session.get(LocalIncident, command.incident_id, populate_existing=True)
         assert result is not None
         return result
+
+    def _check_allowed(self, session: Session, command: Command,
+                       row: LocalIncident | None) -> None:
+        """Refuse, in words, what the user's capabilities do not allow (offline too)."""
+        if row is not None:
+            category, restricted = row.category, bool((row.base or {}).get("restricted"))
+        else:
+            category, restricted = str(getattr(command, "category", "other")), False
+        reason = self._capabilities(session).refusal(command.operation, command.what(),
+                                                     category, restricted)
+        if reason is not None:
+            raise Refused(reason, None, RefusalKind.STATE)
 
     def _upsert_incident(self, session: Session, row: dict[str, Any]) -> None:
         _upsert(session, "incidents", [row])
@@ -340,11 +392,21 @@ class Store:
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
                    "service": (LocalService, ServiceOut)}
+        #: Incidents the user can no longer see (the last word of the page for them).
+        forgotten: set[str] = set()
         for change in changes:
             entity, data = change.get("entity"), change.get("data")
-            if entity == "incident":
+            if entity == "forget":
+                incident_id = (data or {}).get("incident_id") or change.get("id")
+                if not isinstance(incident_id, str) or not incident_id:
+                    raise ValueError("a forget entry names no incident")
+                incidents.pop(incident_id, None)
+                events = {k: e for k, e in events.items() if e["incident_id"] != incident_id}
+                forgotten.add(incident_id)
+            elif entity == "incident":
                 state = IncidentOut.model_validate(data).model_dump()
                 state["status"] = str(state["status"])
+                forgotten.discard(state["id"])
                 current = incidents.get(state["id"])
                 if current is None or current[0]["version"] <= state["version"]:
                     incidents[state["id"]] = (state, dict(data))  # type: ignore[arg-type]
@@ -362,7 +424,10 @@ class Store:
                 directory.append((table, {k: clean_line(v, 1_000) if isinstance(v, str) else v
                                           for k, v in values.items()}))
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
+        events = {k: e for k, e in events.items() if e["incident_id"] not in forgotten}
         with self._write() as session:
+            if forgotten:
+                self._forget(session, sorted(forgotten))
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
             held = self._versions(session, list(incidents))
             rows = []
@@ -384,6 +449,49 @@ class Store:
             self._reindex(session, touched)
             session.merge(Meta(key="cursor", value=str(int(cursor))))
         return len(incidents)
+
+    def _forget(self, session: Session, incident_ids: list[str]) -> None:
+        """Remove every local trace of ``incident_ids`` (the user lost access): the incident,
+        its timeline, its search rows, its queued changes and conflicts (the server would
+        refuse them now). What was removed is kept as notices for :meth:`take_forgotten`."""
+        notices = json.loads(self._meta_in(session, FORGOTTEN_KEY) or "[]")
+        for start in range(0, len(incident_ids), 500):
+            chunk = incident_ids[start:start + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            held = session.execute(text(
+                f"SELECT rowid, id, number FROM incidents WHERE id IN ({marks})"), params).all()
+            dropped = dict(session.execute(text(
+                f"SELECT incident_id, count(*) FROM outbox WHERE incident_id IN ({marks}) "
+                "GROUP BY incident_id"), params).all())
+            notices += [{"id": r[1], "number": r[2], "dropped": int(dropped.get(r[1], 0))}
+                        for r in held]
+            if held:
+                session.connection().exec_driver_sql(
+                    f"DELETE FROM incident_fts WHERE rowid IN ({', '.join('?' * len(held))})",
+                    tuple(r[0] for r in held))
+            for table in ("events", "outbox", "conflicts"):
+                session.execute(text(f"DELETE FROM {table} WHERE incident_id IN ({marks})"),
+                                params)
+            session.execute(text(f"DELETE FROM incidents WHERE id IN ({marks})"), params)
+        if notices:
+            session.merge(Meta(key=FORGOTTEN_KEY, value=json.dumps(notices)))
+
+    @staticmethod
+    def _meta_in(session: Session, key: str) -> str | None:
+        row = session.get(Meta, key)
+        return row.value if row else None
+
+    def take_forgotten(self) -> list[dict[str, Any]]:
+        """The incidents removed because the user lost access, since the last call (each
+        ``{"id", "number", "dropped"}``: dropped is how many queued changes went with it);
+        taken once, so the user is told once."""
+        with self._write() as session:
+            row = session.get(Meta, FORGOTTEN_KEY)
+            if row is None:
+                return []
+            session.delete(row)
+            return list(json.loads(row.value))
 
     @staticmethod
     def _versions(session: Session, ids: list[str]) -> dict[str, int]:

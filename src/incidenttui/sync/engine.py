@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from incidenttui.api import paths
 from incidenttui.api.schemas import ChangePage, Me
 from incidenttui.sqltypes import utcnow
+from incidenttui.store.capabilities import Capabilities
 from incidenttui.store.commands import command_from_outbox
 from incidenttui.store.store import Store
 from incidenttui.sync.client import (
@@ -62,8 +63,12 @@ class SyncEngine:
     def __init__(self, store: Store, client: ApiClient,
                  on_status: Callable[[SyncStatus], Any] | None = None,
                  on_change: Callable[[], Any] | None = None,
-                 status: SyncStatus | None = None) -> None:
+                 status: SyncStatus | None = None,
+                 on_forget: Callable[[list[dict[str, Any]]], Any] | None = None) -> None:
         self.store = store
+        #: Told once of incidents removed after the user lost access (store.take_forgotten);
+        #: without it the notices stay in the store for whoever reads them.
+        self.on_forget = on_forget
         self.client = client
         self.on_status = on_status
         self.on_change = on_change
@@ -73,6 +78,8 @@ class SyncEngine:
             SyncStatus(server=client.base_url, user=store.user_id)
         self._kick = asyncio.Event()
         self._stopping = False
+        #: Whether /me was read since the engine started (capabilities may have changed).
+        self._identified = False
 
     # -- status ----------------------------------------------------------------------------
 
@@ -115,8 +122,19 @@ class SyncEngine:
             raise BadResponse(f"the server's {paths.ME} answer has the wrong shape") from None
         if me.user.id != self.status.user:
             await asyncio.to_thread(self.store.set_meta, "user", me.user.id)
+        await asyncio.to_thread(self.store.set_capabilities, Capabilities.from_me(
+            me.user.role.value, me.capabilities, me.restricted_capabilities))
+        self._identified = True
         if (me.user.id, me.user.team_id) != (self.status.user, self.status.team):
             self._set(user=me.user.id, team=me.user.team_id)
+
+    async def _refresh_capabilities(self) -> None:
+        """Read /me again once per engine (and after a 403): a role changed by an admin shows
+        offline too. A failure here only waits for the next cycle; it is no sync failure."""
+        try:
+            await self.identify()
+        except SyncError as exc:
+            log.info("could not refresh capabilities: %s", exc)
 
     async def push(self) -> int:
         """Send the outbox in order; stop at the first entry the server could not answer."""
@@ -167,6 +185,8 @@ class SyncEngine:
                 raise BadResponse("the server's conflict answer has the wrong shape") from None
             return
         if status in (400, 403, 404, 409, 410, 413, 422):
+            if status == 403:
+                self._identified = False  # the user's rights changed: learn them again
             await asyncio.to_thread(self.store.reject, key, detail)
             return
         raise BadResponse(f"unexpected answer {status} to a change")
@@ -196,6 +216,11 @@ class SyncEngine:
                     applied += len(page.changes)
                     if page.changes:
                         self._changed()
+                    if self.on_forget is not None and any(c.entity == "forget"
+                                                          for c in page.changes):
+                        notices = await asyncio.to_thread(self.store.take_forgotten)
+                        if notices:
+                            self.on_forget(notices)
                 cursor = page.cursor
             return applied
         finally:
@@ -226,6 +251,8 @@ class SyncEngine:
                 await self.identify()
             pushed = await self.push()
             pulled = await self.pull()
+            if not self._identified:
+                await self._refresh_capabilities()
         except AuthFailed as exc:
             self._set(state=SyncState.AUTH, last_error=str(exc), **await self._counts())
             raise

@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from incidenttui.domain.lifecycle import is_open
-from incidenttui.present import age, sla_cell, status_short
+from incidenttui.present import age, breach_marker, sla_cell, status_short
 from incidenttui.store.reader import QueueRow
 from incidenttui.widgets.cells import fit
 
@@ -238,12 +238,14 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         flexible = max(8, width - sum(c.width + 1 for c in cols if c.width))
         sla, breached = sla_cell(row.sla_due_at, self._now, paused=row.on_hold_since is not None)
         owner = "/".join(v for v in (row.team, row.assignee) if v) or "-"
+        breach = breach_marker(row.breach_aware_at, row.breach_notified_at, self._now)
+        breach = f"{breach} " if breach else ""
         values = {
             "sel": "*" if row.id in self.selected else " ",
             "ref": row.ref + ("+" if row.pending else ""),
             "pri": f"P{row.priority}",
             "status": status_short(row.status),
-            "title": ("MAJOR " if row.major else "") + row.title,
+            "title": ("MAJOR " if row.major else "") + breach + row.title,
             "service": row.service, "owner": owner, "age": age(row.created_at, self._now),
             "sla": sla, "level": f"L{row.escalation_level}",
         }

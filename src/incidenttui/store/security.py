@@ -1,0 +1,148 @@
+"""A security incident's playbook and breach clock as the client derives them today.
+
+Pure (standard library and the domain only; the queue's stdlib reader uses it). The server
+does not send a playbook kind, checked steps, ``aware_at`` or ``notified_at`` yet, so:
+
+* **Which playbook**: a ``playbook`` field of the server's snapshot when there is one;
+  else, for an incident in the security category, the first kind whose keywords
+  (:data:`KEYWORDS`) appear in its title, else in its description. No match: no playbook.
+* **Checked steps** are timeline notes in one structured form (:func:`check_text`),
+  ``[playbook] ddos/mitigate done: <step text>``: a note every server accepts and syncs
+  today, readable as it is in older clients, parsed back by :func:`parse_check`.
+* **The 72-hour clock** (domain/breach.py) runs for a personal-data breach: a snapshot's
+  ``aware_at`` (and ``notified_at``) when the server sends them; else when the playbook is
+  one with ``personal_data`` (the data-breach kind), from the moment the incident was
+  detected (else logged), stopped by checking the ``notify-authority`` step (the check
+  note's time is the notification's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from incidenttui.domain.breach import BreachClock, breach_clock
+from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, Playbook, PlaybookKind
+
+#: Words that pick a playbook kind, tried in this order (lower-case substrings).
+KEYWORDS: tuple[tuple[PlaybookKind, tuple[str, ...]], ...] = (
+    (PlaybookKind.DATA_BREACH, ("data breach", "personal data", "exfiltrat", "gdpr",
+                                "data exposed", "data leak")),
+    (PlaybookKind.DDOS, ("ddos", "denial of service", "flood", "botnet", "bot traffic")),
+    (PlaybookKind.FRAUD, ("fraud", "chargeback", "carding")),
+    (PlaybookKind.MALWARE, ("malware", "ransomware", "virus", "trojan", "cryptominer")),
+    (PlaybookKind.COMPROMISED_CREDENTIAL, ("leaked", "api key", "credential", "password",
+                                           "token", "secret", "admin login",
+                                           "account takeover")),
+)
+#: The step whose check records the breach notification (stops the clock).
+NOTIFY_STEP = "notify-authority"
+PREFIX = "[playbook] "
+_CHECK = re.compile(r"^\[playbook\] ([a-z_]+)/([a-z0-9][a-z0-9_-]{0,63}) done\b")
+
+
+def choose_kind(category: str | None, title: str = "", description: str = "",
+                explicit: str | None = None) -> PlaybookKind | None:
+    """The playbook kind of an incident (see the module's docstring)."""
+    if explicit:
+        try:
+            return PlaybookKind(explicit)
+        except ValueError:
+            pass
+    if category != "security":
+        return None
+    for text in (title.lower(), description.lower()):
+        for kind, words in KEYWORDS:
+            if any(w in text for w in words):
+                return kind
+    return None
+
+
+def check_text(playbook: Playbook, step_id: str) -> str:
+    """The note that checks ``step_id`` (ValueError for a step the playbook lacks)."""
+    step = playbook.step(step_id)
+    return f"{PREFIX}{playbook.kind.value}/{step.id} done: {step.text}"
+
+
+def parse_check(text: str) -> tuple[str, str] | None:
+    """``(kind, step_id)`` of a check note; None for any other text."""
+    match = _CHECK.match(text or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+def checks(events: Iterable[Any], kind: PlaybookKind) -> dict[str, dt.datetime]:
+    """When each step of ``kind`` was first checked, from timeline notes (``kind``,
+    ``text``, ``at``)."""
+    done: dict[str, dt.datetime] = {}
+    for event in events:
+        if getattr(event, "kind", None) != "note":
+            continue
+        parsed = parse_check(event.text)
+        if parsed is not None and parsed[0] == kind.value:
+            at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
+            if parsed[1] not in done or at < done[parsed[1]]:
+                done[parsed[1]] = at
+    return done
+
+
+def _time(value: Any) -> dt.datetime | None:
+    # dt.datetime, not a bare name: a test's frozen clock replaces modules' ``datetime``.
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
+@dataclass(frozen=True)
+class SecurityView:
+    """What the screens show of a security incident: its playbook, checks and clock."""
+
+    playbook: Playbook | None
+    checked: dict[str, dt.datetime]
+    breach: BreachClock | None
+
+
+def security_view(incident: Any, events: Iterable[Any], now: dt.datetime) -> SecurityView:
+    """The playbook, checked steps and breach clock of ``incident`` (a stored incident:
+    ``category``, ``title``, ``description``, ``detected_at``, ``created_at``, ``base``)."""
+    base: Mapping[str, Any] = getattr(incident, "base", None) or {}
+    kind = choose_kind(incident.category, incident.title or "",
+                       getattr(incident, "description", "") or "", base.get("playbook"))
+    playbook = DEFAULT_PLAYBOOKS.get(kind) if kind is not None else None
+    checked = checks(events, kind) if kind is not None else {}
+    return SecurityView(playbook, checked, breach_of(
+        base, playbook, checked, incident.detected_at or incident.created_at, now))
+
+
+def breach_times(base: Mapping[str, Any], playbook: Playbook | None,
+                 checked: Mapping[str, dt.datetime], detected: dt.datetime | None
+                 ) -> tuple[dt.datetime, dt.datetime | None] | None:
+    """``(aware_at, notified_at)`` of a personal-data breach; None when it is none."""
+    aware = _time(base.get("aware_at"))
+    notified = _time(base.get("notified_at"))
+    if aware is None and playbook is not None and playbook.personal_data:
+        aware = _time(detected)
+        notified = checked.get(NOTIFY_STEP)
+    if aware is None:
+        return None
+    if notified is not None and notified < aware:
+        notified = aware  # a clock skew between clients: the notification still counts
+    return aware, notified
+
+
+def breach_of(base: Mapping[str, Any], playbook: Playbook | None,
+              checked: Mapping[str, dt.datetime], detected: dt.datetime | None,
+              now: dt.datetime) -> BreachClock | None:
+    """The 72-hour clock at ``now``, or None when the incident is no personal-data breach."""
+    times = breach_times(base, playbook, checked, detected)
+    if times is None:
+        return None
+    return breach_clock(times[0], now if now.tzinfo else now.replace(tzinfo=dt.UTC), times[1])
