@@ -47,6 +47,7 @@ from incidenttui.domain.effects import (
 )
 from incidenttui.domain.refs import parse_key, ref
 from incidenttui.server.changes import record_changes
+from incidenttui.server.db import loaded
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.sqltypes import utcnow
 
@@ -177,9 +178,12 @@ class Writer:
               ) -> TimelineEvent:
         # Events of one write keep their order: each is a microsecond after the one before.
         at = self.now + timedelta(microseconds=len(self._events))
-        event = TimelineEvent(id=event_id or str(uuid.uuid4()), incident_id=incident.id,
-                              at=at, kind=kind, actor=self.actor.id, text=text,
-                              data=data or {})
+        # Built like a loaded row (a tenth of TimelineEvent(...)'s cost): finish() inserts it
+        # with Core, the session never sees it.
+        event = loaded(TimelineEvent, {"id": event_id or str(uuid.uuid4()),
+                                       "incident_id": incident.id, "at": at, "kind": kind,
+                                       "actor": self.actor.id, "text": text,
+                                       "data": data or {}})
         self._events.append(event)  # inserted by finish(), all in one statement
         self._incidents[incident.id] = incident
         self._snapshots.pop(incident.id, None)
