@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, select
 
 from incidenttui.domain import Role
+from incidenttui.server.db import loaded
 from incidenttui.server.models import Team, User
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ def authenticate_token(db: Database, token: str) -> User | None:
         return None
     if isinstance(created_at, str):  # SQLite keeps text
         created_at = datetime.fromisoformat(created_at)
-    return User(id=user_id, display_name=display_name, role=role, team_id=team_id,
-                email=email, active=bool(active), created_at=created_at.replace(tzinfo=UTC))
+    return loaded(User, {"id": user_id, "display_name": display_name, "role": role,
+                         "team_id": team_id, "email": email, "token_hash": None,
+                         "active": bool(active), "created_at": created_at.replace(tzinfo=UTC)})
 
 
 def create_user(session: Session, name: str, role: Role | str, team: str | None = None,

@@ -24,6 +24,7 @@ from incidenttui.sqltypes import utcnow
 FEED_LOCK_ID = 727_001
 #: A Core insert into the table: the ORM's bulk-insert path costs more than the rows.
 _INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
+_FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 
 
 def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -34,13 +35,14 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     """
     if not changes:
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": FEED_LOCK_ID})
-    now = utcnow()
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
-    session.execute(_INSERT_CHANGES, [{"at": now, "entity": entity, "entity_id": entity_id,
-                                       "data": data} for entity, entity_id, data in changes])
+    # Core statements on the session's connection: the ORM's execute path costs more here.
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})
+    now = utcnow()
+    conn.execute(_INSERT_CHANGES, [{"at": now, "entity": entity, "entity_id": entity_id,
+                                    "data": data} for entity, entity_id, data in changes])
 
 
 def read_changes(session: Session, cursor: int, limit: int) -> tuple[list[Change], bool]:

@@ -85,7 +85,8 @@ def _write_once(state: Any, user: User, key: str | None, fingerprint: str, op: O
     try:
         with state.db.write() as session:
             if key:
-                recorded = session.execute(_RECORDED, {"user_id": user.id, "key": key}).first()
+                recorded = session.connection().execute(  # Core: no ORM execute path
+                    _RECORDED, {"user_id": user.id, "key": key}).first()
                 if recorded is not None:
                     return _replay(*recorded, fingerprint)
             try:
@@ -117,9 +118,9 @@ def _json(value: Any) -> Any:
 def _record(session: Session, user: User, key: str, fingerprint: str, status: int,
             body: Any) -> None:
     """Keep the answer for ``key``; an IntegrityError if a concurrent request kept one."""
-    session.execute(_RECORD, {"user_id": user.id, "key": key, "fingerprint": fingerprint,
-                              "status_code": status, "body": json.dumps(body),
-                              "created_at": utcnow()})
+    session.connection().execute(_RECORD, {
+        "user_id": user.id, "key": key, "fingerprint": fingerprint, "status_code": status,
+        "body": json.dumps(body), "created_at": utcnow()})
 
 
 def failure(exc: Exception) -> tuple[int, Any]:
