@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,9 +60,33 @@ class Recorder:
             e, Refusal) else None, committed=self.committed.append, **options)
 
 
+class HeldFirstBatch(Recorder):
+    """Holds its first batch until the other jobs are queued behind it, so the test does not
+    depend on how the machine schedules the submitting threads (a loaded CI runner started
+    one of six threads after the gather window had closed)."""
+
+    def __init__(self, jobs: int) -> None:
+        super().__init__()
+        self.jobs = jobs
+        self.commits_: GroupCommit[int, str] | None = None
+
+    def commits(self, db: Database, **options) -> GroupCommit[int, str]:  # type: ignore[no-untyped-def]
+        self.commits_ = super().commits(db, **options)
+        return self.commits_
+
+    def write(self, session: Session, jobs: list[int]) -> list[str]:
+        if not self.batches:
+            assert self.commits_ is not None
+            waiting = self.jobs - len(jobs)
+            deadline = time.monotonic() + 10
+            while self.commits_._queue.qsize() < waiting and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return super().write(session, jobs)
+
+
 def test_jobs_queued_together_share_one_commit_and_get_their_own_results(db):
-    path = Recorder()
-    commits = path.commits(db, gather=0.2)
+    path = HeldFirstBatch(6)
+    commits = path.commits(db, gather=0.05)
     results: dict[int, str] = {}
     barrier = threading.Barrier(6)
 
