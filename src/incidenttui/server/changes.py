@@ -25,6 +25,8 @@ FEED_LOCK_ID = 727_001
 #: A Core insert into the table: the ORM's bulk-insert path costs more than the rows.
 _INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
+#: Set in ``session.info`` once the session's transaction holds the feed lock.
+_LOCKED = "incidenttui.feed_locked"
 
 
 def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -38,11 +40,20 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
     # Core statements on the session's connection: the ORM's execute path costs more here.
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})
+    if conn.dialect.name == "postgresql" and not session.info.get(_LOCKED):
+        conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})  # once per transaction
+        session.info[_LOCKED] = True
     now = utcnow()
     conn.execute(_INSERT_CHANGES, [{"at": now, "entity": entity, "entity_id": entity_id,
                                     "data": data} for entity, entity_id, data in changes])
+
+
+def forget_rolled_back(session: Session) -> None:
+    """After a rollback to a savepoint: the session forgets the objects it held (the ones
+    written before the savepoint are flushed already) and that it held the feed lock (a
+    lock taken after a savepoint goes with its rollback)."""
+    session.expunge_all()
+    session.info.pop(_LOCKED, None)
 
 
 def read_changes(session: Session, cursor: int, limit: int) -> tuple[list[Change], bool]:

@@ -2,10 +2,16 @@
 ``Idempotency-Key`` record and its change-feed entries, so a retried request never applies
 twice and the feed never shows a write that did not commit.
 
+Writes go through one group commit per app (:func:`commits`): the writes that arrive while
+one is being written share the next transaction and its commit (one fsync on SQLite, one
+feed lock on PostgreSQL), each in a savepoint of its own, and each request waits for its
+answer without holding a thread. Alone, a write is written at once.
+
 A refused write (a :class:`~incidenttui.domain.Refused`, a missing incident, a conflict)
-rolls back and its answer is recorded like a success, so a repeat with the same key gets the
-same answer. The key's record is written last, in the write's own transaction: a concurrent
-request with the same key fails on its unique key, rolls back and replays the first answer.
+rolls back to its savepoint and its answer is recorded like a success, so a repeat with the
+same key gets the same answer. A concurrent request with the same key (another process, or
+a replica) fails on the key's unique index; its job is tried again alone and replays the
+first answer.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -26,7 +33,9 @@ from sqlmodel import Session, col, select
 from incidenttui.api.errors import REFUSAL_STATUS, ConflictOut, FieldConflictOut
 from incidenttui.domain import Refused
 from incidenttui.server import service
+from incidenttui.server.changes import forget_rolled_back
 from incidenttui.server.errors import ApiError, error_body
+from incidenttui.server.group_commit import GroupCommit
 from incidenttui.server.models import IdempotencyRecord, Incident, User
 from incidenttui.sqltypes import utcnow
 
@@ -36,30 +45,54 @@ Answer = BaseModel | dict[str, Any]
 Op = Callable[[service.Writer], tuple[int, Answer]]
 
 
-class _Refused(Exception):
-    """Ends a write's transaction (rolled back) with the answer to record for its key."""
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One write request, queued for the app's group commit (:func:`commits`)."""
 
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status)
-        self.status, self.body = status, body
+    user: User
+    key: str | None
+    fingerprint: str
+    op: Op
 
 
-def write(request: Request, user: User, key: str | None, payload: Any, op: Op) -> Response:
-    """Run ``op`` once per ``Idempotency-Key`` (``key``) and answer as it did the first time."""
+#: What a job answers: status, JSON body, extra headers.
+Outcome = tuple[int, Any, dict[str, str]]
+
+
+async def write(request: Request, user: User, key: str | None, payload: Any, op: Op
+                ) -> Response:
+    """Run ``op`` once per ``Idempotency-Key`` (``key``) and answer as it did the first time.
+
+    The request waits for its job without holding a thread: the app's group commit writes
+    it, with the writes that arrived meanwhile, in one transaction and one commit.
+    """
     fingerprint = hashlib.sha256(json.dumps(
         [request.method, request.url.path, _json(payload)],
         sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     state = request.app.state
-    for attempt in range(3):
-        try:
-            return _write_once(state, user, key, fingerprint, op)
-        except IntegrityError:
-            # Another request with the same key (or the same new id) committed first: the
-            # next attempt replays its answer (or, for a new id, is refused).
-            if attempt == 2:
-                raise ApiError(503, "A concurrent request made the same change; retry.",
-                               headers={"Retry-After": "1"}) from None
-    raise AssertionError("unreachable")
+    try:
+        status, body, headers = await commits(state).submit_async(
+            Job(user, key, fingerprint, op))
+    except IntegrityError:
+        # Another request with the same key (or the same new id) committed first, every
+        # time the job was tried again (each try replays its answer, or is refused).
+        raise ApiError(503, "A concurrent request made the same change; retry.",
+                       headers={"Retry-After": "1"}) from None
+    state.notifier.notify()
+    return JSONResponse(body, status, headers=headers or None)
+
+
+def commits(state: Any) -> GroupCommit[Job, Outcome]:
+    """The app's group commit for the write routes (made with the first write).
+
+    No gather wait: a write arriving alone is written at once; writes arriving while one
+    is written queue up and share the next transaction.
+    """
+    group = getattr(state, "writes", None)
+    if group is None:
+        group = state.writes = GroupCommit(state.db, _write_jobs, name="http-writes",
+                                           gather=0)
+    return group
 
 
 def on_incident(key: str, fn: Callable[[service.Writer, Incident], Answer],
@@ -78,32 +111,43 @@ _RECORDED = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
 _RECORD = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
-def _write_once(state: Any, user: User, key: str | None, fingerprint: str, op: Op
-                ) -> Response:
-    """One attempt: the key's recorded answer, or ``op`` and its answer recorded with it in
-    one transaction. A refused ``op`` rolls back and only its answer is recorded."""
-    try:
-        with state.db.write() as session:
-            if key:
-                recorded = session.connection().execute(  # Core: no ORM execute path
-                    _RECORDED, {"user_id": user.id, "key": key}).first()
-                if recorded is not None:
-                    return _replay(*recorded, fingerprint)
-            try:
-                status, answer = op(writer := service.Writer(session, user))
-                body = _json(answer)
-                if key:  # before the feed's lock (PostgreSQL): it is held until commit
-                    _record(session, user, key, fingerprint, status, body)
-                writer.finish()
-            except Exception as exc:  # failure() raises again what is not a refusal
-                raise _Refused(*failure(exc)) from exc
-    except _Refused as refused:
-        status, body = refused.status, refused.body
+def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
+    """Each job in one transaction: its key's recorded answer, or its ``op`` and its answer
+    recorded with it. A refused ``op`` rolls back to its savepoint; only its answer stays.
+
+    An :class:`IntegrityError` (a concurrent request committed the same key or new id
+    first) fails the batch: the group commit writes each job again alone, and the job's
+    next try replays the answer now recorded (or is refused).
+    """
+    conn = session.connection()  # Core: no ORM execute path
+    outcomes: list[Outcome] = []
+    for job in jobs:
+        user, key = job.user, job.key
         if key:
-            with state.db.write() as session:
-                _record(session, user, key, fingerprint, status, body)
-    state.notifier.notify()
-    return JSONResponse(body, status)
+            recorded = conn.execute(_RECORDED, {"user_id": user.id, "key": key}).first()
+            if recorded is not None:
+                outcomes.append(_replay(*recorded, job.fingerprint))
+                continue
+        conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
+        try:
+            status, answer = job.op(writer := service.Writer(session, user))
+            body = _json(answer)
+            if key:  # before the feed's lock (PostgreSQL): it is held until commit
+                _record(session, user, key, job.fingerprint, status, body)
+            writer.finish()
+        except Exception as exc:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
+            conn.exec_driver_sql("RELEASE SAVEPOINT job")
+            forget_rolled_back(session)
+            if isinstance(exc, IntegrityError):
+                raise
+            status, body = failure(exc)  # raises again what is not a refusal
+            if key:
+                _record(session, user, key, job.fingerprint, status, body)
+        else:
+            conn.exec_driver_sql("RELEASE SAVEPOINT job")
+        outcomes.append((status, body, {}))
+    return outcomes
 
 
 def _json(value: Any) -> Any:
@@ -142,12 +186,11 @@ def failure(exc: Exception) -> tuple[int, Any]:
 
 
 def _replay(recorded_fingerprint: str, status_code: int, body: str,
-            fingerprint: str) -> Response:
+            fingerprint: str) -> Outcome:
     if recorded_fingerprint != fingerprint:
-        raise ApiError(422, "This Idempotency-Key was already used for a different request.",
-                       "Idempotency-Key")
+        return 422, error_body("This Idempotency-Key was already used for a different "
+                               "request.", "Idempotency-Key"), {}
     if not status_code:  # written by an older server while its request was in flight
-        raise ApiError(503, "A request with this Idempotency-Key is still in progress.",
-                       headers={"Retry-After": "1"})
-    return JSONResponse(json.loads(body), status_code,
-                        headers={"Idempotent-Replayed": "true"})
+        return 503, error_body("A request with this Idempotency-Key is still in progress."), \
+            {"Retry-After": "1"}
+    return status_code, json.loads(body), {"Idempotent-Replayed": "true"}

@@ -79,27 +79,27 @@ def get_timeline(request: Request, user: Reader, key: Key) -> list[EventOut]:
 
 @router.post(INCIDENTS, status_code=201, response_model=IncidentOut, tags=["incidents"],
              responses=WRITE_ERRORS)
-def create_incident(request: Request, user: Responder, body: IncidentCreate,
+async def create_incident(request: Request, user: Responder, body: IncidentCreate,
                     idempotency_key: IdemKey = None) -> Response:
     """Log a new incident; the server gives its number."""
     def op(writer: service.Writer) -> tuple[int, Answer]:
         return 201, writer.snapshot(writer.create(body))
-    return write(request, user, idempotency_key, body, op)
+    return await write(request, user, idempotency_key, body, op)
 
 
 @router.patch(ONE, response_model=IncidentOut, tags=["incidents"], responses=WRITE_ERRORS)
-def patch_incident(request: Request, user: Responder, key: Key, body: IncidentPatch,
+async def patch_incident(request: Request, user: Responder, key: Key, body: IncidentPatch,
                    idempotency_key: IdemKey = None) -> Response:
     """Change fields; refused with 409 listing each field changed since base_version."""
-    return write(request, user, idempotency_key, body, on_incident(
+    return await write(request, user, idempotency_key, body, on_incident(
         key, lambda w, i: w.snapshot(w.patch(i, body))))
 
 
 def _action_route(action: Action) -> None:
-    def act(request: Request, user: Responder, key: Key, idempotency_key: IdemKey = None,
+    async def act(request: Request, user: Responder, key: Key, idempotency_key: IdemKey = None,
             body: ActionBody | None = None) -> Response:
         body = body or ActionBody()
-        return write(request, user, idempotency_key, body, on_incident(
+        return await write(request, user, idempotency_key, body, on_incident(
             key, lambda w, i: w.snapshot(w.act(i, action, body))))
     act.__doc__ = f"Lifecycle move: {action.value}."
     router.add_api_route(f"{ONE}/{action.value}", act, methods=["POST"],
@@ -113,26 +113,26 @@ for _action in Action:
 
 @router.post(f"{ONE}/escalate", response_model=IncidentOut, tags=["actions"],
              responses=WRITE_ERRORS)
-def escalate(request: Request, user: Responder, key: Key, body: EscalateBody,
+async def escalate(request: Request, user: Responder, key: Key, body: EscalateBody,
              idempotency_key: IdemKey = None) -> Response:
     """Functional (to a team / the next level) or hierarchical (management) escalation."""
-    return write(request, user, idempotency_key, body, on_incident(
+    return await write(request, user, idempotency_key, body, on_incident(
         key, lambda w, i: w.snapshot(w.escalate(i, body))))
 
 
 @router.post(f"{ONE}/notes", status_code=201, response_model=EventOut, tags=["actions"],
              responses=WRITE_ERRORS)
-def add_note(request: Request, user: Responder, key: Key, body: NoteBody,
+async def add_note(request: Request, user: Responder, key: Key, body: NoteBody,
              idempotency_key: IdemKey = None) -> Response:
     """Append a note to the timeline; notes never conflict."""
-    return write(request, user, idempotency_key, body, on_incident(
+    return await write(request, user, idempotency_key, body, on_incident(
         key, lambda w, i: w.event_snapshot(w.note(i, body)), status=201))
 
 
 @router.post(f"{ONE}/links", response_model=IncidentOut, tags=["actions"],
              responses=WRITE_ERRORS)
-def add_link(request: Request, user: Responder, key: Key, body: LinkBody,
+async def add_link(request: Request, user: Responder, key: Key, body: LinkBody,
              idempotency_key: IdemKey = None) -> Response:
     """Link to another incident: duplicate_of, related or caused_by."""
-    return write(request, user, idempotency_key, body, on_incident(
+    return await write(request, user, idempotency_key, body, on_incident(
         key, lambda w, i: w.snapshot(w.link(i, body))))

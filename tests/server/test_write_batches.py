@@ -1,0 +1,109 @@
+"""Writes that share one group commit (server/writes.py): each job keeps its own answer, a
+refused job rolls back alone (its answer still recorded for its Idempotency-Key), a repeat of
+a key in the same batch replays the first answer, and a bug in one job leaves the others
+committed. SQLite and PostgreSQL.
+
+The batches are written with ``GroupCommit.write_batch`` on the server's database, so the
+test knows which writes share a transaction; everything is read back over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from apihelpers import API, create, get, read_feed
+
+from incidenttui.api.schemas import ActionBody, IncidentPatch, NoteBody
+from incidenttui.domain import Action
+from incidenttui.server import writes
+from incidenttui.server.auth import authenticate_token
+
+
+@pytest.fixture
+def api(server):
+    with server.client("responder") as client:
+        yield client
+
+
+@pytest.fixture
+def batch(server):
+    """``batch(jobs)``: the outcomes of ``jobs`` written as one group commit."""
+    state = SimpleNamespace(db=server.database)
+    user = authenticate_token(server.database, server.tokens["responder"])
+
+    def job(key: str | None, op: writes.Op) -> writes.Job:
+        return writes.Job(user, key, f"fingerprint-{key}", op)
+
+    def run(*jobs: writes.Job) -> list[writes.Outcome]:
+        tickets = writes.commits(state).write_batch(list(jobs))
+        return [t.outcome() for t in tickets]
+
+    run.job = job  # type: ignore[attr-defined]
+    return run
+
+
+def note(incident: dict, text: str) -> writes.Op:
+    return writes.on_incident(incident["id"], lambda w, i: w.event_snapshot(
+        w.note(i, NoteBody(text=text))), status=201)
+
+
+def retitle(incident: dict, title: str, base_version: int) -> writes.Op:
+    body = IncidentPatch(title=title, base_version=base_version)
+    return writes.on_incident(incident["id"], lambda w, i: w.snapshot(w.patch(i, body)))
+
+
+def acknowledge(incident: dict) -> writes.Op:
+    return writes.on_incident(incident["id"], lambda w, i: w.snapshot(
+        w.act(i, Action.ACKNOWLEDGE, ActionBody())))
+
+
+def test_jobs_in_one_commit_keep_their_own_answers(api, batch):
+    a, b, c = create(api), create(api), create(api)
+    get(api, b["id"])
+    api.patch(f"{API}/incidents/{b['id']}", json={"title": "Theirs", "base_version": 1})
+    _, cursor = read_feed(api, 0)
+    k1, k2 = f"k-{uuid.uuid4()}", f"k-{uuid.uuid4()}"
+    outcomes = batch(
+        batch.job(k1, note(a, "pods restarted")),
+        batch.job(k2, retitle(b, "Mine", 1)),  # stale: 409
+        batch.job(k1, note(a, "pods restarted")),  # the same key again: a replay
+        batch.job(None, acknowledge(c)),
+    )
+    statuses = [status for status, _, _ in outcomes]
+    assert statuses == [201, 409, 201, 200]
+    assert outcomes[2][1] == outcomes[0][1]
+    assert outcomes[2][2] == {"Idempotent-Replayed": "true"}
+    assert outcomes[1][1]["conflicts"][0]["field"] == "title"
+
+    assert [e["text"] for e in get(api, a["id"])["timeline"]].count("pods restarted") == 1
+    assert get(api, b["id"])["title"] == "Theirs"
+    assert get(api, c["id"])["status"] == "acknowledged"
+    changed = {ch["id"] for ch in read_feed(api, cursor)[0] if ch["entity"] == "incident"}
+    assert changed == {a["id"], c["id"]}  # the refused patch left nothing in the feed
+
+    # The refusal was recorded for its key: a repeat answers the same, applies nothing.
+    again = batch(batch.job(k2, retitle(b, "Mine", 1)))
+    assert again[0][0] == 409 and again[0][2] == {"Idempotent-Replayed": "true"}
+
+
+def test_a_bug_in_one_job_reaches_its_caller_and_the_others_commit(api, server, batch):
+    a, c = create(api), create(api)
+
+    def broken(writer, incident):  # type: ignore[no-untyped-def]
+        writer.note(incident, NoteBody(text="half done"))
+        raise RuntimeError("a bug in a write path")
+
+    state = SimpleNamespace(db=server.database)
+    tickets = writes.commits(state).write_batch([
+        batch.job(None, note(a, "first")),
+        batch.job(None, writes.on_incident(c["id"], broken)),
+        batch.job(None, acknowledge(c)),
+    ])
+    assert tickets[0].outcome()[0] == 201
+    with pytest.raises(RuntimeError, match="a bug"):
+        tickets[1].outcome()
+    assert tickets[2].outcome()[0] == 200
+    timeline = [e["text"] for e in get(api, c["id"])["timeline"]]
+    assert "half done" not in timeline
+    assert [e["text"] for e in get(api, a["id"])["timeline"]].count("first") == 1
