@@ -1,6 +1,6 @@
 """Writes that share one group commit (server/writes.py): each job keeps its own answer, a
-refused job rolls back alone (its answer still recorded for its Idempotency-Key), a repeat of
-a key in the same batch replays the first answer, and a bug in one job leaves the others
+repeat of a key in the same batch replays the first answer, a refused job rolls back alone
+(its answer still recorded for its Idempotency-Key), and a bug in one job leaves the others
 committed. SQLite and PostgreSQL.
 
 The batches are written with ``GroupCommit.write_batch`` on the server's database, so the
@@ -56,6 +56,29 @@ def retitle(incident: dict, title: str, base_version: int) -> writes.Op:
 def acknowledge(incident: dict) -> writes.Op:
     return writes.on_incident(incident["id"], lambda w, i: w.snapshot(
         w.act(i, Action.ACKNOWLEDGE, ActionBody())))
+
+
+def test_a_batch_writes_every_job_and_a_repeated_key_replays_within_it(api, batch):
+    a, c = create(api), create(api)
+    _, cursor = read_feed(api, 0)
+    k1, k2 = f"k-{uuid.uuid4()}", f"k-{uuid.uuid4()}"
+    outcomes = batch(
+        batch.job(k1, note(a, "pods restarted")),
+        batch.job(k2, acknowledge(c)),
+        batch.job(k1, note(a, "pods restarted")),
+    )
+    assert [status for status, _, _ in outcomes] == [201, 200, 201]
+    assert outcomes[2] == (201, outcomes[0][1], {"Idempotent-Replayed": "true"})
+    assert [e["text"] for e in get(api, a["id"])["timeline"]].count("pods restarted") == 1
+    assert get(api, c["id"])["status"] == "acknowledged"
+    changes, _ = read_feed(api, cursor)
+    assert {ch["id"] for ch in changes if ch["entity"] == "incident"} == {a["id"], c["id"]}
+    # The feed rows of the batch, in job order: the note's incident first.
+    incidents = [ch["id"] for ch in changes if ch["entity"] == "incident"]
+    assert incidents == [a["id"], c["id"]]
+    # Both keys were recorded with their answers.
+    assert batch(batch.job(k2, acknowledge(c)))[0] == (200, outcomes[1][1],
+                                                       {"Idempotent-Replayed": "true"})
 
 
 def test_jobs_in_one_commit_keep_their_own_answers(api, batch):

@@ -27,10 +27,13 @@ _INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 #: Set in ``session.info`` once the session's transaction holds the feed lock.
 _LOCKED = "incidenttui.feed_locked"
+#: In ``session.info``: the feed rows waiting for :func:`write_deferred_changes`.
+_DEFERRED = "incidenttui.deferred_changes"
 
 
 def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Append ``(entity, id, snapshot)`` rows to the feed inside the caller's transaction.
+    """Append ``(entity, id, snapshot)`` rows to the feed inside the caller's transaction
+    (or, after :func:`defer_changes`, when :func:`write_deferred_changes` is called).
 
     Call this last in a write transaction: on PostgreSQL it takes the feed lock, which then
     serialises commits until this transaction ends.
@@ -38,6 +41,29 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     if not changes:
         return
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
+    deferred = session.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.extend(changes)
+    else:
+        _insert_changes(session, changes)
+
+
+def defer_changes(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """Collect the feed rows of this transaction's writes for one insert at its end
+    (:func:`write_deferred_changes`); returns the list they collect in."""
+    deferred: list[tuple[str, str, dict[str, Any]]] = []
+    session.info[_DEFERRED] = deferred
+    return deferred
+
+
+def write_deferred_changes(session: Session) -> None:
+    """Insert the feed rows collected since :func:`defer_changes` (call last)."""
+    deferred = session.info.pop(_DEFERRED, None)
+    if deferred:
+        _insert_changes(session, deferred)
+
+
+def _insert_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
     # Core statements on the session's connection: the ORM's execute path costs more here.
     conn = session.connection()
     if conn.dialect.name == "postgresql" and not session.info.get(_LOCKED):

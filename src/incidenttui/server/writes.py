@@ -26,14 +26,18 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from incidenttui.api.errors import REFUSAL_STATUS, ConflictOut, FieldConflictOut
 from incidenttui.domain import Refused
 from incidenttui.server import service
-from incidenttui.server.changes import forget_rolled_back
+from incidenttui.server.changes import (
+    defer_changes,
+    forget_rolled_back,
+    write_deferred_changes,
+)
 from incidenttui.server.errors import ApiError, error_body
 from incidenttui.server.group_commit import GroupCommit
 from incidenttui.server.models import IdempotencyRecord, Incident, User
@@ -104,49 +108,69 @@ def on_incident(key: str, fn: Callable[[service.Writer, Incident], Answer],
     return op
 
 
-_RECORDED = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,  # type: ignore[call-overload]
+_RECORDED = select(IdempotencyRecord.user_id, IdempotencyRecord.key,  # type: ignore[call-overload]
+                   IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
                    IdempotencyRecord.body).where(
-    col(IdempotencyRecord.user_id) == bindparam("user_id"),
-    col(IdempotencyRecord.key) == bindparam("key"))
+    tuple_(col(IdempotencyRecord.user_id), col(IdempotencyRecord.key)).in_(
+        bindparam("pairs", expanding=True)))
 _RECORD = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
 def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
-    """Each job in one transaction: its key's recorded answer, or its ``op`` and its answer
-    recorded with it. A refused ``op`` rolls back to its savepoint; only its answer stays.
+    """The jobs of one batch in one transaction: each its key's recorded answer, or its
+    ``op`` with its answer recorded for its key.
 
-    An :class:`IntegrityError` (a concurrent request committed the same key or new id
-    first) fails the batch: the group commit writes each job again alone, and the job's
-    next try replays the answer now recorded (or is refused).
+    The batch's keys are looked up in one select, and its key records and change-feed rows
+    are written in one insert each at the end (one round trip each on PostgreSQL, and the
+    feed lock held only for that last insert). A job that fails in a shared batch fails the
+    batch: the group commit writes each job again alone, where a refused ``op`` rolls back to
+    a savepoint and only its answer is recorded. An :class:`IntegrityError` (a concurrent
+    request committed the same key or new id first) fails a lone job too; its next try
+    replays the answer now recorded (or is refused).
     """
     conn = session.connection()  # Core: no ORM execute path
+    alone = len(jobs) == 1
+    keyed = {(job.user.id, job.key) for job in jobs if job.key}
+    recorded: dict[tuple[str, str], tuple[str, int, str]] = {
+        (user_id, key): (fingerprint, status, body)
+        for user_id, key, fingerprint, status, body in conn.execute(
+            _RECORDED, {"pairs": sorted(keyed)})} if keyed else {}
+    records: list[dict[str, Any]] = []
+    feed = defer_changes(session)
     outcomes: list[Outcome] = []
     for job in jobs:
         user, key = job.user, job.key
-        if key:
-            recorded = conn.execute(_RECORDED, {"user_id": user.id, "key": key}).first()
-            if recorded is not None:
-                outcomes.append(_replay(*recorded, job.fingerprint))
-                continue
-        conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
+        if key and (user.id, key) in recorded:
+            outcomes.append(_replay(*recorded[user.id, key], job.fingerprint))
+            continue
+        if alone:
+            conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
         try:
             status, answer = job.op(writer := service.Writer(session, user))
             body = _json(answer)
-            if key:  # before the feed's lock (PostgreSQL): it is held until commit
-                _record(session, user, key, job.fingerprint, status, body)
             writer.finish()
         except Exception as exc:
+            if not alone:
+                raise
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
             conn.exec_driver_sql("RELEASE SAVEPOINT job")
+            feed.clear()
             forget_rolled_back(session)
             if isinstance(exc, IntegrityError):
                 raise
             status, body = failure(exc)  # raises again what is not a refusal
-            if key:
-                _record(session, user, key, job.fingerprint, status, body)
         else:
-            conn.exec_driver_sql("RELEASE SAVEPOINT job")
+            if alone:
+                conn.exec_driver_sql("RELEASE SAVEPOINT job")
+        if key:
+            text = json.dumps(body)
+            recorded[user.id, key] = (job.fingerprint, status, text)  # a repeat replays it
+            records.append({"user_id": user.id, "key": key, "fingerprint": job.fingerprint,
+                            "status_code": status, "body": text, "created_at": utcnow()})
         outcomes.append((status, body, {}))
+    if records:  # before the feed's lock (PostgreSQL): it is held until commit
+        conn.execute(_RECORD, records)
+    write_deferred_changes(session)
     return outcomes
 
 
@@ -157,14 +181,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     return jsonable_encoder(value)
-
-
-def _record(session: Session, user: User, key: str, fingerprint: str, status: int,
-            body: Any) -> None:
-    """Keep the answer for ``key``; an IntegrityError if a concurrent request kept one."""
-    session.connection().execute(_RECORD, {
-        "user_id": user.id, "key": key, "fingerprint": fingerprint, "status_code": status,
-        "body": json.dumps(body), "created_at": utcnow()})
 
 
 def failure(exc: Exception) -> tuple[int, Any]:
