@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 from hostile import make_cert, refused_port  # type: ignore[import-not-found]
-from servers import seed  # type: ignore[import-not-found]
+from servers import seed, stop_process  # type: ignore[import-not-found]
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,4 @@ class TlsServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(15)
+        stop_process(proc)
