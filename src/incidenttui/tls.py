@@ -11,13 +11,14 @@ verification off.
 from __future__ import annotations
 
 import os
-import re
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidenttui.settings import Settings
+
+if TYPE_CHECKING:  # ssl loads only for a bundle: without one, the first paint needs none
+    import ssl
 
 ENV_CA_BUNDLE = "INCIDENTTUI_CA_BUNDLE"
 
@@ -50,6 +51,9 @@ def configured_bundle(explicit: str | None, settings: Settings | None) -> CaBund
 def load_bundle(bundle: CaBundle) -> ssl.SSLContext:
     """A client TLS context (hostname checks and certificate verification on) that trusts
     exactly the CA certificates in ``bundle``."""
+    import re
+    import ssl
+
     where = f"{bundle.origin} {bundle.path}"
     path = bundle.path
     if path.is_dir():

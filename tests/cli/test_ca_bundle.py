@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,17 @@ def test_the_flag_beats_the_environment_which_beats_the_config_file(
 
 def test_no_bundle_means_the_default_trust_store(isolated: Path) -> None:
     assert client_verify(None, load_settings(isolated / "config.toml")) is True
+
+
+def test_without_a_bundle_the_start_loads_no_ssl() -> None:
+    """The app resolves its trust before the first paint: without a bundle, that costs no
+    ``ssl`` import (httpx loads it after the paint)."""
+    code = ("import sys; from incidenttui.tls import client_verify; "
+            "assert client_verify(None, None) is True; print('ssl' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={k: v for k, v in os.environ.items()
+                                          if k != ENV_CA_BUNDLE}).stdout.strip()
+    assert out == "False"
 
 
 @pytest.mark.parametrize(("content", "message"), [
