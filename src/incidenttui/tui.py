@@ -226,7 +226,7 @@ class IncidentApp(App[None]):
             # the status line has no room for the reason.
             self._tls_said = error
             self.notify(error + "; working from the local cache meanwhile",
-                        title="Server not trusted", severity="error", timeout=30)
+                        title="Secure connection failed", severity="error", timeout=30)
         if status.team is None and status.user == self.sync_status.user:
             # The engine learns the team when it learns the user; until then, ours holds.
             status = replace(status, team=self.sync_status.team)

@@ -42,7 +42,7 @@ async def show_only(pilot: Any, tag: str, incident_id: str) -> None:
 
 
 def trust_notices(app: Any) -> list[str]:
-    return [t for t in notification_texts(app) if t.startswith("Server not trusted:")]
+    return [t for t in notification_texts(app) if t.startswith("Secure connection failed:")]
 
 
 async def test_an_untrusted_server_is_said_once_and_the_cache_keeps_working(
@@ -65,7 +65,7 @@ async def test_an_untrusted_server_is_said_once_and_the_cache_keeps_working(
         await wait_for(pilot, lambda: trust_notices(app), timeout=20,
                        what="the untrusted certificate to be said")
         assert trust_notices(app) == [
-            f"Server not trusted: TLS certificate of {tls_server.url} is not trusted (unable "
+            f"Secure connection failed: TLS certificate of {tls_server.url} is not trusted (unable "
             "to get local issuer certificate); if your team's own CA signed it, give its PEM "
             "file with --ca-bundle; working from the local cache meanwhile"]
         assert app.sync_status.state == "offline"
