@@ -113,12 +113,17 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incidenttui", add_help=commands,
         description="A terminal incident console for IT operations teams.",
-        epilog=f"Environment: {ENV_SERVER}, INCIDENTTUI_TOKEN, INCIDENTTUI_DATA_DIR, NO_COLOR.")
+        epilog=f"Environment: {ENV_SERVER}, INCIDENTTUI_TOKEN, INCIDENTTUI_DATA_DIR, "
+               "INCIDENTTUI_CA_BUNDLE, NO_COLOR.")
     parser.add_argument("--version", action="version", version=f"incidenttui {__version__}")
     parser.add_argument("--server", default=None, metavar="URL", dest="global_server",
                         help=f"the server to use (default: ${ENV_SERVER} or the last login)")
     parser.add_argument("--offline", action="store_true",
                         help="open the app on the local cache without syncing")
+    parser.add_argument("--ca-bundle", default=None, metavar="PATH", dest="global_ca_bundle",
+                        help="trust the server certificates signed by the CAs in this PEM file "
+                             "instead of the default trust store (default: "
+                             "$INCIDENTTUI_CA_BUNDLE or ca_bundle in config.toml)")
     mouse = parser.add_mutually_exclusive_group()
     mouse.add_argument("--mouse", action="store_true", default=None,
                        help="enable mouse support (off by default: over SSH it sends input on "
@@ -207,6 +212,10 @@ def cmd_app(args: argparse.Namespace) -> int:
     if url is None and args.offline:
         raise CliError("--offline needs a server profile to read the cache of: pass --server "
                        "URL (or set INCIDENTTUI_SERVER)", EXIT_USAGE)
+    from incidenttui.tls import client_trust
+
+    # --offline never talks to a server: a bundle gone missing must not lock out the cache.
+    verify = True if args.offline else client_trust(args, settings)
     token = None
     if url and not args.offline:
         from incidenttui.credentials import load_token
@@ -215,16 +224,17 @@ def cmd_app(args: argparse.Namespace) -> int:
     store_path = store_path_for(url) if url else store_path_for("unconfigured")
     mouse = settings.mouse if args.mouse is None else args.mouse
     return run_app(url, token, store_path, offline=args.offline, settings=settings,
-                   mouse=mouse)
+                   mouse=mouse, verify=verify)
 
 
 def run_app(url: str | None, token: str | None, store_path: Any, *, offline: bool = False,
-            settings: Any = None, mouse: bool = False) -> int:
+            settings: Any = None, mouse: bool = False, verify: Any = True) -> int:
     from incidenttui.settings import Settings
     from incidenttui.tui import AppConfig, make_app
 
     app = make_app(AppConfig(server_url=url, token=token, store_path=store_path,
-                             offline=offline, settings=settings or Settings()))
+                             offline=offline, settings=settings or Settings(),
+                             verify=verify))
     app.run(mouse=mouse)
     return 0
 

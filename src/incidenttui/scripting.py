@@ -15,6 +15,7 @@ from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
 from incidenttui.present import age, clock_text, forgotten_text, percent, ref, seconds, sla_cell
+from incidenttui.tls import client_trust
 
 EXIT_PENDING = 3
 EXIT_CONFLICTS = 4
@@ -72,13 +73,13 @@ def _print_json(data: Any) -> None:
 # -- sync ------------------------------------------------------------------------------------
 
 
-async def _sync(store: Any, url: str, timeout: float | None) -> Any:
+async def _sync(store: Any, url: str, timeout: float | None, verify: Any) -> Any:
     from incidenttui.credentials import load_token
     from incidenttui.sync.client import ApiClient
     from incidenttui.sync.engine import SyncEngine
 
     token = load_token(url)
-    client = ApiClient(url, token, timeout=timeout or 15.0)
+    client = ApiClient(url, token, timeout=timeout or 15.0, verify=verify)
     engine = SyncEngine(store, client)
     try:
         if timeout is None:
@@ -88,12 +89,14 @@ async def _sync(store: Any, url: str, timeout: float | None) -> Any:
         await client.aclose()
 
 
-def try_sync(store: Any, url: str, timeout: float | None = QUICK_SYNC_SECONDS) -> str | None:
-    """One sync cycle; returns None when done, else why it could not finish."""
+def try_sync(store: Any, url: str, verify: Any,
+             timeout: float | None = QUICK_SYNC_SECONDS) -> str | None:
+    """One sync cycle; returns None when done, else why it could not finish. ``verify`` is
+    the TLS trust (:func:`incidenttui.tls.client_trust`)."""
     from incidenttui.sync.client import SyncError
 
     try:
-        asyncio.run(_sync(store, url, timeout))
+        asyncio.run(_sync(store, url, timeout, verify))
     except SyncError as exc:
         return str(exc)
     except TimeoutError:
@@ -105,8 +108,9 @@ def try_sync(store: Any, url: str, timeout: float | None = QUICK_SYNC_SECONDS) -
 
 def cmd_sync(args: argparse.Namespace) -> int:
     url = server_url(args.server)
+    verify = client_trust(args)
     store = open_store(url)
-    problem = try_sync(store, url, timeout=None)
+    problem = try_sync(store, url, verify, timeout=None)
     pending, conflicts = store.pending_count(), store.conflict_count()
     forgotten = store.take_forgotten()
     if args.json:
@@ -208,14 +212,15 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     from incidenttui.store import SettleConflict
 
     url = server_url(args.server)
-    store = open_store(url)
     settle = args.keep_mine if args.keep_mine is not None else args.take_theirs
+    verify = client_trust(args) if args.keep_mine is not None else True
+    store = open_store(url)
     if settle is not None:
         try:
             store.execute(SettleConflict(settle, keep_mine=args.keep_mine is not None))
         except Refused as exc:
             raise VerbError(f"refused: {exc.reason}") from None
-        problem = None if args.keep_mine is None else try_sync(store, url)
+        problem = None if args.keep_mine is None else try_sync(store, url, verify)
         print(f"conflict #{settle} settled" + (f"; queued ({problem})" if problem else ""))
         return 0
     conflicts = store.conflicts()
@@ -268,12 +273,14 @@ def _execute(args: argparse.Namespace, build: Any) -> int:
     from incidenttui.domain import Refused
 
     url = server_url(args.server)
+    # Before the change is made: a CA bundle that cannot be used is said first, not after.
+    verify = True if args.no_sync else client_trust(args)
     store = open_store(url)
     try:
         incident = store.execute(build(store))
     except Refused as exc:
         raise VerbError(f"refused: {exc.reason}") from None
-    problem = None if args.no_sync else try_sync(store, url)
+    problem = None if args.no_sync else try_sync(store, url, verify)
     incident = store.get(incident.id) or incident
     where = "sent" if problem is None else f"queued (offline: {problem})"
     if args.no_sync:
@@ -342,6 +349,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     from incidenttui.credentials import CredentialError, save_token
 
     url = server_url(args.server)
+    verify = client_trust(args)
     if sys.stdin.isatty():
         token = getpass.getpass(f"API token for {url} (input hidden): ").strip()
     else:
@@ -350,13 +358,17 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise VerbError("no token given", 2)
     try:
         answer = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"},
-                           timeout=10)
+                           timeout=10, verify=verify)
         if answer.status_code == 401:
             raise VerbError("the server refused that token (401); nothing was stored")
         user = answer.json().get("user", {}).get("id") if answer.status_code == 200 else None
         checked = f"as {user}" if user else f"(server answered {answer.status_code})"
-    except (httpx.HTTPError, ValueError) as exc:
-        checked = f"(not checked: server unreachable, {type(exc).__name__})"
+    except httpx.HTTPError as exc:
+        from incidenttui.sync.client import describe_network
+
+        checked = f"(not checked: {describe_network(exc, url)})"
+    except ValueError as exc:
+        checked = f"(not checked: the answer was not JSON, {type(exc).__name__})"
     try:
         where = save_token(url, token, insecure_storage=args.insecure_storage)
     except CredentialError as exc:
@@ -374,6 +386,9 @@ def add_verbs(sub: Any) -> None:
              takes_id: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
         p.add_argument("--server", default=None, metavar="URL", help="the server profile")
+        p.add_argument("--ca-bundle", default=None, metavar="PATH",
+                       help="trust the CAs in this PEM file (default: $INCIDENTTUI_CA_BUNDLE "
+                            "or ca_bundle in config.toml)")
         if takes_id:
             p.add_argument("id", help="INC-number or UUID")
         if writes:

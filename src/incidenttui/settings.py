@@ -1,9 +1,11 @@
-"""The user's config file: theme, mouse, and key remapping by binding id.
+"""The user's config file: theme, mouse, the CA bundle to trust, and key remapping by
+binding id.
 
 Example ``config.toml``::
 
     theme = "ansi-dark"
     mouse = false
+    ca_bundle = "~/.config/incidenttui/team-ca.pem"   # relative paths: beside this file
 
     [keys]
     "incident.acknowledge" = "A"
@@ -30,6 +32,8 @@ class Settings:
     mouse: bool = False
     keys: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    #: The PEM file of the CAs that sign the server's certificate (None: the default store).
+    ca_bundle: Path | None = None
 
 
 def config_path() -> Path:
@@ -64,4 +68,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                              for k, v in keys.items()):
         raise SettingsError(f"{path}: [keys] maps binding ids to key names (strings)")
-    return Settings(theme=theme, mouse=mouse, keys=dict(keys), path=path)
+    ca_bundle = data.get("ca_bundle")
+    if ca_bundle is not None and not (isinstance(ca_bundle, str) and ca_bundle.strip()):
+        raise SettingsError(f"{path}: 'ca_bundle' must be the path of a PEM file (a string)")
+    bundle = None
+    if ca_bundle is not None:
+        bundle = Path(ca_bundle.strip()).expanduser()
+        if not bundle.is_absolute():
+            bundle = path.parent / bundle
+    return Settings(theme=theme, mouse=mouse, keys=dict(keys), path=path, ca_bundle=bundle)

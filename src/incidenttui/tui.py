@@ -42,6 +42,9 @@ class AppConfig:
     offline: bool = False
     settings: Settings = Settings()
     long_poll: float = 25.0
+    #: TLS trust for the server: True (the default store) or an ``ssl.SSLContext`` made from
+    #: the configured CA bundle (:func:`incidenttui.tls.client_trust`). Never off.
+    verify: Any = True
 
 
 class IncidentApp(App[None]):
@@ -76,6 +79,8 @@ class IncidentApp(App[None]):
         self.store: Any = None  # incidenttui.store.Store, once loaded
         self.engine: Any = None  # incidenttui.sync.engine.SyncEngine, unless offline
         self._engine_task: asyncio.Task[None] | None = None
+        #: The TLS failure last notified (each is said once, not at every retry).
+        self._tls_said = ""
         self.set_reactive(IncidentApp.sync_status,
                           SyncStatus(state=SyncState.LOCAL if config.offline else SyncState.OFFLINE,
                                      server=config.server_url or ""))
@@ -154,7 +159,7 @@ class IncidentApp(App[None]):
             return
         if self.engine is not None:
             self.engine.stop()
-        client = ApiClient(self.config.server_url, token)
+        client = ApiClient(self.config.server_url, token, verify=self.config.verify)
         self.engine = SyncEngine(self.store, client, on_status=self._on_sync_status,
                                  on_change=self._on_store_change, status=self.sync_status,
                                  on_forget=self._on_forget)
@@ -215,6 +220,13 @@ class IncidentApp(App[None]):
 
     def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
         status = message.status
+        error = status.last_error or ""
+        if error.startswith("TLS ") and error != self._tls_said:
+            # Retrying will not fix a certificate: say it once in full, since at 80 columns
+            # the status line has no room for the reason.
+            self._tls_said = error
+            self.notify(error + "; working from the local cache meanwhile",
+                        title="Secure connection failed", severity="error", timeout=30)
         if status.team is None and status.user == self.sync_status.user:
             # The engine learns the team when it learns the user; until then, ours holds.
             status = replace(status, team=self.sync_status.team)

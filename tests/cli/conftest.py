@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from hostile import refused_port
-from servers import seed, wait_healthy
+from servers import seed, stop_process, wait_healthy
 
 
 class RestartableServer:
@@ -47,13 +47,7 @@ class RestartableServer:
         raise RuntimeError(f"the server did not start again: {self.log.read_text()}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
+        stop_process(self.proc)
         self.proc = None
 
     def http(self, role: str = "responder") -> httpx.Client:

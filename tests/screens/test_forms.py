@@ -5,8 +5,11 @@ loop."""
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import pytest
 from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     type_text,
@@ -18,6 +21,24 @@ from app_harness import (  # type: ignore[import-not-found]
 from textual.widgets import Select
 
 from incidenttui.tui import make_app
+
+OpenApp = Callable[[], AbstractAsyncContextManager[tuple[Any, Any]]]
+
+
+@pytest.fixture
+def demo_app(demo_store: Any, frozen: Any, config_for: Any) -> OpenApp:
+    """``async with demo_app() as (app, pilot)``: the app offline on the cached demo store
+    at 80x24, its queue painted and its store loaded."""
+    @asynccontextmanager
+    async def run() -> AsyncIterator[tuple[Any, Any]]:
+        app = make_app(config_for(store_path=demo_store, offline=True,
+                                  server_url=OFFLINE_URL))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_queue(pilot, lambda ids: len(ids) == 8)
+            await wait_store(pilot)
+            yield app, pilot
+
+    return run
 
 
 def watch_reads(app: Any, names: tuple[str, ...]) -> list[tuple[str, bool]]:
@@ -38,15 +59,10 @@ def options(select: Select[Any]) -> list[Any]:
     return [value for _, value in select._options if value is not Select.NULL]
 
 
-async def test_new_incident_form_fills_services_in_a_worker(demo_store: Any, frozen: Any,
-                                                            config_for: Any) -> None:
-    app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
-        await wait_store(pilot)
-        calls = watch_reads(app, ("teams", "users", "services"))
+async def test_new_incident_form_fills_services_in_a_worker(demo_app: OpenApp) -> None:
+    async with demo_app() as (app, pilot):
         services = [s.id for s in app.store.services()]
-        calls.clear()
+        calls = watch_reads(app, ("teams", "users", "services"))
         await pilot.press("n")
         screen = await wait_screen(pilot, "NewIncidentScreen")
         select = screen.query_one("#service", Select)
@@ -61,16 +77,11 @@ async def test_new_incident_form_fills_services_in_a_worker(demo_store: Any, fro
         assert entry.kind == "create" and entry.payload["service"] == services[0]
 
 
-async def test_assign_form_fills_teams_and_people_in_a_worker(demo_store: Any, frozen: Any,
-                                                              config_for: Any) -> None:
-    app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
-        await wait_store(pilot)
-        calls = watch_reads(app, ("teams", "users", "services"))
+async def test_assign_form_fills_teams_and_people_in_a_worker(demo_app: OpenApp) -> None:
+    async with demo_app() as (app, pilot):
         teams = [t.id for t in app.store.teams()]
         users = [u.id for u in app.store.users()]
-        calls.clear()
+        calls = watch_reads(app, ("teams", "users", "services"))
         await pilot.press("t")
         screen = await wait_screen(pilot, "AssignScreen")
         await wait_for(pilot, lambda: options(screen.query_one("#team", Select)) == teams
@@ -79,12 +90,8 @@ async def test_assign_form_fills_teams_and_people_in_a_worker(demo_store: Any, f
         assert calls and not any(on_loop for _, on_loop in calls), calls
 
 
-async def test_my_team_preset_reads_no_users_on_the_event_loop(demo_store: Any, frozen: Any,
-                                                               config_for: Any) -> None:
-    app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
-        await wait_store(pilot)
+async def test_my_team_preset_reads_no_users_on_the_event_loop(demo_app: OpenApp) -> None:
+    async with demo_app() as (app, pilot):
         await wait_for(pilot, lambda: app.sync_status.team == "service-desk",
                        what="the user's team in the sync status")
         calls = watch_reads(app, ("users",))

@@ -10,15 +10,10 @@ import pytest
 from hostile import change_page, event_json, incident_snapshot, iso
 
 from incidenttui.domain import Refused
-from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
+from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.store import CheckPlaybookStep, Store
 from incidenttui.store.reader import QueueReader
-from incidenttui.store.security import (
-    check_text,
-    choose_kind,
-    parse_check,
-    security_view,
-)
+from incidenttui.store.security import choose_kind, security_view
 
 DETECTED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 NOW = DETECTED + timedelta(hours=10, minutes=30)
@@ -42,15 +37,6 @@ def test_only_security_incidents_get_a_playbook_unless_the_server_names_one() ->
     assert choose_kind("availability", "DDoS on storefront") is None
     assert choose_kind("availability", "x", explicit="fraud") is PlaybookKind.FRAUD
     assert choose_kind("security", "DDoS", explicit="not-a-kind") is PlaybookKind.DDOS
-
-
-def test_check_notes_round_trip() -> None:
-    playbook = DEFAULT_PLAYBOOKS[PlaybookKind.DDOS]
-    text = check_text(playbook, "mitigate")
-    assert text.startswith("[playbook] ddos/mitigate done: Enable upstream mitigation")
-    assert parse_check(text) == ("ddos", "mitigate")
-    assert parse_check("[playbook] ddos/mitigate maybe") is None
-    assert parse_check("a plain note") is None
 
 
 def breach_store(store: Store, **overrides: Any) -> dict[str, Any]:

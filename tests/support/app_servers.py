@@ -86,16 +86,10 @@ class RestartableServer:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+        from servers import stop_process  # type: ignore[import-not-found]
+
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(15)
+        stop_process(proc)
 
     def client(self, role: str = "responder") -> httpx.Client:
         """A kept-alive client authenticated as ``role`` (closed by :meth:`stop`)."""

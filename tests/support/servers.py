@@ -271,6 +271,20 @@ def threaded_server(kind: str, db_url: str) -> Iterator[LiveServer]:
 # -- the CLI ------------------------------------------------------------------------------
 
 
+def stop_process(proc: subprocess.Popen[Any] | None, timeout: float = 15) -> int | None:
+    """SIGTERM, wait, SIGKILL if it is still there; the exit code (None: no process)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    return proc.returncode
+
+
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120
         ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m incidenttui ARGS`` and return the finished process."""
@@ -321,16 +335,7 @@ class CliServer:
 
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM, then wait; return the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        return self.proc.returncode
+        return stop_process(self.proc, timeout)
 
     def cleanup(self) -> None:
         self.stop()

@@ -2,12 +2,22 @@
 containment → eradication → recovery → communication, plus the evidence to keep.
 
 Pure. The defaults below can be replaced from a file or ``admin apply`` through
-:func:`playbook_from_dict`, which checks the same rules. Checking an item is a timeline
-event on the server; :func:`progress` reads the set of checked item ids.
+:func:`playbook_from_dict`, which checks the same rules. :func:`progress` reads the set of
+checked item ids.
+
+Checking an item is a timeline note in one structured form, the same for everyone who writes
+or reads a timeline (client, server, scripts)::
+
+    [playbook] ddos/mitigate done: Enable upstream mitigation (CDN, scrubbing, rate limits)
+
+:func:`check_text` writes it, :func:`parse_check` reads it back, :func:`checked_steps` finds
+when each step was first checked. It is a plain note, so every server accepts and syncs it
+and older clients show it as it is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +45,8 @@ class Phase(StrEnum):
 
 
 PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_STEP_ID = r"[a-z0-9][a-z0-9_-]{0,63}"
+_ID = re.compile(rf"^{_STEP_ID}$")
 
 
 @dataclass(frozen=True)
@@ -202,3 +213,46 @@ def playbook_to_dict(playbook: Playbook) -> dict[str, Any]:
             "steps": [{"id": s.id, "phase": s.phase.value, "text": s.text}
                       for s in playbook.steps],
             "evidence": list(playbook.evidence)}
+
+
+# -- checking a step: a timeline note in one structured form --------------------------------
+
+#: Every check note begins with this.
+CHECK_PREFIX = "[playbook] "
+#: The step whose check records the breach notification (stops the 72-hour clock).
+NOTIFY_STEP = "notify-authority"
+_CHECK = re.compile(rf"^\[playbook\] ([a-z_]+)/({_STEP_ID}) done\b")
+
+
+def check_text(playbook: Playbook, step_id: str) -> str:
+    """The note that checks ``step_id`` (ValueError for a step the playbook lacks)."""
+    step = playbook.step(step_id)
+    return f"{check_prefix(playbook.kind.value, step.id)}: {step.text}"
+
+
+def check_prefix(kind: str, step_id: str) -> str:
+    """How every check note of ``kind``/``step_id`` begins (a store may select notes by it,
+    then read each with :func:`parse_check`)."""
+    return f"{CHECK_PREFIX}{kind}/{step_id} done"
+
+
+def parse_check(text: str | None) -> tuple[str, str] | None:
+    """``(kind, step_id)`` of a check note; None for any other text."""
+    match = _CHECK.match(text or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+def checked_steps(events: Iterable[Any], kind: PlaybookKind | str) -> dict[str, dt.datetime]:
+    """When each step of ``kind`` was first checked, from timeline events (anything with
+    ``kind``, ``text`` and ``at``): only notes count; a naive time is taken as UTC."""
+    done: dict[str, dt.datetime] = {}
+    wanted = PlaybookKind(kind).value
+    for event in events:
+        if getattr(event, "kind", None) != "note":
+            continue
+        parsed = parse_check(event.text)
+        if parsed is not None and parsed[0] == wanted:
+            at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
+            if parsed[1] not in done or at < done[parsed[1]]:
+                done[parsed[1]] = at
+    return done

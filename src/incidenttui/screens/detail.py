@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 from incidenttui.domain import legal_actions, sla_clocks
 from incidenttui.domain.refs import describe_event
 from incidenttui.present import clock_text, ref, status_long
+from incidenttui.screens.incident_read import IncidentRead, read_incident
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 from incidenttui.widgets.timeline_view import Entry, TimelineView
@@ -87,21 +88,13 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-load")
     def load(self) -> None:
-        store = self.app.store
-        if store is None:
-            return
-        try:
-            incident = store.get(self.incident_id)
-            events = store.timeline(self.incident_id) if incident is not None else []
-            capabilities = store.capabilities()
-        except Exception as exc:  # a locked or damaged store: say so, keep running
-            self.app.report_error("Reading the incident failed", exc)
-            return
-        self.app.call_from_thread(self._loaded, incident, events, capabilities)
+        read = read_incident(self.app, self.incident_id, "Reading the incident failed")
+        if read is not None:
+            self.app.call_from_thread(self._loaded, read)
 
-    def _loaded(self, incident: Any, events: list[Any], capabilities: Any) -> None:
-        self.capabilities = capabilities
-        self._show(incident, events)
+    def _loaded(self, read: IncidentRead) -> None:
+        self.capabilities = read.capabilities
+        self._show(read.incident, read.events)
 
     def _refusal(self, operation: str, what: str) -> str | None:
         """Why the user may not do ``operation`` here (None: they may, or it is not known)."""

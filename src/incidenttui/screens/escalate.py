@@ -8,7 +8,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
@@ -18,6 +17,7 @@ from textual.widgets.option_list import Option
 from incidenttui.domain.lifecycle import escalation_targets
 from incidenttui.domain.refs import describe_event
 from incidenttui.present import ref
+from incidenttui.widgets.bindings import bind, leave
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
@@ -27,12 +27,12 @@ class EscalateScreen(Screen[bool]):
 
     AREA = "escalate"
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="escalate.cancel"),
-        Binding("ctrl+t", "toggle_kind", "Functional/hierarchical", id="escalate.kind",
-                tooltip="Switch between handing to a team and engaging management"),
-        Binding("ctrl+s", "submit", "Escalate", id="escalate.submit"),
-        Binding("up", "team(-1)", "Previous team", show=False, id="escalate.team_up"),
-        Binding("down", "team(1)", "Next team", show=False, id="escalate.team_down"),
+        leave(AREA, "cancel", "Cancel"),
+        bind(AREA, "ctrl+t", "toggle_kind", "Functional/hierarchical", name="kind",
+             tooltip="Switch between handing to a team and engaging management"),
+        bind(AREA, "ctrl+s", "submit", "Escalate"),
+        bind(AREA, "up", "team(-1)", "Previous team", name="team_up", show=False),
+        bind(AREA, "down", "team(1)", "Next team", name="team_down", show=False),
     ]
 
     def __init__(self, incident_ids: list[str]) -> None:

@@ -7,13 +7,14 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidenttui.present import ref
+from incidenttui.screens.incident_read import read_incident
+from incidenttui.widgets.bindings import bind, leave
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
@@ -23,9 +24,9 @@ class PlaybookScreen(Screen[None]):
 
     AREA = "playbook"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="playbook.back"),
-        Binding("space,x", "check", "Check step", id="playbook.check",
-                tooltip="Check the highlighted step (a timeline event)"),
+        leave(AREA),
+        bind(AREA, "space,x", "check", "Check step",
+             tooltip="Check the highlighted step (a timeline event)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
@@ -53,18 +54,12 @@ class PlaybookScreen(Screen[None]):
     def load(self) -> None:
         from incidenttui.store.security import security_view
 
-        store = self.app.store
-        if store is None:
+        read = read_incident(self.app, self.incident_id, "Reading the playbook failed")
+        if read is None:
             return
-        try:
-            incident = store.get(self.incident_id)
-            events = store.timeline(self.incident_id) if incident is not None else []
-            capabilities = store.capabilities()
-        except Exception as exc:  # a locked or damaged store: say so, keep running
-            self.app.report_error("Reading the playbook failed", exc)
-            return
-        view = security_view(incident, events, datetime.now(UTC)) if incident else None
-        self.app.call_from_thread(self._show, incident, view, capabilities)
+        incident = read.incident
+        view = security_view(incident, read.events, datetime.now(UTC)) if incident else None
+        self.app.call_from_thread(self._show, incident, view, read.capabilities)
 
     def _show(self, incident: Any, view: Any, capabilities: Any) -> None:
         from incidenttui.domain.playbooks import PHASE_ORDER, progress

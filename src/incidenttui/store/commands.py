@@ -255,7 +255,7 @@ class AddLink(Command):
 @dataclass(frozen=True)
 class CheckPlaybookStep(Command):
     """Check one step of the incident's security playbook: a timeline note in the form the
-    client parses back (:func:`~incidenttui.store.security.check_text`), sent as a note, so
+    domain defines (:func:`~incidenttui.domain.playbooks.check_text`), sent as a note, so
     it syncs with today's server (``POST /incidents/{id}/notes``, idempotent by its id)."""
 
     playbook: str = ""
@@ -265,8 +265,7 @@ class CheckPlaybookStep(Command):
     operation: ClassVar[Operation] = Operation.CHECK_PLAYBOOK
 
     def _text(self) -> str:
-        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
-        from incidenttui.store.security import check_text
+        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 
         try:
             return check_text(DEFAULT_PLAYBOOKS[PlaybookKind(self.playbook)], self.step)

@@ -363,8 +363,13 @@ class QueueReader:
                   security: dict[str, Any]) -> None:
         """The breach clocks of the security rows among ``out`` (only those: a few a
         screen), from the same facts the detail screen reads (store/security.py)."""
-        from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS
-        from incidenttui.store.security import NOTIFY_STEP, breach_times, checks, choose_kind
+        from incidenttui.domain.playbooks import (
+            DEFAULT_PLAYBOOKS,
+            NOTIFY_STEP,
+            check_prefix,
+            checked_steps,
+        )
+        from incidenttui.store.security import breach_times, choose_kind
 
         for incident_id, r in security.items():
             kind = choose_kind(r[14], r[4] or "", r[16] or "", r[19])
@@ -373,8 +378,9 @@ class QueueReader:
             if playbook is not None and playbook.personal_data:
                 notes = conn.execute(
                     "SELECT kind, text, at FROM events WHERE incident_id = ? AND kind = 'note' "
-                    "AND text LIKE ?", (incident_id, f"[playbook] {kind}/{NOTIFY_STEP} %"))
-                checked = checks((_Event(k, t, parse_time(a)) for k, t, a in notes), kind)
+                    "AND text LIKE ?", (incident_id, check_prefix(kind, NOTIFY_STEP) + "%"))
+                checked = checked_steps((_Event(k, t, parse_time(a)) for k, t, a in notes),
+                                        kind)
             times = breach_times({"aware_at": r[17], "notified_at": r[18]}, playbook, checked,
                                  parse_time(r[15]) or out[incident_id].created_at)
             if times is not None:

@@ -6,9 +6,10 @@ does not send a playbook kind, checked steps, ``aware_at`` or ``notified_at`` ye
 * **Which playbook**: a ``playbook`` field of the server's snapshot when there is one;
   else, for an incident in the security category, the first kind whose keywords
   (:data:`KEYWORDS`) appear in its title, else in its description. No match: no playbook.
-* **Checked steps** are timeline notes in one structured form (:func:`check_text`),
-  ``[playbook] ddos/mitigate done: <step text>``: a note every server accepts and syncs
-  today, readable as it is in older clients, parsed back by :func:`parse_check`.
+* **Checked steps** are timeline notes in the domain's structured form
+  (``[playbook] ddos/mitigate done: <step text>``; :mod:`incidenttui.domain.playbooks`
+  writes and parses it: :func:`~incidenttui.domain.playbooks.check_text`,
+  :func:`~incidenttui.domain.playbooks.checked_steps`).
 * **The 72-hour clock** (domain/breach.py) runs for a personal-data breach: a snapshot's
   ``aware_at`` (and ``notified_at``) when the server sends them; else when the playbook is
   one with ``personal_data`` (the data-breach kind), from the moment the incident was
@@ -19,13 +20,18 @@ does not send a playbook kind, checked steps, ``aware_at`` or ``notified_at`` ye
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from incidenttui.domain.breach import BreachClock, breach_clock
-from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, Playbook, PlaybookKind
+from incidenttui.domain.playbooks import (
+    DEFAULT_PLAYBOOKS,
+    NOTIFY_STEP,
+    Playbook,
+    PlaybookKind,
+    checked_steps,
+)
 
 #: Words that pick a playbook kind, tried in this order (lower-case substrings).
 KEYWORDS: tuple[tuple[PlaybookKind, tuple[str, ...]], ...] = (
@@ -38,10 +44,6 @@ KEYWORDS: tuple[tuple[PlaybookKind, tuple[str, ...]], ...] = (
                                            "token", "secret", "admin login",
                                            "account takeover")),
 )
-#: The step whose check records the breach notification (stops the clock).
-NOTIFY_STEP = "notify-authority"
-PREFIX = "[playbook] "
-_CHECK = re.compile(r"^\[playbook\] ([a-z_]+)/([a-z0-9][a-z0-9_-]{0,63}) done\b")
 
 
 def choose_kind(category: str | None, title: str = "", description: str = "",
@@ -59,33 +61,6 @@ def choose_kind(category: str | None, title: str = "", description: str = "",
             if any(w in text for w in words):
                 return kind
     return None
-
-
-def check_text(playbook: Playbook, step_id: str) -> str:
-    """The note that checks ``step_id`` (ValueError for a step the playbook lacks)."""
-    step = playbook.step(step_id)
-    return f"{PREFIX}{playbook.kind.value}/{step.id} done: {step.text}"
-
-
-def parse_check(text: str) -> tuple[str, str] | None:
-    """``(kind, step_id)`` of a check note; None for any other text."""
-    match = _CHECK.match(text or "")
-    return (match.group(1), match.group(2)) if match else None
-
-
-def checks(events: Iterable[Any], kind: PlaybookKind) -> dict[str, dt.datetime]:
-    """When each step of ``kind`` was first checked, from timeline notes (``kind``,
-    ``text``, ``at``)."""
-    done: dict[str, dt.datetime] = {}
-    for event in events:
-        if getattr(event, "kind", None) != "note":
-            continue
-        parsed = parse_check(event.text)
-        if parsed is not None and parsed[0] == kind.value:
-            at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
-            if parsed[1] not in done or at < done[parsed[1]]:
-                done[parsed[1]] = at
-    return done
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -117,7 +92,7 @@ def security_view(incident: Any, events: Iterable[Any], now: dt.datetime) -> Sec
     kind = choose_kind(incident.category, incident.title or "",
                        getattr(incident, "description", "") or "", base.get("playbook"))
     playbook = DEFAULT_PLAYBOOKS.get(kind) if kind is not None else None
-    checked = checks(events, kind) if kind is not None else {}
+    checked = checked_steps(events, kind) if kind is not None else {}
     return SecurityView(playbook, checked, breach_of(
         base, playbook, checked, incident.detected_at or incident.created_at, now))
 

@@ -46,12 +46,14 @@ class Answer:
     body: Any
 
 
-def _describe_network(exc: Exception, base_url: str) -> str:
+def describe_network(exc: BaseException, base_url: str) -> str:
+    """One sentence for a network failure talking to ``base_url`` (an httpx or ssl error)."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return (f"TLS certificate of {base_url} is not trusted "
-                    f"({cause.verify_message or 'verification failed'})")
+                    f"({cause.verify_message or 'verification failed'}); if your team's own "
+                    "CA signed it, give its PEM file with --ca-bundle")
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake with {base_url} failed"
         cause = cause.__cause__ or cause.__context__
@@ -95,9 +97,9 @@ class ApiClient:
         except TimeoutError:
             raise Offline(f"{self.base_url} did not answer within {limit:.0f}s") from None
         except httpx.HTTPError as exc:
-            raise Offline(_describe_network(exc, self.base_url)) from None
+            raise Offline(describe_network(exc, self.base_url)) from None
         except (ssl.SSLError, OSError) as exc:
-            raise Offline(_describe_network(exc, self.base_url)) from None
+            raise Offline(describe_network(exc, self.base_url)) from None
 
     async def _call(self, method: str, path: str, json_body: Any,
                     params: dict[str, Any] | None, headers: dict[str, str] | None) -> Answer:
