@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from incidenttui.domain import Refused
 from incidenttui.domain.oncall import (
     Layer,
     Override,
     Schedule,
-    ScheduleError,
     next_on_call,
     on_call,
     shifts,
@@ -142,11 +142,11 @@ def test_the_same_person_twice_in_a_row_is_one_shift():
     (lambda: weekdays(["funday"]), "days"),
 ])
 def test_a_bad_schedule_is_refused_naming_the_field(build, field):
-    with pytest.raises(ScheduleError) as refused:
+    with pytest.raises(Refused) as refused:
         build()
     assert refused.value.field == field and refused.value.reason
 
 
 def test_a_naive_moment_is_refused():
-    with pytest.raises(ScheduleError, match="time zone"):
+    with pytest.raises(Refused, match="time zone"):
         on_call(schedule(weekly("ana")), datetime(2026, 3, 3, 12, 0))

@@ -16,6 +16,7 @@ from incidenttui.domain import (
     Role,
     Status,
 )
+from incidenttui.domain.refs import SLUG_MAX, SLUG_PATTERN
 
 
 def no_nul(value: str) -> str:
@@ -44,8 +45,8 @@ Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(no_nu
 Line = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(no_nul),
                  AfterValidator(not_blank)]
 #: Team, service, user and integration ids (also the shape of query filters on them).
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX,
+                                        pattern=SLUG_PATTERN)]
 Level = Annotated[int, Field(ge=1, le=3)]
 
 

@@ -23,18 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from incidenttui.domain.lifecycle import Refused
+
 #: How far ahead :func:`next_on_call` looks for the next hand-over.
 HORIZON = timedelta(days=120)
 #: Weekday numbers as :meth:`datetime.weekday` gives them, by their short English names.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class ScheduleError(ValueError):
-    """A schedule that cannot be evaluated, with the reason (and the field at fault)."""
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.field = reason, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +47,14 @@ class Layer:
 
     def __post_init__(self) -> None:
         if not self.users:
-            raise ScheduleError(f"Layer {self.name!r} has nobody in its rotation.", "users")
+            raise Refused(f"Layer {self.name!r} has nobody in its rotation.", "users")
         if not 1 <= self.every <= 366:
-            raise ScheduleError(f"Layer {self.name!r}: a shift lasts 1 to 366 days.", "every")
+            raise Refused(f"Layer {self.name!r}: a shift lasts 1 to 366 days.", "every")
         if not self.days or not self.days <= frozenset(range(7)):
-            raise ScheduleError(f"Layer {self.name!r}: days are weekdays 0 (Monday) to 6.",
+            raise Refused(f"Layer {self.name!r}: days are weekdays 0 (Monday) to 6.",
                                 "days")
         if self.hours is not None and self.hours[0] == self.hours[1]:
-            raise ScheduleError(f"Layer {self.name!r}: hours from and to are the same; leave "
+            raise Refused(f"Layer {self.name!r}: hours from and to are the same; leave "
                                 "hours out for the whole day.", "hours")
 
 
@@ -75,9 +69,9 @@ class Override:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ScheduleError("An override's start and end need a time zone.", "overrides")
+            raise Refused("An override's start and end need a time zone.", "overrides")
         if self.end <= self.start:
-            raise ScheduleError(f"The override for {self.user} ends before it starts.",
+            raise Refused(f"The override for {self.user} ends before it starts.",
                                 "overrides")
 
 
@@ -96,10 +90,10 @@ class Schedule:
         try:
             zone = ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ScheduleError(f"Unknown time zone {self.time_zone!r} (use a name such as "
+            raise Refused(f"Unknown time zone {self.time_zone!r} (use a name such as "
                                 "Europe/Berlin).", "time_zone") from None
         if not self.layers:
-            raise ScheduleError(f"Schedule {self.id!r} has no layers.", "layers")
+            raise Refused(f"Schedule {self.id!r} has no layers.", "layers")
         object.__setattr__(self, "zone", zone)
 
 
@@ -147,7 +141,7 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
 
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
-        raise ScheduleError("A moment needs a time zone (an aware datetime).")
+        raise Refused("A moment needs a time zone (an aware datetime).", "at")
     return at.astimezone(UTC)
 
 
@@ -258,6 +252,6 @@ def weekdays(names: Iterable[str]) -> frozenset[int]:
     for name in names:
         key = str(name).strip().lower()[:3]
         if key not in WEEKDAYS:
-            raise ScheduleError(f"Unknown weekday {name!r} (use mon, tue, … sun).", "days")
+            raise Refused(f"Unknown weekday {name!r} (use mon, tue, … sun).", "days")
         days.add(WEEKDAYS.index(key))
     return frozenset(days)

@@ -1,10 +1,16 @@
-"""How people name incidents: ``INC-1042`` (or ``1042``) or the client-made UUID."""
+"""How people name incidents: ``INC-1042`` (or ``1042``) or the client-made UUID; and the
+shape of the ids of everything else (teams, users, services, schedules, policies)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from typing import Any
+
+#: The ids of teams, users, services, schedules and policies (64 characters at most).
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
+SLUG_RE = re.compile(SLUG_PATTERN.removesuffix("$") + r"\Z")
+SLUG_MAX = 64
 
 _NUMBER = re.compile(r"^(?:INC-?)?([0-9]{1,9})$", re.IGNORECASE)
 
