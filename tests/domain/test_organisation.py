@@ -56,6 +56,7 @@ policy = "checkout"
 [[schedules]]
 id = "platform-primary"
 name = "Platform primary"
+team = "platform"
 time_zone = "Europe/Berlin"
 
 [[schedules.layers]]
@@ -107,6 +108,7 @@ def test_a_toml_document_parses_into_the_organisation(doc):
     assert [t.id for t in org.teams] == ["platform", "dba"]
     assert org.users[0].role == Role.RESPONDER and org.users[0].email == "ana@example.com"
     schedule = org.schedules[0]
+    assert schedule.team == "platform"
     assert schedule.layers[0].start == date(2026, 3, 2) and schedule.layers[0].every == 7
     assert schedule.layers[1].hours == (time(9), time(17))
     assert schedule.layers[1].days == frozenset(range(5))
@@ -153,6 +155,7 @@ def test_the_plan_updates_and_removes_and_only_deactivates_people(doc):
     (lambda d: d["users"][0].update(colour="red"), "users[0].colour"),
     (lambda d: d["services"][0].update(policy="nope"), "services[0].policy"),
     (lambda d: d["services"][0].update(tier="gold"), "services[0].tier"),
+    (lambda d: d["schedules"][0].update(team="nobody"), "schedules[0].team"),
     (lambda d: d["schedules"][0].update(time_zone="Mars/Olympus"),
      "schedules[0].time_zone"),
     (lambda d: d["schedules"][0]["layers"][0].update(users=["ana", "zed"]),

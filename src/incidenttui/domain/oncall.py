@@ -84,6 +84,8 @@ class Schedule:
     time_zone: str
     layers: tuple[Layer, ...]
     overrides: tuple[Override, ...] = ()
+    #: the team this schedule is on call for, if any ("who is on call for platform")
+    team: str | None = None
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

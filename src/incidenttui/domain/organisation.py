@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from incidenttui.domain.enums import Role
 from incidenttui.domain.escalation_policy import Level, Notice, Policy, Target, TargetKind
-from incidenttui.domain.lifecycle import Refused
+from incidenttui.domain.lifecycle import MAX_ESCALATION_LEVEL, Refused
 from incidenttui.domain.oncall import WEEKDAYS, Layer, Override, Schedule, weekdays
 from incidenttui.domain.refs import SLUG_MAX, SLUG_RE
 
@@ -211,8 +211,9 @@ def _moment(reader: _Reader, key: str) -> datetime:
 def _team(r: _Reader) -> Team:
     team = Team(r.slug("id"), r.text("name"), r.get("level", int, 1),
                 r.text("description", "", limit=2000))
-    if not 1 <= team.level <= 5:
-        raise Refused(f"{r.at('level')}: a team's level is 1 to 5.", r.at("level"))
+    if not 1 <= team.level <= MAX_ESCALATION_LEVEL:
+        raise Refused(f"{r.at('level')}: a team's level is 1 to {MAX_ESCALATION_LEVEL}.",
+                      r.at("level"))
     return team
 
 
@@ -264,7 +265,9 @@ def _schedule(r: _Reader) -> Schedule:
     layers = [_finished(x, _layer) for x in r.items("layers")]
     overrides = [_finished(x, _override) for x in r.items("overrides")]
     ident, name, zone = r.slug("id"), r.text("name"), r.text("time_zone", "UTC")
-    return _wrap(r.path, lambda: Schedule(ident, name, zone, tuple(layers), tuple(overrides)))
+    team = r.slug("team", None)
+    return _wrap(r.path, lambda: Schedule(ident, name, zone, tuple(layers), tuple(overrides),
+                                          team))
 
 
 def _target(text: Any, path: str) -> Target:
@@ -345,6 +348,7 @@ def _check_references(org: Organisation) -> None:
         need(teams, service.team, "team", f"services[{i}].team")
         need(policies, service.policy, "policy", f"services[{i}].policy")
     for i, schedule in enumerate(org.schedules):
+        need(teams, schedule.team, "team", f"schedules[{i}].team")
         for j, layer in enumerate(schedule.layers):
             for k, user in enumerate(layer.users):
                 need(users, user, "user", f"schedules[{i}].layers[{j}].users[{k}]")
@@ -362,43 +366,68 @@ def _check_references(org: Organisation) -> None:
 # -- writing ---------------------------------------------------------------------------------
 
 
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+
+
+def _team_doc(t: Team) -> dict[str, Any]:
+    return _clean({"id": t.id, "name": t.name, "level": t.level, "description": t.description})
+
+
+def _user_doc(u: User) -> dict[str, Any]:
+    return _clean({"id": u.id, "name": u.name, "role": u.role.value, "team": u.team,
+                   "email": u.email})
+
+
+def _service_doc(s: Service) -> dict[str, Any]:
+    return _clean({"id": s.id, "name": s.name, "team": s.team, "tier": s.tier,
+                   "policy": s.policy, "description": s.description})
+
+
+def _schedule_doc(s: Schedule) -> dict[str, Any]:
+    return _clean({
+        "id": s.id, "name": s.name, "team": s.team, "time_zone": s.time_zone,
+        "layers": [_clean({
+            "name": layer.name, "users": list(layer.users),
+            "start": layer.start.isoformat(), "every": layer.every,
+            "handoff": _hhmm(layer.handoff),
+            "days": None if len(layer.days) == 7 else [WEEKDAYS[d] for d in sorted(layer.days)],
+            "hours": None if layer.hours is None else [_hhmm(h) for h in layer.hours],
+        }) for layer in s.layers],
+        "overrides": [{"user": o.user, "start": o.start.isoformat(), "end": o.end.isoformat()}
+                      for o in s.overrides],
+    })
+
+
+def _policy_doc(p: Policy) -> dict[str, Any]:
+    return _clean({
+        "id": p.id, "name": p.name, "repeat": p.repeat, "reescalate_after": p.reescalate_after,
+        "levels": [{"timeout": level.timeout,
+                    "targets": [f"{t.kind.value}:{t.id}" for t in level.targets]}
+                   for level in p.levels],
+        "notices": [{"priorities": sorted(n.priorities), "after": n.after} for n in p.notices],
+    })
+
+
+_WRITERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "teams": _team_doc, "users": _user_doc, "services": _service_doc,
+    "schedules": _schedule_doc, "policies": _policy_doc}
+
+
+def item_document(section: str, item: Any) -> dict[str, Any]:
+    """One item of ``section`` as plain data (how the server stores a schedule or policy)."""
+    return _WRITERS[section](item)
+
+
+def parse_item(section: str, data: Any, path: str | None = None) -> Any:
+    """One item of ``section`` from plain data (references are not checked)."""
+    return _finished(_Reader(data, path or section), _BUILDERS[section])
+
+
 def document(org: Organisation) -> dict[str, Any]:
     """``org`` as plain data in the shape :func:`parse` reads (TOML- and YAML-friendly:
     no None values, times as ``HH:MM`` text, moments with their offset)."""
-    def clean(values: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
-
-    doc: dict[str, Any] = {
-        "teams": [clean({"id": t.id, "name": t.name, "level": t.level,
-                         "description": t.description}) for t in org.teams],
-        "users": [clean({"id": u.id, "name": u.name, "role": u.role.value, "team": u.team,
-                         "email": u.email}) for u in org.users],
-        "services": [clean({"id": s.id, "name": s.name, "team": s.team, "tier": s.tier,
-                            "policy": s.policy, "description": s.description})
-                     for s in org.services],
-        "schedules": [clean({
-            "id": s.id, "name": s.name, "time_zone": s.time_zone,
-            "layers": [clean({
-                "name": layer.name, "users": list(layer.users),
-                "start": layer.start.isoformat(), "every": layer.every,
-                "handoff": _hhmm(layer.handoff),
-                "days": None if len(layer.days) == 7 else
-                [WEEKDAYS[d] for d in sorted(layer.days)],
-                "hours": None if layer.hours is None else [_hhmm(h) for h in layer.hours],
-            }) for layer in s.layers],
-            "overrides": [{"user": o.user, "start": o.start.isoformat(),
-                           "end": o.end.isoformat()} for o in s.overrides],
-        }) for s in org.schedules],
-        "policies": [clean({
-            "id": p.id, "name": p.name, "repeat": p.repeat,
-            "reescalate_after": p.reescalate_after,
-            "levels": [{"timeout": level.timeout,
-                        "targets": [f"{t.kind.value}:{t.id}" for t in level.targets]}
-                       for level in p.levels],
-            "notices": [{"priorities": sorted(n.priorities), "after": n.after}
-                        for n in p.notices],
-        }) for p in org.policies],
-    }
+    doc = {name: [_WRITERS[name](item) for item in getattr(org, name)] for name in SECTIONS}
     return {name: items for name, items in doc.items() if items}
 
 
