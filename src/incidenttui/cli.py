@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from incidenttui import __version__
@@ -77,6 +78,26 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--team", default=None, help="the owning team")
     s.add_argument("--db", default=None)
     s.set_defaults(func=cmd_create_service)
+    ap = admin.add_parser("apply", help="declare teams, users, services, schedules and "
+                          "policies from a TOML or YAML file",
+                          description="Make the server's organisation match FILE: create and "
+                                      "update what it declares, deactivate people it leaves "
+                                      "out, remove teams, services, schedules and policies it "
+                                      "leaves out (kept, with the reason, while incidents "
+                                      "name them). Applying the same file again changes "
+                                      "nothing. Tokens are never in the file.")
+    ap.add_argument("file", type=Path)
+    ap.add_argument("--dry-run", action="store_true", help="report the changes, make none")
+    ap.add_argument("--db", default=None)
+    ap.set_defaults(func=cmd_apply)
+    ex = admin.add_parser("export", help="write the organisation as TOML or YAML",
+                          description="Write the server's organisation in the format "
+                                      "`admin apply` reads (to FILE, or standard output).")
+    ex.add_argument("file", type=Path, nargs="?", default=None)
+    ex.add_argument("--format", choices=["toml", "yaml"], default=None,
+                    help="default: from FILE's name, else TOML")
+    ex.add_argument("--db", default=None)
+    ex.set_defaults(func=cmd_export)
     i = admin.add_parser("create-integration",
                          help="create an alert integration and print its key once",
                          description="Create an alert integration for a service and print its "
@@ -284,6 +305,49 @@ def cmd_create_service(args: argparse.Namespace) -> int:
         except AdminError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
     print(f"service {args.service_id} saved")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from incidenttui.server.organisation import OrganisationError, apply, read_file
+
+    try:
+        desired = read_file(args.file)
+    except OrganisationError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    db = _open_db(args.db)
+    try:
+        with db.write() as session:
+            outcome = apply(session, desired, dry_run=args.dry_run)
+            if args.dry_run:
+                session.rollback()
+    except OrganisationError as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
+    if args.dry_run and outcome.steps:
+        print("dry run, nothing changed; applying it would:")
+    print(outcome.report())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from incidenttui.server.organisation import export_text
+
+    fmt = args.format
+    if fmt is None:
+        suffix = args.file.suffix.lower() if args.file else ""
+        fmt = "yaml" if suffix in (".yaml", ".yml") else "toml"
+    db = _open_db(args.db)
+    with db.read() as session:
+        text = export_text(session, fmt)
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot write it ({exc.strerror or exc})", EXIT_USAGE) \
+            from None
+    print(f"wrote the organisation to {args.file}", file=sys.stderr)
     return 0
 
 

@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 #: The document's sections, in the order they are read and written.
 SECTIONS = ("teams", "users", "services", "schedules", "policies")
+_SINGULAR = {"teams": "team", "users": "user", "services": "service", "schedules": "schedule",
+             "policies": "policy"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,12 @@ class Organisation:
     def by_id(self, section: str) -> dict[str, Any]:
         return {item.id: item for item in getattr(self, section)}
 
+    def sorted(self) -> Organisation:
+        """The same organisation with each section in id order (to compare two whose
+        documents list things in another order)."""
+        return Organisation(**{name: tuple(sorted(getattr(self, name), key=lambda i: i.id))
+                               for name in SECTIONS})
+
 
 class Change(StrEnum):
     CREATE = "create"
@@ -91,7 +99,7 @@ class Step:
 
     def __str__(self) -> str:
         what = f" ({', '.join(self.fields)})" if self.fields else ""
-        return f"{self.change.value} {self.section[:-1]} {self.id}{what}"
+        return f"{self.change.value} {_SINGULAR[self.section]} {self.id}{what}"
 
 
 # -- parsing ---------------------------------------------------------------------------------

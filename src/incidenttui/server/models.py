@@ -52,6 +52,8 @@ class Service(SQLModel, table=True):
     team_id: str | None = Field(default=None, max_length=64)
     tier: int = 2
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: its escalation policy (server/organisation.py), if it has one
+    policy_id: str | None = Field(default=None, max_length=64)
 
 
 class Incident(SQLModel, table=True):

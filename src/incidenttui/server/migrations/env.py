@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import incidenttui.server.audit  # noqa: F401
 import incidenttui.server.membership  # noqa: F401
 import incidenttui.server.models  # noqa: F401  (registers the tables)
+import incidenttui.server.organisation  # noqa: F401
 import incidenttui.server.tokens  # noqa: F401
 
 config = context.config
