@@ -266,6 +266,55 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_oncall(args: argparse.Namespace) -> int:
+    """Who is on call now and next, from the schedules the store last synced."""
+    from incidenttui.domain.oncall import roster
+    from incidenttui.store.sanitize import clean_line
+
+    url = server_url(args.server)
+    store = open_store(url)
+    schedules, problems = store.schedules()
+    at = datetime.now(UTC)
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise VerbError(f"--at {args.at!r}: use ISO 8601 such as 2026-12-04T03:00+01:00",
+                            2) from None
+        if at.tzinfo is None:
+            raise VerbError("--at: give the time zone offset (…+01:00 or Z)", 2)
+    for problem in problems:
+        print(f"incidenttui oncall: {problem}", file=sys.stderr)
+    answer = roster(schedules, at, args.team)
+    if args.json:
+        _print_json([{"schedule": s.id, "name": s.name, "team": s.team,
+                      "time_zone": s.time_zone,
+                      **{key: {"user": shift.user, "start": shift.start.isoformat(),
+                               "end": shift.end.isoformat(), "source": shift.source}
+                         for key, shift in (("now", now), ("next", nxt))}}
+                     for s, now, nxt in answer])
+        return 0
+    if not answer:
+        team = f" for team {args.team}" if args.team else ""
+        print(f"no on-call schedules{team} in the local store (they come from the server's "
+              "`incidenttui admin apply`; run `incidenttui sync` once online)")
+        return 0
+    for schedule, now, nxt in answer:
+        team = f", team {clean_line(schedule.team, 64)}" if schedule.team else ""
+        print(f"{schedule.id} ({clean_line(schedule.name, 80)}{team}, {schedule.time_zone})")
+        for label, shift, edge in (("now ", now, f"until {_when(now.end, schedule)}"),
+                                   ("next", nxt, f"from {_when(nxt.start, schedule)} until "
+                                                 f"{_when(nxt.end, schedule)}")):
+            who = clean_line(shift.user, 64) if shift.user else "nobody"
+            why = f" ({clean_line(shift.source, 80)})" if shift.source else ""
+            print(f"  {label} {who}{why} {edge}")
+    return 0
+
+
+def _when(moment: datetime, schedule: Any) -> str:
+    return moment.astimezone(schedule.zone).strftime("%a %d %b %H:%M %Z")
+
+
 # -- writes ----------------------------------------------------------------------------------
 
 
@@ -446,6 +495,12 @@ def add_verbs(sub: Any) -> None:
     p = verb("kpis", cmd_kpis, "service KPIs from the local store (MTTA, MTTR, SLA, ...)",
              takes_id=False)
     p.add_argument("--days", type=int, default=30, help="the window (default: 30 days)")
+    p.add_argument("--json", action="store_true")
+    p = verb("oncall", cmd_oncall, "who is on call now and next (from the local store)",
+             takes_id=False)
+    p.add_argument("--team", default=None, help="only this team's schedules")
+    p.add_argument("--at", default=None, metavar="WHEN",
+                   help="another moment, ISO 8601 with offset (default: now)")
     p.add_argument("--json", action="store_true")
     p = verb("sync", cmd_sync, "run one sync cycle (exit 1: could not sync, 3: changes pending, "
              "4: conflicts)",

@@ -217,7 +217,10 @@ class ServiceOut(BaseModel):
 class ChangeOut(BaseModel):
     seq: int
     #: ``forget``: the user lost access to incident ``id``; the client drops its copy.
-    entity: Literal["incident", "event", "team", "user", "service", "forget"]
+    #: ``schedule`` / ``policy``: an on-call schedule or escalation policy as its
+    #: organisation-document item (``{"id": …, "removed": true}`` once removed).
+    entity: Literal["incident", "event", "team", "user", "service", "forget", "schedule",
+                    "policy"]
     id: str
     data: dict[str, Any]
 
@@ -236,3 +239,24 @@ class Me(BaseModel):
     #: ... and on restricted incidents without membership (older servers: absent).
     restricted_capabilities: list[str] | None = None
 
+
+
+class ShiftOut(BaseModel):
+    """Who is on call (None: nobody) from ``start`` until ``end``, and why (a layer's name,
+    or ``override``)."""
+
+    user: str | None
+    start: AwareDatetime
+    end: AwareDatetime
+    source: str | None
+
+
+class OnCallOut(BaseModel):
+    """One schedule's shift at the asked moment and the one after it."""
+
+    schedule: str
+    name: str
+    team: str | None
+    time_zone: str
+    now: ShiftOut
+    next: ShiftOut

@@ -101,8 +101,8 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """Who is on call, from when until when (None: nobody), and why: the layer's name, or
-    ``override``."""
+    """Who is on call (None: nobody), from when until when (in UTC), and why: the layer's
+    name, or ``override``."""
 
     user: str | None
     start: datetime
@@ -117,7 +117,7 @@ def on_call(schedule: Schedule, at: datetime) -> Shift:
     who, source = _effective(schedule, at)
     start = _previous_change(schedule, at, who)
     end = _next_change(schedule, at, who)
-    return Shift(who, start, end, source)
+    return Shift(who, start.astimezone(UTC), end.astimezone(UTC), source)
 
 
 def next_on_call(schedule: Schedule, at: datetime) -> Shift:
@@ -136,6 +136,19 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
                            shift.source))
         at = shift.end
     return found
+
+
+def roster(schedules: Iterable[Schedule], at: datetime, team: str | None = None
+           ) -> list[tuple[Schedule, Shift, Shift]]:
+    """For each schedule (of ``team``, if given), in id order: its shift at ``at`` and the
+    next one — "who is on call now, and who next"."""
+    chosen = sorted((s for s in schedules if team is None or s.team == team),
+                    key=lambda s: s.id)
+    answer = []
+    for schedule in chosen:
+        now = on_call(schedule, at)
+        answer.append((schedule, now, on_call(schedule, now.end)))
+    return answer
 
 
 # -- evaluation -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("GET", paths.TEAMS): Operation.READ_DIRECTORY,
     ("GET", paths.USERS): Operation.READ_DIRECTORY,
     ("GET", paths.SERVICES): Operation.READ_DIRECTORY,
+    ("GET", paths.ONCALL): Operation.READ_DIRECTORY,
     ("GET", paths.CHANGES): Operation.READ,
     # authenticated by the integration's key today, not by a user's token
     ("POST", paths.ALERTMANAGER): Operation.INGEST_ALERTS,

@@ -22,7 +22,7 @@ from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError, install_error_handlers
 from incidenttui.server.limits import BodyLimit
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
-from incidenttui.server.routes import directory, feed, incidents, operations
+from incidenttui.server.routes import directory, feed, incidents, oncall, operations
 
 __all__ = ["ApiError", "app_from_env", "create_app"]
 
@@ -57,6 +57,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(directory.router)
     app.include_router(feed.router)
+    app.include_router(oncall.router)
     return app
 
 

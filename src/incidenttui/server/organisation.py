@@ -29,6 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from incidenttui.domain import Refused, Role
 from incidenttui.domain import organisation as org_doc
 from incidenttui.domain.organisation import Change, Organisation, Step
+from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Incident, Service, Team, User
 from incidenttui.server.service import record_directory
 
@@ -160,6 +161,7 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False) -> 
     _check_admins_remain(session, steps)
     done: list[tuple[Step, str]] = []
     directory: list[Team | User | Service] = []
+    feed: list[tuple[str, str, dict[str, Any]]] = []
     for step in steps:
         note = _blocker(session, step, desired) if step.change == Change.REMOVE else None
         if note is not None:
@@ -170,10 +172,25 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False) -> 
             row = _carry_out(session, step)
             if row is not None:
                 directory.append(row)
+            elif step.section in FEED_ENTITIES:
+                feed.append(_feed_entry(step))
         done.append((step, note))
     if directory:
         record_directory(session, directory)
+    if feed:
+        record_changes(session, feed)
     return Outcome(done)
+
+
+#: The change feed's entity names of the sections stored here (clients keep them to answer
+#: "who is on call" offline); a removed one is sent as ``{"id": …, "removed": true}``.
+FEED_ENTITIES = {"schedules": "schedule", "policies": "policy"}
+
+
+def _feed_entry(step: Step) -> tuple[str, str, dict[str, Any]]:
+    data = {"id": step.id, "removed": True} if step.change == Change.REMOVE else \
+        {"id": step.id, **org_doc.item_document(step.section, step.item)}
+    return FEED_ENTITIES[step.section], step.id, data
 
 
 def _check_admins_remain(session: Session, steps: Iterable[Step]) -> None:

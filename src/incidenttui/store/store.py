@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, inspect, text
 from sqlmodel import Session, col, select
@@ -51,6 +51,7 @@ from incidenttui.store.tables import (
     ConflictRecord,
     LocalEvent,
     LocalIncident,
+    LocalOrgItem,
     LocalService,
     LocalTeam,
     LocalUser,
@@ -58,6 +59,9 @@ from incidenttui.store.tables import (
     OutboxEntry,
     StoreModel,
 )
+
+if TYPE_CHECKING:
+    from incidenttui.domain.oncall import Schedule
 
 # Where they were before the layout and the rows had modules of their own.
 __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
@@ -239,6 +243,22 @@ class Store:
         with self._read() as session:
             return list(session.exec(select(LocalService).order_by(col(LocalService.id))).all())
 
+    def schedules(self) -> tuple[list[Schedule], list[str]]:
+        """The on-call schedules the server last sent, and a line for each one that could
+        not be read (from a newer or broken server: said, not hidden)."""
+        from incidenttui.domain.organisation import parse_item  # not needed at start
+
+        with self._read() as session:
+            rows = list(session.exec(select(LocalOrgItem).where(
+                col(LocalOrgItem.kind) == "schedule").order_by(col(LocalOrgItem.id))).all())
+        schedules, problems = [], []
+        for row in rows:
+            try:
+                schedules.append(parse_item("schedules", row.data, f"schedule {row.id}"))
+            except Refused as refused:
+                problems.append(f"schedule {row.id} cannot be read: {refused.reason}")
+        return schedules, problems
+
     def outbox(self, limit: int | None = None) -> list[OutboxEntry]:
         """The pending changes, oldest first."""
         with self._read() as session:
@@ -394,6 +414,8 @@ class Store:
                    "service": (LocalService, ServiceOut)}
         #: Incidents the user can no longer see (the last word of the page for them).
         forgotten: set[str] = set()
+        #: (kind, id) → the schedule's or policy's document item; None: removed.
+        org_items: dict[tuple[str, str], dict[str, Any] | None] = {}
         for change in changes:
             entity, data = change.get("entity"), change.get("data")
             if entity == "forget":
@@ -418,6 +440,11 @@ class Store:
                     "actor": clean_line(event.actor, 200) if event.actor else None,
                     "text": clean_text(event.text), "data": clean_json(event.data),
                     "pending": False, "outbox_key": None}
+            elif entity in ("schedule", "policy"):
+                item_id = change.get("id")
+                if not isinstance(item_id, str) or not isinstance(data, dict):
+                    raise ValueError(f"a {entity} entry without an id or data")
+                org_items[entity, item_id] = None if data.get("removed") else clean_json(data)
             elif entity in schemas:
                 table, schema = schemas[entity]
                 values = schema.model_validate(data).model_dump(mode="json")
@@ -444,6 +471,13 @@ class Store:
             _upsert(session, "events", list(events.values()))
             for table, values in directory:
                 session.merge(table(**values))
+            for (kind, item_id), item in org_items.items():
+                held_item = session.get(LocalOrgItem, (kind, item_id))
+                if item is None:
+                    if held_item is not None:
+                        session.delete(held_item)
+                else:
+                    session.merge(LocalOrgItem(kind=kind, id=item_id, data=item))
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
             self._reindex(session, touched)

@@ -122,6 +122,17 @@ class LocalService(StoreModel, table=True):
     description: str = ""
 
 
+class LocalOrgItem(StoreModel, table=True):
+    """An on-call schedule or escalation policy as the server last sent it (its organisation
+    document item, kept as sent: read with domain/organisation.py when needed)."""
+
+    __tablename__ = "org_items"
+
+    kind: str = Field(primary_key=True)  # "schedule" | "policy"
+    id: str = Field(primary_key=True)
+    data: dict[str, Any] = _json(dict)
+
+
 class OutboxEntry(StoreModel, table=True):
     """One local change waiting for the server; it leaves only once the server answered."""
 
