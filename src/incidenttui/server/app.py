@@ -20,6 +20,7 @@ from incidenttui.server.alerts import add_routes as add_alert_routes
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError, install_error_handlers
+from incidenttui.server.escalation import Escalator, escalation_interval
 from incidenttui.server.limits import BodyLimit
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
 from incidenttui.server.routes import directory, feed, incidents, oncall, operations
@@ -37,10 +38,16 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     notifier = ChangeNotifier()
     metrics = Metrics()
 
+    escalator = Escalator(db, escalation_interval(), on_steps=lambda _n: notifier.notify())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         notifier.bind(asyncio.get_running_loop())
-        yield
+        escalator.start()
+        try:
+            yield
+        finally:
+            escalator.stop()
 
     app = FastAPI(title="incidenttui", version=__version__, lifespan=lifespan,
                   description="The incidenttui server: ITIL incidents, timelines, a change feed.")

@@ -282,6 +282,10 @@ class Writer:
         self._incidents[incident.id] = incident
         for event in effect.events:
             self.event(incident, event.kind, event.text, event.id, event.data)
+        if service is not None and service.policy_id:
+            from incidenttui.server.escalation import start_clock
+
+            start_clock(self.session, incident.id, service.policy_id, self.now)
         return incident
 
     def effect(self, incident: AnyIncident, effect: Effect) -> list[TimelineEvent]:

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import incidenttui.server.audit  # noqa: F401
+import incidenttui.server.escalation  # noqa: F401
 import incidenttui.server.membership  # noqa: F401
 import incidenttui.server.models  # noqa: F401  (registers the tables)
 import incidenttui.server.organisation  # noqa: F401

@@ -1,0 +1,209 @@
+"""Automatic escalation (server/escalation.py) on a real database: an unacknowledged incident
+moves level by level, once per level, to whoever is on call; acknowledging stops the clock
+until the acknowledgement is forgotten; a P1 informs management at once; and two server
+processes racing on one database escalate each incident exactly once per level (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from pgcluster import free_port
+from servers import DATABASES, USERS, seed, stop_process, wait_healthy
+
+from incidenttui.api.schemas import ActionBody, IncidentCreate, NoteBody
+from incidenttui.domain import Action
+from incidenttui.domain.organisation import document
+from incidenttui.server import service
+from incidenttui.server.auth import authenticate_token
+from incidenttui.server.db import Database
+from incidenttui.server.escalation import ACTOR, run_due
+from incidenttui.server.organisation import apply, current, parse_text
+
+RESPONDER = USERS["responder"]
+
+
+def policy_doc(timeouts: tuple[int, ...] = (60, 120), repeat: int = 0,
+               reescalate_after: int | None = 600) -> dict:
+    doc = {"id": "checkout", "name": "Checkout", "repeat": repeat,
+           "levels": [{"timeout": timeouts[0], "targets": ["schedule:primary"]},
+                      *({"timeout": t, "targets": ["user:ray", "team:platform"]}
+                        for t in timeouts[1:])],
+           "notices": [{"priorities": [1], "after": 0}]}
+    if reescalate_after is not None:
+        doc["reescalate_after"] = reescalate_after
+    return doc
+
+
+def give_checkout_a_policy(db: Database, **policy) -> None:
+    with db.write() as session:
+        doc = document(current(session))
+        doc["schedules"] = [{"id": "primary", "name": "Primary", "team": "service-desk",
+                             "layers": [{"name": "daily", "users": ["rita"], "every": 1,
+                                         "start": "2026-01-01", "handoff": "00:00"}]}]
+        doc["policies"] = [policy_doc(**policy)]
+        for item in doc["services"]:
+            if item["id"] == "checkout":
+                item["policy"] = "checkout"
+        import yaml
+
+        apply(session, parse_text(yaml.safe_dump(doc), "yaml"))
+
+
+@pytest.fixture(params=DATABASES)
+def db(request, db_url):
+    url = db_url(request.param)
+    tokens = seed(url)
+    database = Database(url)
+    give_checkout_a_policy(database)
+    database.tokens = tokens  # type: ignore[attr-defined]
+    yield database
+    database.dispose()
+
+
+def write(db: Database, fn):  # type: ignore[no-untyped-def]
+    user = authenticate_token(db, db.tokens["responder"])  # type: ignore[attr-defined]
+    with db.write() as session:
+        writer = service.Writer(session, user)
+        result = fn(writer, session)
+        writer.finish()
+    return result
+
+
+def create(db: Database, impact: int = 2, urgency: int = 2, svc: str = "checkout") -> str:
+    def make(writer, _session):  # type: ignore[no-untyped-def]
+        return writer.create(IncidentCreate(id=str(uuid.uuid4()), title="Checkout 502s",
+                                            service=svc, category="availability",
+                                            impact=impact, urgency=urgency)).id
+    return write(db, make)
+
+
+def escalations(db: Database, incident_id: str) -> list[dict]:
+    with db.read() as session:
+        return [e.model_dump() for e in service.timeline(session, incident_id)
+                if e.kind == "escalation"]
+
+
+def created_at(db: Database, incident_id: str) -> datetime:
+    with db.read() as session:
+        return service.find_incident(session, incident_id).created_at
+
+
+def test_an_unacknowledged_incident_moves_level_by_level_once_each(db):
+    incident = create(db)
+    t0 = created_at(db, incident)
+    assert run_due(db, t0 + timedelta(seconds=59)) == 0
+    assert run_due(db, t0 + timedelta(seconds=61)) == 1
+    assert run_due(db, t0 + timedelta(seconds=62)) == 0  # done once, not again
+    [first] = escalations(db, incident)
+    assert first["actor"] == ACTOR and first["data"]["to_level"] == 2
+    assert first["text"] == ("Not acknowledged within 1m at level 1: escalated to level 2 "
+                             "(user ray, team platform).")
+    with db.read() as session:
+        assert service.find_incident(session, incident).assignee == "ray"
+    # level 2 runs 120 s from the move; then the policy ends (repeat 0)
+    assert run_due(db, t0 + timedelta(seconds=61 + 119)) == 0
+    assert run_due(db, t0 + timedelta(seconds=61 + 121)) == 0  # the last level: no more
+    assert len(escalations(db, incident)) == 1
+    # a server that was down for an hour still moves one level per look
+    other = create(db)
+    assert run_due(db, created_at(db, other) + timedelta(hours=1)) == 1
+
+
+def test_acknowledging_stops_the_clock_until_the_acknowledgement_is_forgotten(db):
+    incident = create(db)
+    t0 = created_at(db, incident)
+    write(db, lambda w, s: w.act(service.find_incident(s, incident, for_update=True),
+                                 Action.ACKNOWLEDGE, ActionBody()))
+    assert run_due(db, t0 + timedelta(seconds=300)) == 0  # well past level 1's minute
+    write(db, lambda w, s: w.note(service.find_incident(s, incident, for_update=True),
+                                  NoteBody(text="looking at the load balancer")))
+    with db.read() as session:
+        noted = max(e.at for e in service.timeline(session, incident))
+    assert run_due(db, noted + timedelta(seconds=599)) == 0
+    assert run_due(db, noted + timedelta(seconds=601)) == 1
+    [forgotten] = escalations(db, incident)
+    assert forgotten["data"]["step"] == "reescalate"
+    assert forgotten["text"].startswith("Acknowledged but untouched for 10m")
+
+
+def test_a_p1_informs_management_at_once_and_once(db):
+    incident = create(db, impact=1, urgency=1)
+    t0 = created_at(db, incident)
+    assert run_due(db, t0) == 1
+    assert run_due(db, t0 + timedelta(seconds=1)) == 0
+    [notice] = escalations(db, incident)
+    assert notice["data"]["step"] == "notify"
+    assert notice["text"] == ("Management informed: P1 incidents are reported at once "
+                              "(policy Checkout).")
+    with db.read() as session:
+        assert service.find_incident(session, incident).management_engaged
+
+
+def test_incidents_of_a_service_without_a_policy_and_closed_ones_stay_put(db):
+    quiet = create(db, svc="search")
+    closed = create(db)
+    write(db, lambda w, s: w.act(service.find_incident(s, closed, for_update=True),
+                                 Action.CANCEL, ActionBody(note="duplicate")))
+    later = created_at(db, closed) + timedelta(hours=2)
+    assert run_due(db, later) == 0
+    assert escalations(db, quiet) == escalations(db, closed) == []
+
+
+# -- two servers racing ------------------------------------------------------------------
+
+
+def server_process(url: str, port: int) -> subprocess.Popen:
+    env = {"INCIDENTTUI_ESCALATION_INTERVAL": "0.05"}
+    import os
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "incidenttui", "server", "--db", url, "--host", "127.0.0.1",
+         "--port", str(port)], env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_two_servers_escalate_each_incident_once_per_level(kind, db_url):
+    url = db_url(kind)
+    tokens = seed(url)
+    database = Database(url)
+    try:
+        give_checkout_a_policy(database, timeouts=(1, 1, 1), reescalate_after=None)
+        ports = [free_port(), free_port()]
+        procs = [server_process(url, port) for port in ports]
+        try:
+            for port in ports:
+                wait_healthy(f"http://127.0.0.1:{port}", timeout=60)
+            with httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30, headers={
+                    "Authorization": f"Bearer {tokens['responder']}"}) as http:
+                ids = []
+                for _ in range(12):
+                    body = {"id": str(uuid.uuid4()), "title": "Checkout 502s",
+                            "service": "checkout", "category": "availability", "impact": 2,
+                            "urgency": 2}
+                    assert http.post("/api/v1/incidents", json=body).status_code == 201
+                    ids.append(body["id"])
+            # three levels of 1 s: two moves each, then the end of the policy
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                counts = [len(escalations(database, i)) for i in ids]
+                if all(c >= 2 for c in counts):
+                    break
+                time.sleep(0.2)
+            time.sleep(1.5)  # time for a double escalation to show, if there were one
+            for incident in ids:
+                moves = [(e["data"]["level"], e["data"]["to_level"])
+                         for e in escalations(database, incident)]
+                assert moves == [(1, 2), (2, 3)], (incident, moves)
+        finally:
+            for proc in procs:
+                stop_process(proc)
+    finally:
+        database.dispose()
