@@ -6,96 +6,34 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
+from escalationkit import (
+    create,
+    created_at,
+    escalations,
+    give_checkout_a_policy,
+    write,
+)
 from pgcluster import free_port
-from servers import DATABASES, USERS, seed, stop_process, wait_healthy
+from servers import DATABASES, seed, stop_process, wait_healthy
 
-from incidenttui.api.schemas import ActionBody, IncidentCreate, NoteBody
+from incidenttui.api.schemas import ActionBody, NoteBody
 from incidenttui.domain import Action
-from incidenttui.domain.organisation import document
 from incidenttui.server import service
-from incidenttui.server.auth import authenticate_token
 from incidenttui.server.db import Database
 from incidenttui.server.escalation import ACTOR, run_due
-from incidenttui.server.organisation import apply, current, parse_text
-
-RESPONDER = USERS["responder"]
 
 
-def policy_doc(timeouts: tuple[int, ...] = (60, 120), repeat: int = 0,
-               reescalate_after: int | None = 600) -> dict:
-    doc = {"id": "checkout", "name": "Checkout", "repeat": repeat,
-           "levels": [{"timeout": timeouts[0], "targets": ["schedule:primary"]},
-                      *({"timeout": t, "targets": ["user:ray", "team:platform"]}
-                        for t in timeouts[1:])],
-           "notices": [{"priorities": [1], "after": 0}]}
-    if reescalate_after is not None:
-        doc["reescalate_after"] = reescalate_after
-    return doc
-
-
-def give_checkout_a_policy(db: Database, **policy) -> None:
-    with db.write() as session:
-        doc = document(current(session))
-        doc["schedules"] = [{"id": "primary", "name": "Primary", "team": "service-desk",
-                             "layers": [{"name": "daily", "users": ["rita"], "every": 1,
-                                         "start": "2026-01-01", "handoff": "00:00"}]}]
-        doc["policies"] = [policy_doc(**policy)]
-        for item in doc["services"]:
-            if item["id"] == "checkout":
-                item["policy"] = "checkout"
-        import yaml
-
-        apply(session, parse_text(yaml.safe_dump(doc), "yaml"))
-
-
-@pytest.fixture(params=DATABASES)
-def db(request, db_url):
-    url = db_url(request.param)
-    tokens = seed(url)
-    database = Database(url)
-    give_checkout_a_policy(database)
-    database.tokens = tokens  # type: ignore[attr-defined]
-    yield database
-    database.dispose()
-
-
-def write(db: Database, fn):  # type: ignore[no-untyped-def]
-    user = authenticate_token(db, db.tokens["responder"])  # type: ignore[attr-defined]
-    with db.write() as session:
-        writer = service.Writer(session, user)
-        result = fn(writer, session)
-        writer.finish()
-    return result
-
-
-def create(db: Database, impact: int = 2, urgency: int = 2, svc: str = "checkout") -> str:
-    def make(writer, _session):  # type: ignore[no-untyped-def]
-        return writer.create(IncidentCreate(id=str(uuid.uuid4()), title="Checkout 502s",
-                                            service=svc, category="availability",
-                                            impact=impact, urgency=urgency)).id
-    return write(db, make)
-
-
-def escalations(db: Database, incident_id: str) -> list[dict]:
-    with db.read() as session:
-        return [e.model_dump() for e in service.timeline(session, incident_id)
-                if e.kind == "escalation"]
-
-
-def created_at(db: Database, incident_id: str) -> datetime:
-    with db.read() as session:
-        return service.find_incident(session, incident_id).created_at
-
-
-def test_an_unacknowledged_incident_moves_level_by_level_once_each(db):
+def test_an_unacknowledged_incident_moves_level_by_level_once_each(escalation_db):
+    db = escalation_db
     incident = create(db)
     t0 = created_at(db, incident)
     assert run_due(db, t0 + timedelta(seconds=59)) == 0
@@ -116,7 +54,8 @@ def test_an_unacknowledged_incident_moves_level_by_level_once_each(db):
     assert run_due(db, created_at(db, other) + timedelta(hours=1)) == 1
 
 
-def test_acknowledging_stops_the_clock_until_the_acknowledgement_is_forgotten(db):
+def test_acknowledging_stops_the_clock_until_the_acknowledgement_is_forgotten(escalation_db):
+    db = escalation_db
     incident = create(db)
     t0 = created_at(db, incident)
     write(db, lambda w, s: w.act(service.find_incident(s, incident, for_update=True),
@@ -133,7 +72,8 @@ def test_acknowledging_stops_the_clock_until_the_acknowledgement_is_forgotten(db
     assert forgotten["text"].startswith("Acknowledged but untouched for 10m")
 
 
-def test_a_p1_informs_management_at_once_and_once(db):
+def test_a_p1_informs_management_at_once_and_once(escalation_db):
+    db = escalation_db
     incident = create(db, impact=1, urgency=1)
     t0 = created_at(db, incident)
     assert run_due(db, t0) == 1
@@ -146,7 +86,8 @@ def test_a_p1_informs_management_at_once_and_once(db):
         assert service.find_incident(session, incident).management_engaged
 
 
-def test_incidents_of_a_service_without_a_policy_and_closed_ones_stay_put(db):
+def test_incidents_of_a_service_without_a_policy_and_closed_ones_stay_put(escalation_db):
+    db = escalation_db
     quiet = create(db, svc="search")
     closed = create(db)
     write(db, lambda w, s: w.act(service.find_incident(s, closed, for_update=True),
@@ -161,8 +102,6 @@ def test_incidents_of_a_service_without_a_policy_and_closed_ones_stay_put(db):
 
 def server_process(url: str, port: int) -> subprocess.Popen:
     env = {"INCIDENTTUI_ESCALATION_INTERVAL": "0.05"}
-    import os
-
     return subprocess.Popen(
         [sys.executable, "-m", "incidenttui", "server", "--db", url, "--host", "127.0.0.1",
          "--port", str(port)], env={**os.environ, **env}, stdout=subprocess.DEVNULL,

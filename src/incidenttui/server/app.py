@@ -23,6 +23,7 @@ from incidenttui.server.errors import ApiError, install_error_handlers
 from incidenttui.server.escalation import Escalator, escalation_interval
 from incidenttui.server.limits import BodyLimit
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
+from incidenttui.server.notify import Channels, Deliverer
 from incidenttui.server.routes import directory, feed, incidents, oncall, operations
 
 __all__ = ["ApiError", "app_from_env", "create_app"]
@@ -38,16 +39,21 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     notifier = ChangeNotifier()
     metrics = Metrics()
 
-    escalator = Escalator(db, escalation_interval(), on_steps=lambda _n: notifier.notify())
+    channels = Channels.from_env()
+    escalator = Escalator(db, escalation_interval(), on_steps=lambda _n: notifier.notify(),
+                          channels=channels)
+    deliverer = Deliverer(db, channels, escalation_interval())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         notifier.bind(asyncio.get_running_loop())
         escalator.start()
+        deliverer.start()
         try:
             yield
         finally:
             escalator.stop()
+            deliverer.stop()
 
     app = FastAPI(title="incidenttui", version=__version__, lifespan=lifespan,
                   description="The incidenttui server: ITIL incidents, timelines, a change feed.")

@@ -33,8 +33,10 @@ from incidenttui.domain.effects import Effect, EventDraft
 from incidenttui.domain.escalation_policy import Clock, Policy, Position, StepKind, TargetKind
 from incidenttui.domain.oncall import Schedule, on_call
 from incidenttui.domain.organisation import parse_item
+from incidenttui.server import notify
 from incidenttui.server.db import Database, loaded
 from incidenttui.server.models import TimelineEvent, User
+from incidenttui.server.notify import Channels
 from incidenttui.sqltypes import UTCDateTime, utcnow
 
 log = logging.getLogger("incidenttui.server.escalation")
@@ -123,8 +125,10 @@ def _touched_at(session: Session, incident_id: str, default: datetime) -> dateti
     return max(last, default) if last is not None else default
 
 
-def run_due(db: Database, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Carry out the clocks due at ``now`` (one transaction); returns how many steps ran."""
+def run_due(db: Database, now: datetime | None = None, limit: int = BATCH,
+            channels: Channels | None = None) -> int:
+    """Carry out the clocks due at ``now`` (one transaction); returns how many steps ran.
+    Each step also queues its notifications on ``channels`` (server/notify.py)."""
     from incidenttui.server import service
 
     now = now or utcnow()
@@ -158,7 +162,8 @@ def run_due(db: Database, now: datetime | None = None, limit: int = BATCH) -> in
             for step in policies.due_steps(policy, state, now):
                 if step.kind != StepKind.NOTIFY and schedules is None:
                     schedules = _schedules(session)
-                _carry_out(writer, incident, policy, state, step, schedules or {}, now)
+                _carry_out(writer, incident, policy, state, step, schedules or {}, now,
+                           channels or Channels())
                 state = policies.advance(policy, state, step, now)
                 steps_run += 1
             clock.level, clock.loop = state.position.level, state.position.loop
@@ -175,10 +180,12 @@ def _set_next(session: Session, clock: EscalationClock, when: datetime | None) -
 
 
 def _carry_out(writer: Any, incident: Any, policy: Policy, state: Clock,
-               step: policies.Step, schedules: dict[str, Schedule], now: datetime) -> None:
+               step: policies.Step, schedules: dict[str, Schedule], now: datetime,
+               channels: Channels) -> None:
     text = policies.describe(policy, step, state)
     data: dict[str, Any] = {"policy": policy.id, "step": step.kind.value, "level": step.level}
     changes: dict[str, Any] = {}
+    people: list[str] = []
     if step.kind == StepKind.NOTIFY:
         data["notice"] = step.notice
         if not incident.management_engaged:
@@ -190,7 +197,10 @@ def _carry_out(writer: Any, incident: Any, policy: Policy, state: Clock,
                     targets=[str(t) for t in policy.level(step.to_level).targets])
         if people and incident.assignee != people[0]:
             changes["assignee"] = people[0]
-    writer.effect(incident, Effect(changes, [EventDraft(EventKind.ESCALATION, text, data)]))
+    [event] = writer.effect(incident, Effect(changes, [EventDraft(EventKind.ESCALATION, text,
+                                                                  data)]))
+    notify.queue(writer.session, channels, incident=incident, event_id=event.id,
+                 kind=step.kind.value, text=text, people=people, now=now)
 
 
 def _on_call(targets: Any, schedules: dict[str, Schedule], now: datetime) -> list[str]:
@@ -228,8 +238,10 @@ class Escalator:
     life of the app; errors are logged and the next round tries again."""
 
     def __init__(self, db: Database, interval: float = INTERVAL,
-                 on_steps: Callable[[int], None] | None = None) -> None:
+                 on_steps: Callable[[int], None] | None = None,
+                 channels: Channels | None = None) -> None:
         self.db, self.interval, self.on_steps = db, interval, on_steps
+        self.channels = channels or Channels()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -247,7 +259,8 @@ class Escalator:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                while (ran := run_due(self.db)) and not self._stop.is_set():
+                while (ran := run_due(self.db, channels=self.channels)) \
+                        and not self._stop.is_set():
                     if self.on_steps is not None:
                         self.on_steps(ran)
             except Exception:  # a database hiccup: logged, and tried again next round

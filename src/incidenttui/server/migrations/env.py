@@ -7,6 +7,7 @@ import incidenttui.server.audit  # noqa: F401
 import incidenttui.server.escalation  # noqa: F401
 import incidenttui.server.membership  # noqa: F401
 import incidenttui.server.models  # noqa: F401  (registers the tables)
+import incidenttui.server.notify  # noqa: F401
 import incidenttui.server.organisation  # noqa: F401
 import incidenttui.server.tokens  # noqa: F401
 

@@ -1,8 +1,8 @@
-"""organisation: on-call schedules, escalation policies and clocks, a service's policy
+"""organisation: on-call schedules, escalation policies and clocks, a service's policy, notifications
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-04 19:23:34.168468
+Create Date: 2026-12-04 19:32:31.976478
 """
 from collections.abc import Sequence
 
@@ -38,6 +38,26 @@ def upgrade() -> None:
     sa.Column('data', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('notifications',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('incident_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
+    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', incidenttui.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', incidenttui.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', incidenttui.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('delivered_at', incidenttui.sqltypes.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_incident_id'), ['incident_id'], unique=False)
+
     op.create_table('oncall_schedules',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -55,6 +75,11 @@ def downgrade() -> None:
         batch_op.drop_column('policy_id')
 
     op.drop_table('oncall_schedules')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_incident_id'))
+        batch_op.drop_index('ix_notifications_due')
+
+    op.drop_table('notifications')
     op.drop_table('escalation_policies')
     with op.batch_alter_table('escalation_clocks', schema=None) as batch_op:
         batch_op.drop_index('ix_escalation_clocks_next')
