@@ -137,3 +137,28 @@ def breach_text(clock: Any) -> str:
     if clock.overdue:
         return f"GDPR Art. 33: OVERDUE — {clock.label} (deadline {deadline})"
     return f"GDPR Art. 33: {clock.label} (deadline {deadline})"
+
+
+def policy_lines(view: Any) -> list[str]:
+    """An incident's escalation policy (a ``store.escalation.EscalationView``) in a few
+    lines: the policy and where the incident is, each level with who it reaches now, and
+    the time left before the next automatic move."""
+    clock, policy = view.clock, view.policy
+    loop = f", pass {clock.position.loop + 1}" if clock.position.loop else ""
+    lines = [f"Policy {policy.name}: level {clock.position.level} of {len(policy.levels)}"
+             f"{loop}"]
+    for level in view.levels:
+        mark = "▶" if level.number == clock.position.level else " "
+        reached = ", ".join(f"{target}: {who} on call" if who and target.startswith(
+            "schedule ") else target for target, who in level.targets)
+        lines.append(f" {mark} {level.number}. {duration(timedelta(seconds=level.timeout))}"
+                     f"  {reached}")
+    if view.next_move is not None and view.left is not None:
+        kind = "re-escalates" if view.next_move.kind.value == "reescalate" else "escalates"
+        when = "now (overdue)" if view.left.total_seconds() <= 0 else \
+            f"in {duration(view.left)}"
+        lines.append(f"{kind} to level {view.next_move.to_level} {when}")
+    else:
+        lines.append("no automatic escalation coming (acknowledged, on hold, closed or the "
+                     "policy's last level)")
+    return lines

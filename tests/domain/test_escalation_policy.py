@@ -161,3 +161,21 @@ def test_a_bad_policy_is_refused_naming_the_field(build, field):
     with pytest.raises(Refused) as refused:
         build()
     assert refused.value.field == field
+
+
+def test_the_clock_read_back_from_a_timeline():
+    from incidenttui.domain.escalation_policy import POLICY_ACTOR, clock_from_timeline
+
+    events = [
+        (at(61), "escalation", POLICY_ACTOR, {"step": "escalate", "level": 1, "to_level": 2,
+                                               "loop": 0}),
+        (at(0), "escalation", POLICY_ACTOR, {"step": "notify", "notice": 0}),
+        (at(90), "note", "rita", {}),
+        (at(100), "note", POLICY_ACTOR, {}),  # not a person
+        (at(120), "escalation", "rita", {"kind": "functional"}),  # a hand-made escalation
+    ]
+    read = clock_from_timeline(Status.NEW, 1, T0, events)
+    assert read.position == Position(2, 0, at(61))
+    assert read.touched_at == at(90) and read.notices_sent == {0}
+    assert clock_from_timeline("acknowledged", 3, T0, []) == clock(
+        status=Status.ACKNOWLEDGED)

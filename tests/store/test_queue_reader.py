@@ -17,6 +17,7 @@ from hostile import change_page, incident_snapshot, iso
 
 import incidenttui.store.reader as reader_module
 from incidenttui.store import AddNote, IncidentFilter, QueueReader, Store
+from incidenttui.store.layout import SCHEMA_VERSION
 from incidenttui.store.reader import SORTS
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -171,7 +172,7 @@ def test_a_layout_1_store_is_read_at_once_and_upgraded_in_place(tmp_path: Path) 
             version = check.execute("PRAGMA user_version").fetchone()[0]
         assert {f"ix_queue_{s}" for s in SORTS} <= names
         assert "prefix='1 2 3'" in fts
-        assert version == 2
+        assert version == SCHEMA_VERSION
     finally:
         upgraded.close()
 

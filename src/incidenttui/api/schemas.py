@@ -212,6 +212,8 @@ class ServiceOut(BaseModel):
     team_id: str | None
     tier: int
     description: str
+    #: its escalation policy (a ``policy`` entity of the feed); older servers: absent
+    policy_id: str | None = None
 
 
 class ChangeOut(BaseModel):

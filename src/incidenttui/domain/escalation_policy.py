@@ -18,9 +18,11 @@ server runs the due steps exactly once (server/escalation.py) and writes their
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from incidenttui.domain.enums import Status
 from incidenttui.domain.lifecycle import Refused
@@ -31,6 +33,9 @@ MAX_SECONDS = 7 * 24 * 3600
 #: Most levels in a policy, and most loops through it.
 MAX_LEVELS = 10
 MAX_REPEAT = 10
+
+#: The actor of what a policy does, in timelines (``actor`` of its escalation events).
+POLICY_ACTOR = "escalation-policy"
 
 #: Statuses in which someone has said they are on it: the level clock is stopped, the
 #: re-escalation clock runs.
@@ -231,6 +236,27 @@ def describe(policy: Policy, step: Step, clock: Clock) -> str:
         why = (f"Acknowledged but untouched for {duration(_seconds(policy.reescalate_after))}"
                f" (no note, no status change) at level {step.level}")
     return f"{why}: escalated to level {step.to_level}{loop} ({targets})."
+
+
+def clock_from_timeline(status: Status | str, priority: int, opened_at: datetime,
+                        events: Iterable[tuple[datetime, str, str | None, Mapping[str, Any]]]
+                        ) -> Clock:
+    """An incident's :class:`Clock` read from its timeline (``(at, kind, actor, data)`` of
+    each event, any order): the policy's escalation events say where it moved and which
+    notices went out; notes and status changes by people say when it was last touched. How
+    the app shows the policy offline, from what it synced."""
+    position, touched, sent = start(opened_at), opened_at, set()
+    for at, kind, actor, data in sorted(events, key=lambda e: e[0]):
+        if kind == "escalation" and actor == POLICY_ACTOR:
+            if data.get("step") == StepKind.NOTIFY.value and isinstance(data.get("notice"), int):
+                sent.add(data["notice"])
+            elif isinstance(data.get("to_level"), int):
+                loop = data.get("loop")
+                position = Position(data["to_level"], loop if isinstance(loop, int) else
+                                    position.loop, at)
+        elif kind in ("note", "status") and actor != POLICY_ACTOR:
+            touched = max(touched, at)
+    return Clock(Status(status), priority, opened_at, position, touched, frozenset(sent))
 
 
 def _following(policy: Policy, position: Position) -> tuple[int, int] | None:

@@ -4,6 +4,7 @@ before it is queued."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from textual import on, work
@@ -16,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from incidenttui.domain.lifecycle import escalation_targets
 from incidenttui.domain.refs import describe_event
-from incidenttui.present import ref
+from incidenttui.present import policy_lines, ref
 from incidenttui.widgets.bindings import bind, leave
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
@@ -46,6 +47,7 @@ class EscalateScreen(Screen[bool]):
         with Vertical(id="escalate"):
             yield Static(id="escalate-title", markup=False)
             yield Static(id="escalate-history", markup=False)
+            yield Static(id="escalate-policy", markup=False)
             yield Static(id="escalate-kind", markup=False)
             yield Label("Target team (↑/↓)", id="team-label")
             yield OptionList(id="teams", compact=True)
@@ -70,12 +72,15 @@ class EscalateScreen(Screen[bool]):
             teams = store.teams()
             history = [e for e in store.timeline(incidents[0].id) if e.kind == "escalation"] \
                 if incidents else []
+            policy = store.escalation_view(incidents[0], datetime.now(UTC)) \
+                if incidents else None
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the incident failed", exc)
             return
-        self.app.call_from_thread(self._show, incidents, teams, history)
+        self.app.call_from_thread(self._show, incidents, teams, history, policy)
 
-    def _show(self, incidents: list[Any], teams: list[Any], history: list[Any]) -> None:
+    def _show(self, incidents: list[Any], teams: list[Any], history: list[Any],
+              policy: Any = None) -> None:
         self.incidents, self.teams = incidents, teams
         if not incidents:
             self.query_one("#escalate-title", Static).update(Content("Nothing to escalate."))
@@ -90,6 +95,10 @@ class EscalateScreen(Screen[bool]):
         lines = [f"  {e.at:%m-%d %H:%M} {describe_event(e)}" for e in history[-3:]]
         self.query_one("#escalate-history", Static).update(Content(
             "history:\n" + "\n".join(lines) if lines else "history: never escalated"))
+        box = self.query_one("#escalate-policy", Static)
+        box.display = policy is not None
+        if policy is not None:
+            box.update(Content("\n".join(policy_lines(policy))))
         options = self.query_one("#teams", OptionList)
         options.clear_options()
         for team in escalation_targets(teams, first.team, first.escalation_level):

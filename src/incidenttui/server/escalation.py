@@ -46,7 +46,7 @@ INTERVAL = 1.0
 #: Clocks carried out per transaction.
 BATCH = 50
 #: The actor of what the policy does, in timelines and the audit log.
-ACTOR = "escalation-policy"
+ACTOR = policies.POLICY_ACTOR
 
 
 class EscalationClock(SQLModel, table=True):

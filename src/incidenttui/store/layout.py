@@ -6,7 +6,7 @@ from __future__ import annotations
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 #: Fills the search index from what the store already holds (notes included).
@@ -42,3 +42,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
 }
 
+
+#: Columns a layout added to a table that already existed: (table, column, SQL type). A new
+#: store gets them from the table models; an older one has them added (when missing) before
+#: that layout's :data:`MIGRATIONS` run.
+ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
+    # 3: a service's escalation policy (the app shows it and its countdown offline).
+    3: [("services", "policy_id", "VARCHAR")],
+}

@@ -30,7 +30,7 @@ from incidenttui.store.capabilities import (
     Capabilities,
 )
 from incidenttui.store.commands import Command, Context, SettleConflict, command_from_outbox
-from incidenttui.store.layout import MIGRATIONS, SCHEMA_VERSION, SEARCH_REBUILD
+from incidenttui.store.layout import ADDED_COLUMNS, MIGRATIONS, SCHEMA_VERSION, SEARCH_REBUILD
 from incidenttui.store.reader import (
     IncidentFilter,
     count_sql,
@@ -61,7 +61,9 @@ from incidenttui.store.tables import (
 )
 
 if TYPE_CHECKING:
+    from incidenttui.domain.escalation_policy import Policy
     from incidenttui.domain.oncall import Schedule
+    from incidenttui.store.escalation import EscalationView
 
 # Where they were before the layout and the rows had modules of their own.
 __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
@@ -117,6 +119,12 @@ class Store:
                                  f"incidenttui (layout {version}); upgrade incidenttui")
             StoreModel.metadata.create_all(conn)
             for step in range(version + 1, SCHEMA_VERSION + 1):
+                for table, column, sql_type in ADDED_COLUMNS.get(step, []):
+                    have = {row[1] for row in conn.exec_driver_sql(
+                        f"PRAGMA table_info({table})")}
+                    if column not in have:
+                        conn.exec_driver_sql(
+                            f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
                 for statement in MIGRATIONS.get(step, []):
                     conn.exec_driver_sql(statement)
             if version != SCHEMA_VERSION:
@@ -242,6 +250,32 @@ class Store:
     def services(self) -> list[LocalService]:
         with self._read() as session:
             return list(session.exec(select(LocalService).order_by(col(LocalService.id))).all())
+
+    def policy(self, policy_id: str) -> Policy | None:
+        """The escalation policy ``policy_id`` as the server last sent it (None: unknown, or
+        one this version cannot read)."""
+        from incidenttui.domain.organisation import parse_item  # not needed at start
+
+        with self._read() as session:
+            row = session.get(LocalOrgItem, ("policy", policy_id))
+        if row is None:
+            return None
+        try:
+            return parse_item("policies", row.data, f"policy {policy_id}")
+        except Refused:
+            return None
+
+    def escalation_view(self, incident: LocalIncident, now: datetime) -> EscalationView | None:
+        """Where ``incident`` is in its service's escalation policy (None: no policy)."""
+        from incidenttui.store.escalation import escalation_view
+
+        with self._read() as session:
+            service = session.get(LocalService, incident.service)
+        policy = self.policy(service.policy_id) if service and service.policy_id else None
+        if policy is None:
+            return None
+        schedules = {s.id: s for s in self.schedules()[0]}
+        return escalation_view(policy, incident, self.timeline(incident.id), schedules, now)
 
     def schedules(self) -> tuple[list[Schedule], list[str]]:
         """The on-call schedules the server last sent, and a line for each one that could

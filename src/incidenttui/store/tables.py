@@ -120,6 +120,7 @@ class LocalService(StoreModel, table=True):
     team_id: str | None = None
     tier: int = 2
     description: str = ""
+    policy_id: str | None = None
 
 
 class LocalOrgItem(StoreModel, table=True):
