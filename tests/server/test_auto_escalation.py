@@ -146,3 +146,32 @@ def test_two_servers_escalate_each_incident_once_per_level(kind, db_url):
                 stop_process(proc)
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_escalating_to_a_level_by_hand_over_http(kind, make_server):
+    live = make_server(kind)
+    give_checkout_a_policy(live.database)
+    with live.client("responder") as http:
+        body = {"id": str(uuid.uuid4()), "title": "Checkout 502s", "service": "checkout",
+                "category": "availability", "impact": 2, "urgency": 2}
+        assert http.post("/api/v1/incidents", json=body).status_code == 201
+        url = f"/api/v1/incidents/{body['id']}/policy-level"
+        moved = http.post(url, json={"level": 2, "reason": "the DBAs know this one"})
+        assert moved.status_code == 200, moved.text
+        [event] = escalations(live.database, body["id"])
+        assert event["actor"] == "rita" and event["data"]["to_level"] == 2
+        assert event["text"] == ("Moved by hand from level 1 to level 2 of policy Checkout "
+                                 "(user ray, team platform): the DBAs know this one")
+        again = http.post(url, json={"level": 2, "reason": "again"})
+        assert again.status_code == 422 and again.json()["field"] == "level"
+        assert http.post(url, json={"level": 7, "reason": "x"}).json()["field"] == "level"
+        assert http.post(url, json={"level": 0, "reason": "x"}).status_code == 422
+        assert http.post(url, json={"level": 1}).status_code == 422  # a reason is required
+        quiet = {**body, "id": str(uuid.uuid4()), "service": "search"}
+        assert http.post("/api/v1/incidents", json=quiet).status_code == 201
+        none = http.post(f"/api/v1/incidents/{quiet['id']}/policy-level",
+                         json={"level": 2, "reason": "x"})
+        assert none.status_code == 422 and "no escalation policy" in none.json()["detail"]
+    with live.client("viewer") as http:
+        assert http.post(url, json={"level": 1, "reason": "x"}).status_code == 403

@@ -102,6 +102,14 @@ class EscalateBody(Strict):
                       AfterValidator(no_nul), AfterValidator(not_blank)]
 
 
+class PolicyLevelBody(Strict):
+    """"Escalate to level N of the service's escalation policy now", by hand."""
+
+    level: Annotated[int, Field(ge=1, le=10)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000),
+                      AfterValidator(no_nul), AfterValidator(not_blank)]
+
+
 class NoteBody(Strict):
     """A note; ``id`` (optional, client-chosen) makes the append idempotent by itself."""
 

@@ -31,6 +31,7 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("POST", paths.incident("{key}", "/escalate")): Operation.ESCALATE,
     ("POST", paths.incident("{key}", "/notes")): Operation.NOTE,
     ("POST", paths.incident("{key}", "/links")): Operation.LINK,
+    ("POST", paths.incident("{key}", "/policy-level")): Operation.ESCALATE,
     ("GET", paths.TEAMS): Operation.READ_DIRECTORY,
     ("GET", paths.USERS): Operation.READ_DIRECTORY,
     ("GET", paths.SERVICES): Operation.READ_DIRECTORY,

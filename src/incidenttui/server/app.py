@@ -24,7 +24,14 @@ from incidenttui.server.escalation import Escalator, escalation_interval
 from incidenttui.server.limits import BodyLimit
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
 from incidenttui.server.notify import Channels, Deliverer
-from incidenttui.server.routes import directory, feed, incidents, oncall, operations
+from incidenttui.server.routes import (
+    directory,
+    escalation,
+    feed,
+    incidents,
+    oncall,
+    operations,
+)
 
 __all__ = ["ApiError", "app_from_env", "create_app"]
 
@@ -71,6 +78,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(feed.router)
     app.include_router(oncall.router)
+    app.include_router(escalation.router)
     return app
 
 
