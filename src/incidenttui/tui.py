@@ -67,6 +67,8 @@ class IncidentApp(App[None]):
                 tooltip="Changes the server did not apply"),
         Binding("K", "kpis", "KPIs", id="app.kpis", show=False,
                 tooltip="MTTA, MTTR, SLA compliance and volumes from the local store"),
+        Binding("O", "oncall", "On call", id="app.oncall", show=False,
+                tooltip="Who is on call now and next, per schedule"),
     ]
 
     sync_status: reactive[SyncStatus] = reactive(SyncStatus, always_update=True)
@@ -340,6 +342,12 @@ class IncidentApp(App[None]):
         if not isinstance(self.screen, KpiScreen):
             self.push_screen(KpiScreen())
 
+    def action_oncall(self) -> None:
+        from incidenttui.screens.oncall import OnCallScreen
+
+        if not isinstance(self.screen, OnCallScreen):
+            self.push_screen(OnCallScreen())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every binding of the current screen (and its focused widget) in the palette,
         titled ``area: action``."""
@@ -366,6 +374,8 @@ class IncidentApp(App[None]):
                             self.action_conflicts)
         yield SystemCommand("app: kpis", "MTTA, MTTR, SLA compliance, volumes",
                             self.action_kpis)
+        yield SystemCommand("app: on call", "Who is on call now and next, per schedule",
+                            self.action_oncall)
         yield from super().get_system_commands(screen)
 
 

@@ -50,3 +50,18 @@ async def test_the_escalation_screen_shows_the_policy_and_its_countdown(
         assert "▶ 1. 30m  schedule primary: rita on call" in text
         assert "2. 1h00m  user ray, team platform" in text
         assert "escalates to level 2 in 29m" in text or "escalates to level 2 in 30m" in text
+
+
+async def test_the_on_call_screen_lists_who_is_on_call_now_and_next(
+        own_server: Any, config_for: Any) -> None:
+    give_checkout_a_policy(own_server.db_url)
+    app = make_app(config_for(own_server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_online(pilot)
+        await pilot.press("O")
+        await wait_screen(pilot, "OnCallScreen")
+        text = await wait_text(pilot, "Primary (primary, UTC)")
+        assert "  now  rita until " in text and "(daily)" in text
+        assert "  next rita from " in text  # a rotation of one
+        await pilot.press("escape")
+        await wait_screen(pilot, "QueueScreen")

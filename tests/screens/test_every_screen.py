@@ -37,6 +37,7 @@ FROM_QUEUE = [
     ((), "QueueScreen", "INC-1304", "Queue · open · 8 · sort priority", "queue"),
     (("C",), "ConflictsScreen", "No conflicts", "No conflicts: every change", "conflicts"),
     (("K",), "KpiScreen", "MTTA", "KPIs · last 30 days", None),
+    (("O",), "OnCallScreen", "on-call", "On call ·", None),
 ]
 MODALS_FROM_QUEUE = [
     (("question_mark",), "HelpScreen", "Keys: queue", "#help", "help"),
