@@ -28,6 +28,20 @@ The baseline (same run, same generator, same database, right after ours)
     with PostgreSQL did 175 events/s under the same kind of load. The target is ≥1,000
     events/s; the aim is ≥10× Alerta (≈1,750/s), about 30% of the two-worker floor.
 
+The peer (same run, same generator, same PostgreSQL cluster, alternated with ours)
+    Alerta 9.1.0 (:mod:`benchmarks.alerta_peer`): what a team would otherwise install, under
+    gunicorn with 2 workers on a database of its own in the same private cluster, loaded by
+    the same ``wrk -t1 -c8`` posting ``POST /alert`` over 100 resources. Each round of the
+    SQLite 1-worker and PostgreSQL 2-worker pairs runs ours, the floor, then Alerta (a fresh
+    database each time), so each ratio ours / Alerta compares rounds that shared the
+    machine's load. Issue 20's targets: ≥10× Alerta on PostgreSQL with 2 workers, ≥20× on
+    SQLite with one worker. Alerta's rate counts 2xx answers only, and each of its rounds is
+    checked: one alert per resource, occurrences matching the accepted requests. Its venv is
+    made once under ``--cache-dir``; without network (no venv yet) or without PostgreSQL the
+    Alerta rows say n/a and why, and the rest runs. Quick runs are SQLite only, so they skip
+    Alerta (n/a). Measured 2026-12-04 (BENCHMARKS.md): Alerta 53–71 events/s, ours 7.8× on
+    PostgreSQL with 2 workers and 11.1× on SQLite with one — both targets missed.
+
 PostgreSQL is a private cluster started the way the tests start it (tests/support/pgcluster.py,
 loaded by path: ``initdb`` into a temporary directory, fsync off — its commits are not durable,
 unlike SQLite's synchronous=FULL; say so when comparing the two).
