@@ -84,7 +84,7 @@ def venv_dir(cache_dir: Path) -> Path:
     return cache_dir / f"alerta-{ALERTA_VERSION}-venv"
 
 
-def ensure_venv(cache_dir: Path, log: object = None) -> dict[str, str]:
+def ensure_venv(cache_dir: Path) -> dict[str, str]:
     """Create Alerta's venv under ``cache_dir`` unless an earlier run finished one; return the
     installed versions. The stamp file is written last, so a failed or interrupted install is
     redone next time. Raises :class:`AlertaUnavailable` when pip cannot install it."""
@@ -92,8 +92,7 @@ def ensure_venv(cache_dir: Path, log: object = None) -> dict[str, str]:
     stamp = venv / "installed.json"
     if stamp.exists() and (venv / "bin" / "gunicorn").exists():
         return dict(json.loads(stamp.read_text()))
-    say = log if callable(log) else (lambda message: print(message, file=sys.stderr))
-    say(f"installing {', '.join(REQUIREMENTS)} into {venv} (once)")
+    print(f"installing {', '.join(REQUIREMENTS)} into {venv} (once)", file=sys.stderr)
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     steps = [[sys.executable, "-m", "venv", str(venv)],
@@ -176,7 +175,13 @@ def _gunicorn(cache_dir: Path, conf: Path, workers: int, log: Path,
             stdout=out, stderr=subprocess.STDOUT, cwd=conf.parent, env=env,
             start_new_session=True)
         try:
-            _wait_answers(port, proc)
+            try:
+                _wait_answers(port, proc)
+            except AlertaUnavailable as exc:
+                out.flush()
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                raise AlertaUnavailable(f"{exc} ({workers} worker(s)); its log ends: "
+                                        + " / ".join(tail)[-400:]) from exc
             yield AlertaServer(f"http://127.0.0.1:{port}", proc.pid)
         finally:
             stop_process(proc, timeout=20)

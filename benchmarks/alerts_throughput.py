@@ -413,13 +413,19 @@ def measure_alerta(make_url: Any, seconds: int, tmp: Path, cache_dir: Path) -> d
     workers, the same warm-up and ``wrk`` run as ours, then what Alerta stored."""
     url = make_url()
     run_id = f"alerta-{time.time_ns()}"
-    with alerta_peer.serve(cache_dir, url, tmp / run_id, tmp / f"{run_id}.log",
-                           _niced([])) as served:
-        warm = wrk(served.url, alerta_peer.script(tmp), 2)
-        cpu = group_cpu_seconds(served.pid)
-        result = wrk(served.url, alerta_peer.script(tmp), seconds)
-        cpu = group_cpu_seconds(served.pid) - cpu
-    stored = alerta_peer.check(url)
+    try:
+        with alerta_peer.serve(cache_dir, url, tmp / run_id, tmp / f"{run_id}.log",
+                               _niced([])) as served:
+            warm = wrk(served.url, alerta_peer.script(tmp), 2)
+            cpu = group_cpu_seconds(served.pid)
+            result = wrk(served.url, alerta_peer.script(tmp), seconds)
+            cpu = group_cpu_seconds(served.pid) - cpu
+        stored = alerta_peer.check(url)
+    except alerta_peer.AlertaUnavailable:
+        raise
+    except Exception as exc:  # the peer's failure must not cost our rows
+        raise alerta_peer.AlertaUnavailable(
+            f"an Alerta round failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
     accepted = warm.requests - warm.errors + result.requests - result.errors
     return {"result": result, "stored": stored, "accepted": accepted, "url": url,
             "cpu_ms": cpu * 1000 / max(1, result.requests),
@@ -460,7 +466,7 @@ def pair(kind: str, make_url: Any, workers: int, keys: int, seconds: int, tmp: P
 
 def _median_alerta(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The Alerta round with the median rate of 2xx answers; every round's figures come
-    along, and whether every round de-duplicated."""
+    along, and whether every round checked out (:func:`_alerta_checks_out`)."""
     ordered = sorted(runs, key=lambda r: r["rate_2xx"])
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen["rates"] = [round(r["rate_2xx"]) for r in runs]
