@@ -39,9 +39,9 @@ The peer (same run, same generator, same PostgreSQL cluster, alternated with our
     checked: one alert per resource, occurrences matching the accepted requests. Its venv is
     made once under ``--cache-dir``; without network (no venv yet) or without PostgreSQL the
     Alerta rows say n/a and why, and the rest runs. Quick runs are SQLite only, so they skip
-    Alerta (n/a). Two full runs on 2026-12-04 (BENCHMARKS.md, load average 2–8): Alerta
-    35–98 events/s; ours 7.8× and 8.0× Alerta on PostgreSQL with 2 workers, 11.1× and 8.9× on
-    SQLite with one — both targets missed in both runs.
+    Alerta (n/a). Three full runs on 2026-12-04 (BENCHMARKS.md, load average 2–8): Alerta
+    35–107 events/s; ours 7.8×, 8.0× and 10.6× Alerta on PostgreSQL with 2 workers (the 10×
+    target met once), 11.1×, 8.9× and 10.6× on SQLite with one (20× missed every time).
 
 PostgreSQL is a private cluster started the way the tests start it (tests/support/pgcluster.py,
 loaded by path: ``initdb`` into a temporary directory, fsync off — its commits are not durable,
