@@ -1,7 +1,8 @@
 """Alert ingestion rows, from the alerts benchmark another module owns (``benchmarks/alerts_*.py``).
 
 This runner does not measure alert intake itself: it finds that module and calls its entry
-point, and turns what it returns into table rows. Accepted shapes: a list of :class:`Row`,
+point (with the run's ``--cache-dir`` when it takes one: the Alerta peer's venv lives there),
+and turns what it returns into table rows. Accepted shapes: a list of :class:`Row`,
 or dicts with the Row's fields (``figure``, ``value``, ``baseline``, ``ratio``, ``target``,
 ``status``, optional ``note``). Without such a module the alert row reads "not available".
 """
@@ -55,7 +56,8 @@ def run(ctx: Context) -> list[Row]:
                               TARGET, "no benchmarks/alerts_*.py with an entry point yet")]
     params = inspect.signature(entry).parameters
     if "quick" in params:
-        result = entry(quick=ctx.quick)
+        extra = {"cache_dir": ctx.cache_dir} if "cache_dir" in params else {}
+        result = entry(quick=ctx.quick, **extra)
     elif len(params) >= 1:
         result = entry(ctx)
     else:

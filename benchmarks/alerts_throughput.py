@@ -28,6 +28,21 @@ The baseline (same run, same generator, same database, right after ours)
     with PostgreSQL did 175 events/s under the same kind of load. The target is ≥1,000
     events/s; the aim is ≥10× Alerta (≈1,750/s), about 30% of the two-worker floor.
 
+The peer (same run, same generator, same PostgreSQL cluster, alternated with ours)
+    Alerta 9.1.0 (:mod:`benchmarks.alerta_peer`): what a team would otherwise install, under
+    gunicorn with 2 workers on a database of its own in the same private cluster, loaded by
+    the same ``wrk -t1 -c8`` posting ``POST /alert`` over 100 resources. Each round of the
+    SQLite 1-worker and PostgreSQL 2-worker pairs runs ours, the floor, then Alerta (a fresh
+    database each time), so each ratio ours / Alerta compares rounds that shared the
+    machine's load. Issue 20's targets: ≥10× Alerta on PostgreSQL with 2 workers, ≥20× on
+    SQLite with one worker. Alerta's rate counts 2xx answers only, and each of its rounds is
+    checked: one alert per resource, occurrences matching the accepted requests. Its venv is
+    made once under ``--cache-dir``; without network (no venv yet) or without PostgreSQL the
+    Alerta rows say n/a and why, and the rest runs. Quick runs are SQLite only, so they skip
+    Alerta (n/a). Three full runs on 2026-12-04 (BENCHMARKS.md, load average 2–8): Alerta
+    35–107 events/s; ours 7.8×, 8.0× and 10.6× Alerta on PostgreSQL with 2 workers (the 10×
+    target met once), 11.1×, 8.9× and 10.6× on SQLite with one (20× missed every time).
+
 PostgreSQL is a private cluster started the way the tests start it (tests/support/pgcluster.py,
 loaded by path: ``initdb`` into a temporary directory, fsync off — its commits are not durable,
 unlike SQLite's synchronous=FULL; say so when comparing the two).
@@ -85,11 +100,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import alerta_peer
+from benchmarks.common import not_available
+
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = 100
 CONNECTIONS = 8
 TARGET = "≥1,000 events/s (aim ≥1,750: 10× Alerta)"
 MIN_RATE = 1_000.0
+#: Issue 20's targets against Alerta in the same run: (database, our workers) → ours / Alerta.
+ALERTA_TARGETS = {("postgres", 2): 10.0, ("sqlite", 1): 20.0}
+DEFAULT_CACHE = (Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                 / "incidenttui-bench")
 
 LUA = r"""
 -- Events API v2 triggers; the dedup_key is one of KEYS (or, with KEYS = 0, new every time).
@@ -386,6 +408,32 @@ def measure(kind: str, make_url: Any, workers: int, keys: int, seconds: int, tmp
             "cpu_ms": cpu * 1000 / max(1, result.requests)}
 
 
+def measure_alerta(make_url: Any, seconds: int, tmp: Path, cache_dir: Path) -> dict[str, Any]:
+    """One Alerta round: a fresh database in the same PostgreSQL cluster, gunicorn with 2
+    workers, the same warm-up and ``wrk`` run as ours, then what Alerta stored."""
+    url = make_url()
+    run_id = f"alerta-{time.time_ns()}"
+    try:
+        with alerta_peer.serve(cache_dir, url, tmp / run_id, tmp / f"{run_id}.log",
+                               _niced([])) as served:
+            warm = wrk(served.url, alerta_peer.script(tmp), 2)
+            cpu = group_cpu_seconds(served.pid)
+            result = wrk(served.url, alerta_peer.script(tmp), seconds)
+            cpu = group_cpu_seconds(served.pid) - cpu
+        stored = alerta_peer.check(url)
+    except alerta_peer.AlertaUnavailable:
+        raise
+    except Exception as exc:  # the peer's failure must not cost our rows
+        raise alerta_peer.AlertaUnavailable(
+            f"an Alerta round failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+    accepted = warm.requests - warm.errors + result.requests - result.errors
+    return {"result": result, "stored": stored, "accepted": accepted, "url": url,
+            "cpu_ms": cpu * 1000 / max(1, result.requests),
+            # wrk's rate counts every answer; an event is ingested only when answered 2xx
+            "rate_2xx": result.rate * (result.requests - result.errors)
+            / max(1, result.requests)}
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -402,19 +450,48 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def pair(kind: str, make_url: Any, workers: int, keys: int, seconds: int, tmp: Path,
-         repeat: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Ours and the floor, alternated ``repeat`` times (so load spikes hit both); medians."""
-    ours, floor = [], []
+         repeat: int, alerta: tuple[Any, Path] | None = None
+         ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Ours and the floor — and Alerta when ``alerta`` is (its PostgreSQL ``make_url``, the
+    cache dir holding its venv) — alternated ``repeat`` times, so load spikes hit all of them;
+    medians."""
+    ours, floor, peer = [], [], []
     for _ in range(repeat):
         ours.append(measure(kind, make_url, workers, keys, seconds, tmp, False))
         floor.append(measure(kind, make_url, workers, keys, seconds, tmp, True))
-    return _median(ours), _median(floor)
+        if alerta is not None:
+            peer.append(measure_alerta(alerta[0], seconds, tmp, alerta[1]))
+    return _median(ours), _median(floor), _median_alerta(peer) if peer else None
+
+
+def _median_alerta(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Alerta round with the median rate of 2xx answers; every round's figures come
+    along, and whether every round checked out (:func:`_alerta_checks_out`)."""
+    ordered = sorted(runs, key=lambda r: r["rate_2xx"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rates"] = [round(r["rate_2xx"]) for r in runs]
+    chosen["errors_all"] = [r["result"].errors for r in runs]
+    chosen["all_checked"] = all(_alerta_checks_out(r) for r in runs)
+    return chosen
+
+
+def _alerta_checks_out(run: dict[str, Any]) -> bool:
+    """One alert per resource, and the occurrences Alerta counted match the 2xx answers wrk
+    saw: never fewer, and more only by the requests still in flight when each of the two
+    ``wrk`` runs (warm-up, measurement) stopped — at most one per connection each."""
+    stored, accepted = run["stored"], run["accepted"]
+    return stored.deduplicated and accepted <= stored.occurrences <= accepted + 2 * CONNECTIONS
 
 
 def run(quick: bool = False, kinds: list[str] | None = None,
-        workers_list: list[int] | None = None, repeat: int | None = None
+        workers_list: list[int] | None = None, repeat: int | None = None,
+        cache_dir: Path | None = None, alerta: bool | None = None
         ) -> list[dict[str, Any]]:
-    """Measure and return rows (dicts with the fields of ``benchmarks.common.Row``)."""
+    """Measure and return rows (dicts with the fields of ``benchmarks.common.Row``).
+
+    ``alerta`` (default: not in quick runs, which are SQLite only while Alerta needs
+    PostgreSQL) adds Alerta rounds to the pairs of :data:`ALERTA_TARGETS`; its venv lives in
+    ``cache_dir``."""
     if shutil.which("wrk") is None:
         return [{"figure": "Alert ingestion, events/s with dedup", "value": "-",
                  "baseline": "-", "ratio": None, "target": TARGET, "status": "n/a",
@@ -423,10 +500,28 @@ def run(quick: bool = False, kinds: list[str] | None = None,
     workers_list = workers_list or ([1] if quick else [1, 2])
     seconds = 5 if quick else 10
     repeat = repeat or (1 if quick else 3)
+    cache_dir = cache_dir or DEFAULT_CACHE
+    alerta = not quick if alerta is None else alerta
+    peers: dict[tuple[str, int], dict[str, Any] | None] = {}
+    ours_by: dict[tuple[str, int], dict[str, Any]] = {}
+    why_no_alerta = "" if alerta else ("quick run: SQLite only, and Alerta needs PostgreSQL "
+                                       "(measured in the full run)")
+    versions: dict[str, str] = {}
+    if alerta:
+        try:
+            versions = alerta_peer.ensure_venv(cache_dir)
+        except alerta_peer.AlertaUnavailable as exc:
+            why_no_alerta = f"Alerta could not be installed: {exc}"
+        print(f"Alerta: {versions or why_no_alerta}", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="itui-alerts-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        with databases(kinds, tmp) as makers:
+        needed = kinds + (["postgres"] if not why_no_alerta and "postgres" not in kinds
+                          else [])
+        with databases(needed, tmp) as makers:
+            if not why_no_alerta and "postgres" not in makers:
+                why_no_alerta = "PostgreSQL is not available here, and Alerta needs it"
+            peer_at = None if why_no_alerta else (makers["postgres"], cache_dir)
             for kind in kinds:
                 if kind not in makers:
                     rows.append({"figure": f"Alert ingestion, {kind}", "value": "-",
@@ -434,14 +529,80 @@ def run(quick: bool = False, kinds: list[str] | None = None,
                                  "status": "n/a", "note": f"{kind} not available"})
                     continue
                 for workers in workers_list:
-                    ours, base = pair(kind, makers[kind], workers, KEYS, seconds, tmp, repeat)
+                    with_peer = peer_at if (kind, workers) in ALERTA_TARGETS else None
+                    try:
+                        ours, base, peer = pair(kind, makers[kind], workers, KEYS, seconds,
+                                                tmp, repeat, with_peer)
+                    except alerta_peer.AlertaUnavailable as exc:
+                        # Alerta failed to start: measure ours without it, say why
+                        why_no_alerta = f"Alerta did not run: {exc}"
+                        peer_at = None
+                        ours, base, peer = pair(kind, makers[kind], workers, KEYS, seconds,
+                                                tmp, repeat)
                     rows.append(_row(kind, workers, ours, base, "100 keys"))
                     print(_line(rows[-1]), file=sys.stderr)
+                    if (kind, workers) in ALERTA_TARGETS:
+                        ours_by[(kind, workers)], peers[(kind, workers)] = ours, peer
                 if not quick:
-                    ours, base = pair(kind, makers[kind], 1, 0, seconds, tmp, 1)
+                    ours, base, _ = pair(kind, makers[kind], 1, 0, seconds, tmp, 1)
                     rows.append(_row(kind, 1, ours, base, "new key per event"))
                     print(_line(rows[-1]), file=sys.stderr)
+    for (kind, workers), times in ALERTA_TARGETS.items():
+        rows.append(_alerta_row(kind, workers, times, ours_by.get((kind, workers)),
+                                peers.get((kind, workers)), versions, why_no_alerta))
+        print(_line(rows[-1]), file=sys.stderr)
     return rows
+
+
+def _alerta_figure(kind: str, workers: int) -> str:
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[kind]
+    return (f"Alert intake vs Alerta {alerta_peer.ALERTA_VERSION} (100 keys), {name}, "
+            f"{workers} worker{'s' if workers > 1 else ''}")
+
+
+def _alerta_row(kind: str, workers: int, times: float, ours: dict[str, Any] | None,
+                peer: dict[str, Any] | None, versions: dict[str, str], why_not: str
+                ) -> dict[str, Any]:
+    """Ours beside Alerta's rounds alternated with ours in the same pair, against issue 20's
+    target. pass needs the ratio and no errors of ours; when Alerta's rounds do not check out
+    (:func:`_alerta_checks_out`) its figure is not the same work, and the row says n/a."""
+    target = f"≥{times:.0f}× Alerta (gunicorn -w {alerta_peer.WORKERS}, PostgreSQL)"
+    figure = _alerta_figure(kind, workers)
+    if ours is None or peer is None:
+        why = why_not or (f"{kind} with {workers} worker{'s' if workers > 1 else ''} was not "
+                          "measured in this run (see --db, --workers)")
+        row = vars(not_available(figure, target, why))
+        row.pop("raw")
+        return row
+    r, a, stored = ours["result"], peer["result"], peer["stored"]
+    mismatch = ("; a round did NOT check out (one alert per resource; occurrences = accepted "
+                "requests + at most those in flight)")
+    ratio_value = r.rate / peer["rate_2xx"] if peer["rate_2xx"] else None
+    if not peer["all_checked"]:
+        status = "n/a"
+    else:
+        status = "pass" if ratio_value and ratio_value >= times and r.errors == 0 else "miss"
+    note = (f"medians of {len(peer['rates'])} rounds alternated in one run: ours "
+            f"{ours.get('rates')}, Alerta {peer['rates']} events/s (2xx answers); Alerta's "
+            f"median round: wrk -t1 -c{CONNECTIONS} on POST /alert over "
+            f"{alerta_peer.RESOURCES} resources, {a.requests:,} requests, {a.errors} non-2xx "
+            f"or socket errors (all rounds {peer['errors_all']}), latency mean "
+            f"{a.latency_ms:.1f} ms, p99 {a.p99_ms:.1f} ms, server CPU "
+            f"{peer['cpu_ms']:.2f} ms/event (ours {ours['cpu_ms']:.2f}; PostgreSQL's backends "
+            f"not counted); it stored {stored.alerts} alerts for "
+            f"{stored.resources} resources and counted {stored.occurrences:,} occurrences "
+            f"against {peer['accepted']:,} accepted requests (warm-up included)"
+            f"{'' if peer['all_checked'] else mismatch}"
+            f"; {', '.join(f'{k} {v}' for k, v in versions.items())}")
+    return {"figure": figure, "value": _rate(r.rate),
+            "baseline": f"Alerta {_rate(peer['rate_2xx'])}"
+                        + ("" if kind == "postgres" else " (PostgreSQL, 2 workers)"),
+            "ratio": ratio_value, "target": target, "status": status, "note": note,
+            "events_per_s": r.rate, "alerta_events_per_s": peer["rate_2xx"],
+            "alerta_rates": peer["rates"], "ours_rates": ours.get("rates"),
+            "alerta_errors": peer["errors_all"], "alerta_cpu_ms_per_event": peer["cpu_ms"],
+            "alerta_alerts": stored.alerts, "alerta_occurrences": stored.occurrences,
+            "alerta_accepted": peer["accepted"], "alerta_versions": versions}
 
 
 def _row(kind: str, workers: int, ours: dict[str, Any], base: dict[str, Any],
@@ -482,12 +643,18 @@ def main(argv: list[str] | None = None) -> int:
                              "--quick: 1)")
     parser.add_argument("--nice", type=int, default=0,
                         help="run servers and wrk at this niceness (e.g. -10, as root)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                        help="where Alerta's venv is made once and reused (default "
+                             "$XDG_CACHE_HOME/incidenttui-bench)")
+    parser.add_argument("--alerta", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure Alerta beside ours (default: yes, except --quick)")
     args = parser.parse_args(argv)
     global NICE
     NICE = args.nice
     kinds = args.db.split(",") if args.db else None
     workers = [int(w) for w in args.workers.split(",")] if args.workers else None
-    rows = run(quick=args.quick, kinds=kinds, workers_list=workers, repeat=args.repeat)
+    rows = run(quick=args.quick, kinds=kinds, workers_list=workers, repeat=args.repeat,
+               cache_dir=args.cache_dir, alerta=args.alerta)
     print("| figure | value | baseline | ratio | target | result |")
     print("|---|---|---|---|---|---|")
     for row in rows:
