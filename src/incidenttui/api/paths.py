@@ -15,6 +15,11 @@ EVENTS_V2 = f"{API}/events"
 INTEGRATIONS = f"{API}/integrations"
 ALERTMANAGER = f"{INTEGRATIONS}/alertmanager"
 
+#: Suffixes of one incident's path (see :func:`incident`).
+MEMBERS = "/members"
+RESTRICT = "/restrict"
+UNRESTRICT = "/unrestrict"
+
 
 def incident(key: str, suffix: str = "") -> str:
     """The path of one incident (``key`` is its UUID or number), with an optional suffix."""

@@ -68,6 +68,8 @@ class IncidentCreate(Strict):
     major: bool = False
     detected_at: UtcTime | None = None
     started_at: UtcTime | None = None
+    #: Create it restricted (a security incident is restricted whatever this says).
+    restricted: bool = False
 
 
 class IncidentPatch(Strict):
@@ -107,6 +109,19 @@ class NoteBody(Strict):
     id: UUID | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000),
                     AfterValidator(no_nul), AfterValidator(not_blank)]
+
+
+class MemberBody(Strict):
+    """Someone to add to a restricted incident."""
+
+    user: Slug
+
+
+class MembersOut(BaseModel):
+    """The people added to an incident (besides the roles that see every restricted one)."""
+
+    incident_id: str
+    members: list[str]
 
 
 class LinkBody(Strict):

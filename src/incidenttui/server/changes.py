@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -27,8 +28,15 @@ _INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 
 
-def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Append ``(entity, id, snapshot)`` rows to the feed inside the caller's transaction.
+#: A feed row: ``(entity, id, snapshot)``, or with the incident it is about and whether that
+#: incident is restricted: ``(entity, id, snapshot, incident_id, restricted)``.
+ChangeRow = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], str | None, bool]
+
+
+def record_changes(session: Session, changes: Sequence[ChangeRow],
+                   audience: str | None = None) -> None:
+    """Append rows to the feed inside the caller's transaction; ``audience``: the one user
+    they are for (server/visibility.py filters the feed per caller by these columns).
 
     Call this last in a write transaction: on PostgreSQL it takes the feed lock, which then
     serialises commits until this transaction ends.
@@ -41,8 +49,14 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     if conn.dialect.name == "postgresql":
         conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})
     now = utcnow()
-    conn.execute(_INSERT_CHANGES, [{"at": now, "entity": entity, "entity_id": entity_id,
-                                    "data": data} for entity, entity_id, data in changes])
+    rows = []
+    for change in changes:
+        entity, entity_id, data = change[0], change[1], change[2]
+        incident_id, restricted = (change[3], change[4]) if len(change) > 3 else (None, False)  # type: ignore[misc]
+        rows.append({"at": now, "entity": entity, "entity_id": entity_id, "data": data,
+                     "incident_id": incident_id, "restricted": bool(restricted),
+                     "audience": audience})
+    conn.execute(_INSERT_CHANGES, rows)
 
 
 def read_changes(session: Session, cursor: int, limit: int) -> tuple[list[Change], bool]:
