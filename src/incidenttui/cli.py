@@ -14,6 +14,7 @@ from typing import Any
 
 from incidenttui import __version__
 from incidenttui.config import ENV_SERVER, default_server_db
+from incidenttui.domain.enums import Role
 
 EXIT_USAGE = 2
 
@@ -59,7 +60,7 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
                          description="Create a user (or re-issue an existing user's token) and "
                                      "print the bearer token once; only its hash is stored.")
     u.add_argument("name")
-    u.add_argument("--role", required=True, choices=["viewer", "responder", "commander", "admin"])
+    u.add_argument("--role", required=True, choices=[r.value for r in Role])
     u.add_argument("--team", default=None)
     u.add_argument("--display-name", default=None)
     u.add_argument("--db", default=None, help="database URL (default: the server's default)")
@@ -105,6 +106,25 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     li = admin.add_parser("list-integrations", help="list alert integrations (never their keys)")
     li.add_argument("--db", default=None)
     li.set_defaults(func=cmd_list_integrations)
+    a = admin.add_parser("audit", help="verify or export the audit log",
+                         description="The audit log: every change on the server, hash-chained.")
+    audit = a.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    v = audit.add_parser("verify", help="check the chain; exit 1 naming the first bad entry",
+                         description="Check every entry's hash, the links between them and the "
+                                     "recorded head. Exit 0 when intact; otherwise print the "
+                                     "first entry that breaks and exit 1.")
+    v.add_argument("--anchor", default=None, metavar="SEQ:HASH",
+                   help="a head kept outside the database (from an earlier verify): a log "
+                        "rewritten up to it fails too")
+    v.add_argument("--file", default=None,
+                   help="verify an export (JSON lines) instead of the database")
+    v.add_argument("--db", default=None)
+    v.set_defaults(func=cmd_audit_verify)
+    e = audit.add_parser("export", help="write the audit log as JSON lines",
+                         description="Write every entry, oldest first, one JSON object a line.")
+    e.add_argument("file", nargs="?", default=None, help="where to write (default: stdout)")
+    e.add_argument("--db", default=None)
+    e.set_defaults(func=cmd_audit_export)
 
 
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
@@ -291,6 +311,8 @@ def _severity_map(values: list[str]) -> dict[str, dict[str, int]]:
 
 def cmd_create_integration(args: argparse.Namespace) -> int:
     from incidenttui.domain import Refused
+    from incidenttui.server import audit
+    from incidenttui.server.admin import cli_origin
     from incidenttui.server.alerts.integrations import create_integration
 
     mapping = _severity_map(args.severity)
@@ -304,6 +326,8 @@ def cmd_create_integration(args: argparse.Namespace) -> int:
         except Refused as exc:
             option = {"severity_map": "severity"}.get(exc.field or "", exc.field or "service")
             raise CliError(f"--{option}: {exc.reason}", EXIT_USAGE) from None
+        audit.append(session, cli_origin(), "integration.create", "integration",
+                     integration.id, {"service": integration.service, "kind": integration.kind})
     if integration.kind == "alertmanager":
         where = ("Alertmanager: webhook_configs url http://SERVER/api/v1/integrations/"
                  "alertmanager, http_config.authorization.credentials = the key")
@@ -316,6 +340,8 @@ def cmd_create_integration(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_integration(args: argparse.Namespace) -> int:
+    from incidenttui.server import audit
+    from incidenttui.server.admin import cli_origin
     from incidenttui.server.alerts.integrations import revoke_integration
     from incidenttui.server.service import NotFound
 
@@ -325,6 +351,8 @@ def cmd_revoke_integration(args: argparse.Namespace) -> int:
             integration = revoke_integration(session, args.integration_id)
         except NotFound as exc:
             raise CliError(str(exc)) from None
+        audit.append(session, cli_origin(), "integration.revoke", "integration",
+                     integration.id)
     print(f"integration {integration.id} revoked")
     return 0
 
@@ -338,6 +366,58 @@ def cmd_list_integrations(args: argparse.Namespace) -> int:
             state = f"revoked {i.revoked_at:%Y-%m-%d}" if i.revoked_at else "active"
             rule = "auto-resolve" if i.auto_resolve else "manual resolve"
             print(f"{i.id}  {i.kind:<12} {i.service:<16} {state:<18} {rule:<14} {i.name}")
+    return 0
+
+
+def _anchor(value: str | None) -> Any:
+    from incidenttui.server.audit import Head
+
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not (seq.isdigit() and len(digest) == 64):
+        raise CliError(f"--anchor {value!r}: use SEQ:HASH as verify prints it", EXIT_USAGE)
+    return Head(int(seq), digest)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from incidenttui.server.audit import verify, verify_export
+
+    anchor = _anchor(args.anchor)
+    if args.file is not None:
+        try:
+            with open(args.file, encoding="utf-8") as lines:
+                result = verify_export(lines, anchor)
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+        except (ValueError, KeyError) as exc:
+            raise CliError(f"{args.file} is not an audit export: {exc}") from None
+    else:
+        with _open_db(args.db).read() as session:
+            result = verify(session, anchor)
+    if not result.ok:
+        print(f"audit log BROKEN at entry {result.broken_at}: {result.reason} "
+              f"({result.entries} entries verified before it)", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {result.entries} entries; head {result.head.seq}:"
+          f"{result.head.hash}")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from incidenttui.server.audit import export
+
+    db = _open_db(args.db)
+    with db.read() as session:
+        if args.file is None:
+            count = export(session, sys.stdout)
+        else:
+            try:
+                with open(args.file, "w", encoding="utf-8") as out:
+                    count = export(session, out)
+            except OSError as exc:
+                raise CliError(f"cannot write {args.file}: {exc.strerror}") from None
+    print(f"exported {count} audit entries", file=sys.stderr)
     return 0
 
 

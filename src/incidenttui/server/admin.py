@@ -1,17 +1,22 @@
-"""Directory administration (users, teams, services) as the CLI's admin verbs call it.
+"""Directory administration (users, teams, services, tokens) as the CLI's admin verbs call it.
 
-Each function validates its input, writes the row inside the caller's transaction and records
-it in the change feed, so every client sees the directory change on its next pull.
+Each function validates its input, writes the row inside the caller's transaction, records it
+in the change feed, so every client sees the directory change on its next pull, and appends
+an audit entry (server/audit.py) naming ``origin`` (by default the admin CLI and the
+operating-system user running it) in the same transaction.
 """
 
 from __future__ import annotations
 
+import getpass
 import re
 
 from sqlmodel import Session
 
 from incidenttui.api.schemas import SLUG_PATTERN
 from incidenttui.domain import Role
+from incidenttui.server import audit, visibility
+from incidenttui.server.audit import Origin
 from incidenttui.server.auth import create_user
 from incidenttui.server.models import Service, Team, User
 from incidenttui.server.service import record_directory
@@ -22,6 +27,15 @@ LEVELS = (1, 2, 3)
 
 class AdminError(ValueError):
     """A directory change refused; the message says why."""
+
+
+def cli_origin() -> Origin:
+    """Who makes a change through ``incidenttui admin``: the operating-system user."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        who = "unknown"
+    return Origin(f"cli:{who}"[:64], client="incidenttui admin")
 
 
 def _check_id(kind: str, value: str) -> None:
@@ -38,7 +52,8 @@ def _check_name(value: str) -> str:
 
 def create_user_with_token(session: Session, name: str, role: Role | str,
                            team: str | None = None, display_name: str | None = None,
-                           email: str | None = None) -> tuple[User, str]:
+                           email: str | None = None, origin: Origin | None = None
+                           ) -> tuple[User, str]:
     """Create user ``name`` (or give an existing one a new token, revoking the old one);
     return it and its token, which is shown once and never stored."""
     try:
@@ -48,15 +63,24 @@ def create_user_with_token(session: Session, name: str, role: Role | str,
                          f"{', '.join(r.value for r in Role)}") from None
     if display_name is not None:
         _check_name(display_name)
+    existing = session.get(User, name)
+    old_role = existing.role if existing is not None else None
     try:
         user, token = create_user(session, name, role, team, display_name, email)
     except ValueError as exc:
         raise AdminError(str(exc)) from None
     record_directory(session, [user])
+    visibility.role_changed(session, user.id, old_role, user.role)
+    origin = origin or cli_origin()
+    audit.append(session, origin, "user.create" if old_role is None else "user.update",
+                 "user", user.id, {"role": user.role, "team": user.team_id,
+                                   "previous_role": old_role})
+    audit.append(session, origin, "token.issue", "user", user.id, {"name": "default"})
     return user, token
 
 
-def save_team(session: Session, team_id: str, name: str, level: int = 1) -> Team:
+def save_team(session: Session, team_id: str, name: str, level: int = 1,
+              origin: Origin | None = None) -> Team:
     """Create team ``team_id`` or update its name and functional escalation level."""
     _check_id("team", team_id)
     _check_name(name)
@@ -66,11 +90,13 @@ def save_team(session: Session, team_id: str, name: str, level: int = 1) -> Team
     team.name, team.level = name, level
     session.add(team)
     record_directory(session, [team])
+    audit.append(session, origin or cli_origin(), "team.save", "team", team.id,
+                 {"name": name, "level": level})
     return team
 
 
 def save_service(session: Session, service_id: str, name: str,
-                 team: str | None = None) -> Service:
+                 team: str | None = None, origin: Origin | None = None) -> Service:
     """Create service ``service_id`` or update its name and owning team."""
     _check_id("service", service_id)
     _check_name(name)
@@ -80,4 +106,6 @@ def save_service(session: Session, service_id: str, name: str,
     service.name, service.team_id = name, team
     session.add(service)
     record_directory(session, [service])
+    audit.append(session, origin or cli_origin(), "service.save", "service", service.id,
+                 {"name": name, "team": team})
     return service

@@ -41,6 +41,7 @@ from incidenttui.api.errors import ErrorOut
 from incidenttui.api.paths import ALERTMANAGER, API, EVENTS_V2
 from incidenttui.domain import Refused, Role, Status
 from incidenttui.domain.permissions import may
+from incidenttui.server import audit
 from incidenttui.server.access import operation_for
 from incidenttui.server.alerts import integrations
 from incidenttui.server.alerts.ingest import Ingestor
@@ -468,6 +469,8 @@ def create_integration(request: Request, caller: Allowed, body: IntegrationCreat
                 created_by=caller.user.id)
         except Refused as exc:
             return _fail(422, exc.reason, exc.field)
+        audit.append(session, caller.origin(), "integration.create", "integration",
+                     integration.id, {"service": integration.service, "kind": integration.kind})
         out = integration_out(integration)
     endpoint = (f"{API}/integrations/alertmanager" if integration.kind == "alertmanager"
                 else f"{API}/events")
@@ -496,5 +499,7 @@ def revoke_integration(
             integration = integrations.revoke_integration(session, integration_id)
         except NotFound as exc:
             return _fail(404, str(exc))
+        audit.append(session, caller.origin(), "integration.revoke", "integration",
+                     integration.id)
         out = integration_out(integration)
     return JSONResponse(out.model_dump(mode="json"))

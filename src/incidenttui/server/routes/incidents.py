@@ -104,14 +104,14 @@ def get_timeline(request: Request, caller: Allowed, key: Key) -> list[EventOut]:
 # -- writes -------------------------------------------------------------------------------
 
 
-def guarded(caller: Caller, operation: Operation, key: str, action: str,
+def guarded(caller: Caller, operation: Operation, key: str, action: str | None,
             fn: Callable[[service.Writer, service.AnyIncident], Answer]
             ) -> Callable[[service.Writer, service.AnyIncident], Answer]:
     """``fn`` on the incident ``key``, if the matrix allows the caller ``operation`` on it,
     audited as ``action``. A write that changes whether the incident is restricted (a
     category patch, restrict, unrestrict) also needs the matrix's ``restrict`` or
     ``unrestrict``, keeps the caller able to see it, and tells the feed who lost or gained
-    it."""
+    it. (``action`` None: ``fn`` writes its own audit entry.)"""
     def run(writer: service.Writer, incident: service.AnyIncident) -> Answer:
         session = writer.session
         writer.origin = caller.origin()
@@ -132,13 +132,14 @@ def guarded(caller: Caller, operation: Operation, key: str, action: str,
                                       added_by=caller.user.id, now=writer.now)
             writer.after(lambda: visibility.forget(
                 session, incident.id, visibility.blind_users(session, incident.id)))
-        writer.audit(action, "incident", incident.id)
+        if action is not None:
+            writer.audit(action, "incident", incident.id)
         return answer
     return run
 
 
 def _write_on(request: Request, caller: Caller, key: str, idempotency_key: str | None,
-              body: Any, operation: Operation, action: str,
+              body: Any, operation: Operation, action: str | None,
               fn: Callable[[service.Writer, service.AnyIncident], Answer],
               status: int = 200) -> Response:
     return write(request, caller.user, idempotency_key, body, on_incident(
@@ -269,7 +270,7 @@ def add_member(request: Request, caller: Allowed, key: Key, body: MemberBody,
         writer.audit("incident.member_add", "incident", incident.id, {"user": user.id})
         return _members(writer, incident)
     return _write_on(request, caller, key, idempotency_key, body, Operation.MANAGE_MEMBERS,
-                     "incident.members", add)
+                     None, add)
 
 
 @router.delete(f"{ONE}{MEMBERS}/{{user}}", response_model=MembersOut, tags=["security"],
@@ -288,4 +289,4 @@ def remove_member(request: Request, caller: Allowed, key: Key,
         writer.audit("incident.member_remove", "incident", incident.id, {"user": user})
         return _members(writer, incident)
     return _write_on(request, caller, key, idempotency_key, {"user": user},
-                     Operation.MANAGE_MEMBERS, "incident.members", remove)
+                     Operation.MANAGE_MEMBERS, None, remove)
