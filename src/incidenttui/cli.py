@@ -106,6 +106,26 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     li = admin.add_parser("list-integrations", help="list alert integrations (never their keys)")
     li.add_argument("--db", default=None)
     li.set_defaults(func=cmd_list_integrations)
+    tk = admin.add_parser("tokens", help="list, create and revoke named API tokens",
+                          description="Named bearer tokens: several per user, each with an "
+                                      "optional expiry; a revoked or expired token fails at "
+                                      "once on every server replica.")
+    tokens = tk.add_subparsers(dest="tokens_command", metavar="COMMAND", required=True)
+    tl = tokens.add_parser("list", help="list tokens (never their secrets)")
+    tl.add_argument("--user", default=None, help="only this user's")
+    tl.add_argument("--db", default=None)
+    tl.set_defaults(func=cmd_tokens_list)
+    tc = tokens.add_parser("create", help="create a token and print its secret once")
+    tc.add_argument("user")
+    tc.add_argument("--name", required=True, help="what it is for, e.g. laptop, ci")
+    tc.add_argument("--expires", default=None, metavar="DURATION",
+                    help="expire after e.g. 90m, 12h, 30d or 2w (default: never)")
+    tc.add_argument("--db", default=None)
+    tc.set_defaults(func=cmd_tokens_create)
+    tr = tokens.add_parser("revoke", help="revoke a token at once")
+    tr.add_argument("token_id")
+    tr.add_argument("--db", default=None)
+    tr.set_defaults(func=cmd_tokens_revoke)
     a = admin.add_parser("audit", help="verify or export the audit log",
                          description="The audit log: every change on the server, hash-chained.")
     audit = a.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
@@ -366,6 +386,52 @@ def cmd_list_integrations(args: argparse.Namespace) -> int:
             state = f"revoked {i.revoked_at:%Y-%m-%d}" if i.revoked_at else "active"
             rule = "auto-resolve" if i.auto_resolve else "manual resolve"
             print(f"{i.id}  {i.kind:<12} {i.service:<16} {state:<18} {rule:<14} {i.name}")
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from incidenttui.server.tokens import list_tokens
+    from incidenttui.sqltypes import utcnow
+
+    now = utcnow()
+    with _open_db(args.db).read() as session:
+        for t in list_tokens(session, args.user):
+            expires = f"expires {t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "no expiry"
+            used = f"used {t.last_used_at:%Y-%m-%d}" if t.last_used_at else ""
+            print(f"{t.id}  {t.user_id:<16} {t.state(now):<8} {expires:<24} {used:<15} "
+                  f"{t.name}".rstrip())
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from incidenttui.server.admin import AdminError, issue_token, parse_duration
+
+    try:
+        expires_in = parse_duration(args.expires) if args.expires else None
+    except AdminError as exc:
+        raise CliError(f"--expires: {exc}", EXIT_USAGE) from None
+    with _open_db(args.db).write() as session:
+        try:
+            token, secret = issue_token(session, args.user, args.name, expires_in)
+        except AdminError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    until = f", expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
+    print(f"created token {token.id} ({token.name!r} for {token.user_id}{until}); secret "
+          "(shown once, store it now):", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from incidenttui.server.admin import revoke
+    from incidenttui.server.tokens import TokenNotFound
+
+    with _open_db(args.db).write() as session:
+        try:
+            token = revoke(session, args.token_id)
+        except TokenNotFound as exc:
+            raise CliError(str(exc)) from None
+    print(f"token {token.id} ({token.name!r} of {token.user_id}) revoked")
     return 0
 
 

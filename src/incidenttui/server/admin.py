@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -20,6 +21,8 @@ from incidenttui.server.audit import Origin
 from incidenttui.server.auth import create_user
 from incidenttui.server.models import Service, Team, User
 from incidenttui.server.service import record_directory
+from incidenttui.server.tokens import ApiToken, create_token, revoke_token
+from incidenttui.sqltypes import utcnow
 
 _SLUG = re.compile(SLUG_PATTERN)
 LEVELS = (1, 2, 3)
@@ -109,3 +112,42 @@ def save_service(session: Session, service_id: str, name: str,
     audit.append(session, origin or cli_origin(), "service.save", "service", service.id,
                  {"name": name, "team": team})
     return service
+
+
+# -- named tokens -------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^(\d{1,6})([mhdw])$")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
+          "w": timedelta(weeks=1)}
+
+
+def parse_duration(value: str) -> timedelta:
+    """``30d``, ``12h``, ``90m`` or ``2w`` as a duration (AdminError otherwise)."""
+    found = _DURATION.match(value.strip().lower())
+    if found is None or int(found.group(1)) == 0:
+        raise AdminError(f"invalid duration {value!r}: a number and m, h, d or w, e.g. 30d")
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
+def issue_token(session: Session, user_id: str, name: str, expires_in: timedelta | None = None,
+                origin: Origin | None = None) -> tuple[ApiToken, str]:
+    """A new named token for ``user_id``, expiring after ``expires_in`` (None: never); the
+    secret is returned once and never stored."""
+    now = utcnow()
+    try:
+        token, secret = create_token(session, user_id, name, now=now,
+                                     expires_at=now + expires_in if expires_in else None)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    audit.append(session, origin or cli_origin(), "token.create", "token", token.id,
+                 {"user": user_id, "name": token.name,
+                  "expires_at": token.expires_at.isoformat() if token.expires_at else None})
+    return token, secret
+
+
+def revoke(session: Session, token_id: str, origin: Origin | None = None) -> ApiToken:
+    """Revoke a token from now on, on every replica (TokenNotFound for an unknown one)."""
+    token = revoke_token(session, token_id)
+    audit.append(session, origin or cli_origin(), "token.revoke", "token", token.id,
+                 {"user": token.user_id, "name": token.name})
+    return token

@@ -13,6 +13,7 @@ caller cannot see (server/visibility.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -29,14 +30,16 @@ from incidenttui.domain.permissions import DESCRIPTIONS, Decision, Operation, de
 from incidenttui.server import service, visibility
 from incidenttui.server.access import operation_for
 from incidenttui.server.audit import Origin
-from incidenttui.server.auth import authenticate_token
+from incidenttui.server.auth import Bearer, authenticate_bearer
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError
 from incidenttui.server.metrics import Metrics
 from incidenttui.server.models import User
+from incidenttui.server.ratelimit import FailureLimiter
 from incidenttui.server.service import AnyIncident
 
+log = logging.getLogger("incidenttui.auth")
 bearer = HTTPBearer(auto_error=False, description="A token from `incidenttui admin create-user`")
 
 #: Where :class:`AuthRoute` leaves the admitted :class:`Caller` for :func:`current_caller`.
@@ -78,31 +81,52 @@ class Caller:
         return Origin(self.user.id, self.token_id, self.token_name, client)
 
 
-def user_for(db: Database, token: str | None) -> User:
-    """The active user holding ``token``; 401 for none, or one revoked or never issued.
+def user_for(db: Database, token: str | None) -> Bearer:
+    """The active user holding ``token`` and the named token it is; 401 for none, or one
+    revoked, expired or never issued.
 
-    Read from the database on every request (one indexed select), so a token revoked or
-    re-issued on any replica fails at once here too.
+    Read from the database on every request (one indexed select), so a token revoked on any
+    replica, or one just expired, fails at once here too.
     """
     if token is None:
         raise ApiError(401, "Authentication required: send 'Authorization: Bearer TOKEN'.",
                        headers=_CHALLENGE)
-    user = authenticate_token(db, token)
-    if user is None:
-        raise ApiError(401, "The token is not valid (revoked, or never issued).",
+    found = authenticate_bearer(db, token)
+    if found is None:
+        raise ApiError(401, "The token is not valid (revoked, expired, or never issued).",
                        headers=_CHALLENGE)
-    return user
+    return found
+
+
+def _too_many(address: str, wait: int) -> ApiError:
+    log.warning("authentication refused for %s: too many failed attempts; retry in %d s",
+                address, wait)
+    return ApiError(429, "Too many failed authentications from this address; retry later.",
+                    headers={"Retry-After": str(wait)})
 
 
 async def authenticate(request: Request) -> Caller:
-    """The request's caller, authenticated once per request."""
+    """The request's caller, authenticated once per request. An address with too many recent
+    failed authentications is refused (429, ``Retry-After``) before its token is looked up;
+    each failure is logged with the address, never the token."""
     caller = request.scope.get(USER_SCOPE_KEY)
     if caller is None:
+        client = request.client
+        address = client.host if client else "unknown"
+        limiter: FailureLimiter | None = getattr(request.app.state, "auth_limiter", None)
+        if limiter is not None and (wait := limiter.retry_after(address)) is not None:
+            raise _too_many(address, wait)
         credentials = await bearer(request)
         token = credentials.credentials if credentials is not None else None
-        user = await run_in_threadpool(user_for, database(request), token)
-        client = request.client
-        caller = Caller(user, address=client.host if client else None,
+        try:
+            found = await run_in_threadpool(user_for, database(request), token)
+        except ApiError:
+            if token is not None and limiter is not None:
+                log.warning("failed authentication from %s", address)
+                if (wait := limiter.failed(address)) is not None:
+                    raise _too_many(address, wait) from None
+            raise
+        caller = Caller(found.user, found.token_id, found.token_name, address=address,
                         user_agent=request.headers.get("user-agent"))
         request.scope[USER_SCOPE_KEY] = caller
     return caller
