@@ -226,7 +226,8 @@ class ThreadedServer:
 
         # Tests send bad tokens on purpose from one address (loopback): the default limit
         # would refuse the next test's good ones. The rate-limit tests pass their own.
-        self.app = create_app(db_url, auth_limiter=auth_limiter or FailureLimiter(1_000_000))
+        limiter = auth_limiter if auth_limiter is not None else FailureLimiter(1_000_000)
+        self.app = create_app(db_url, auth_limiter=limiter)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted sockets inherit this; without it every keep-alive request waits ~40 ms
