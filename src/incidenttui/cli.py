@@ -49,6 +49,9 @@ def _demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--serve-only", action="store_true",
                    help="only serve: print the URL and token and wait for Ctrl-C")
+    p.add_argument("--as", dest="as_user", default=None, metavar="USER",
+                   help="be a seeded user instead of the demo responder, e.g. noah.fischer "
+                        "(security: sees the restricted security incidents)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -272,7 +275,7 @@ def run_app(url: str | None, token: str | None, store_path: Any, *, offline: boo
 def cmd_demo(args: argparse.Namespace) -> int:
     from incidenttui.demo.run import run_demo
 
-    return run_demo(port=args.port, serve_only=args.serve_only)
+    return run_demo(port=args.port, serve_only=args.serve_only, as_user=args.as_user)
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
