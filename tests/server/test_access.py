@@ -73,7 +73,8 @@ def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
     bodies = {"": {"base_version": 1, "title": "Renamed"}, "/escalate": {"reason": "why"},
               "/notes": {"text": "a note"},
               "/links": {"kind": "related", "target": "INC-99999998"},
-              paths.MEMBERS: {"user": "ray"}}
+              paths.MEMBERS: {"user": "ray"},
+              paths.BREACH_NOTIFICATION: {"authority": "CNIL"}}
     if method == "GET" or method == "DELETE":
         return url, {}
     return url, {"json": bodies.get(suffix, {})}

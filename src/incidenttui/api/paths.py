@@ -19,6 +19,7 @@ ALERTMANAGER = f"{INTEGRATIONS}/alertmanager"
 MEMBERS = "/members"
 RESTRICT = "/restrict"
 UNRESTRICT = "/unrestrict"
+BREACH_NOTIFICATION = "/breach-notification"
 
 
 def incident(key: str, suffix: str = "") -> str:

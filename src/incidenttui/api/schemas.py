@@ -109,6 +109,16 @@ class NoteBody(Strict):
     id: UUID | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000),
                     AfterValidator(no_nul), AfterValidator(not_blank)]
+    #: Mark it as evidence (kept in the event's data; like every note, never edited or
+    #: deleted).
+    evidence: bool = False
+
+
+class BreachNotificationBody(Strict):
+    """The personal-data breach was notified to the supervisory authority (GDPR Art. 33)."""
+
+    authority: Line
+    reference: Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)] = ""
 
 
 class MemberBody(Strict):

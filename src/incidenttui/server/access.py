@@ -35,6 +35,8 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("DELETE", paths.incident("{key}", f"{paths.MEMBERS}/{{user}}")): Operation.MANAGE_MEMBERS,
     ("POST", paths.incident("{key}", paths.RESTRICT)): Operation.RESTRICT,
     ("POST", paths.incident("{key}", paths.UNRESTRICT)): Operation.UNRESTRICT,
+    ("POST", paths.incident("{key}", paths.BREACH_NOTIFICATION)):
+        Operation.RECORD_BREACH_NOTIFICATION,
     ("GET", paths.TEAMS): Operation.READ_DIRECTORY,
     ("GET", paths.USERS): Operation.READ_DIRECTORY,
     ("GET", paths.SERVICES): Operation.READ_DIRECTORY,

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
     ActionBody,
+    BreachNotificationBody,
     EscalateBody,
     EventOut,
     IncidentCreate,
@@ -32,6 +33,7 @@ from incidenttui.domain import (
     Action,
     EventKind,
     FieldConflict,
+    RefusalKind,
     Refused,
     check_base_version,
     find_conflicts,
@@ -46,6 +48,7 @@ from incidenttui.domain.effects import (
     patch_effect,
 )
 from incidenttui.domain.permissions import is_restricted
+from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
 from incidenttui.domain.refs import parse_key, ref
 from incidenttui.server import audit
 from incidenttui.server.audit import Origin
@@ -364,10 +367,35 @@ class Writer:
         if note_id is not None:
             existing = self.session.get(TimelineEvent, note_id)
             if existing is not None:
-                if existing.incident_id != incident.id or existing.text != body.text:
+                if (existing.incident_id != incident.id or existing.text != body.text
+                        or bool((existing.data or {}).get("evidence")) != body.evidence):
                     raise Refused("That note id is already used for a different note.", "id")
                 return existing
-        return self.effect(incident, note_effect(body.text, note_id))[0]
+        return self.effect(incident, note_effect(body.text, note_id,
+                                                 evidence=body.evidence))[0]
+
+    def breach_notification(self, incident: AnyIncident,
+                            body: BreachNotificationBody) -> TimelineEvent:
+        """Record that a personal-data breach was notified to the authority: the check of
+        its playbook's ``notify-authority`` step, which stops the 72-hour clock (the note's
+        time is the notification's; store/security.py reads it back)."""
+        from incidenttui.store.security import NOTIFY_STEP, check_text, choose_kind, parse_check
+
+        kind = choose_kind(incident.category, incident.title, incident.description)
+        if kind is not PlaybookKind.DATA_BREACH:
+            raise Refused("This incident is not a personal-data breach (a security incident "
+                          "whose playbook is data_breach).", kind=RefusalKind.STATE)
+        for event in timeline(self.session, incident.id):
+            if event.kind == EventKind.NOTE and parse_check(event.text) == (
+                    kind.value, NOTIFY_STEP):
+                raise Refused("The breach notification is already recorded.",
+                              kind=RefusalKind.STATE)
+        text = check_text(DEFAULT_PLAYBOOKS[kind], NOTIFY_STEP) + f" ({body.authority}"
+        text += f", reference {body.reference})" if body.reference else ")"
+        data = {"breach_notification": {"authority": body.authority,
+                                        "reference": body.reference}}
+        self.touch(incident)
+        return self.event(incident, EventKind.NOTE, text, data=data)
 
     def link(self, incident: AnyIncident, body: LinkBody) -> AnyIncident:
         from incidenttui.server import visibility

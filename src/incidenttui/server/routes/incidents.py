@@ -10,10 +10,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from incidenttui.api.paths import INCIDENTS, MEMBERS, RESTRICT, UNRESTRICT
+from incidenttui.api.paths import BREACH_NOTIFICATION, INCIDENTS, MEMBERS, RESTRICT, UNRESTRICT
 from incidenttui.api.schemas import (
     SLUG_PATTERN,
     ActionBody,
+    BreachNotificationBody,
     EscalateBody,
     EventOut,
     IncidentCreate,
@@ -206,9 +207,25 @@ def escalate(request: Request, caller: Allowed, key: Key, body: EscalateBody,
              responses=WRITE_ERRORS)
 def add_note(request: Request, caller: Allowed, key: Key, body: NoteBody,
              idempotency_key: IdemKey = None) -> Response:
-    """Append a note to the timeline; notes never conflict."""
-    return _write_on(request, caller, key, idempotency_key, body, Operation.NOTE,
-                     "incident.note", lambda w, i: w.event_snapshot(w.note(i, body)),
+    """Append a note to the timeline; notes never conflict. ``evidence`` marks it as
+    evidence (the matrix's ``evidence_note``); no note is ever edited or deleted."""
+    operation = Operation.EVIDENCE_NOTE if body.evidence else Operation.NOTE
+    return _write_on(request, caller, key, idempotency_key, body, operation,
+                     "incident.evidence_note" if body.evidence else "incident.note",
+                     lambda w, i: w.event_snapshot(w.note(i, body)), status=201)
+
+
+@router.post(f"{ONE}{BREACH_NOTIFICATION}", status_code=201, response_model=EventOut,
+             tags=["security"], responses=WRITE_ERRORS)
+def record_breach_notification(request: Request, caller: Allowed, key: Key,
+                               body: BreachNotificationBody,
+                               idempotency_key: IdemKey = None) -> Response:
+    """Record that a personal-data breach was notified to the supervisory authority: the
+    check of its playbook's ``notify-authority`` step, which stops the 72-hour clock. 409 for
+    an incident that is not a personal-data breach, or one already notified."""
+    return _write_on(request, caller, key, idempotency_key, body,
+                     Operation.RECORD_BREACH_NOTIFICATION, "incident.breach_notification",
+                     lambda w, i: w.event_snapshot(w.breach_notification(i, body)),
                      status=201)
 
 
