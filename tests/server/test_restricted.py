@@ -331,3 +331,28 @@ def test_members_need_manage_members(server, tokens) -> None:
                                json={"user": "nobody-here"}), 422, "user")
         assert_error(adam.post(f"{API}/incidents/{uuid.uuid4()}/members",
                                json={"user": "rita"}), 404)
+
+
+def test_a_role_change_forgets_or_resends_restricted_incidents(server, tokens) -> None:
+    """Promoted to security, a user's feed gets every restricted incident whole; demoted
+    again, one ``forget`` entry each (``incidenttui admin create-user`` changing the role)."""
+    from incidenttui.server.admin import create_user_with_token
+
+    secret = secret_incident(server)
+    with server.database.write() as session:
+        _user, token = create_user_with_token(session, "rolf", "responder")
+    with server.client(None, headers={"Authorization": f"Bearer {token}"}) as rolf:
+        cursor = read_feed(rolf, 0)[1]
+    with server.database.write() as session:
+        _user, token = create_user_with_token(session, "rolf", "security")
+    with server.client(None, headers={"Authorization": f"Bearer {token}"}) as rolf:
+        changes, cursor = read_feed(rolf, cursor)
+        assert [c for c in changes if c["entity"] == "incident" and c["id"] == secret["id"]]
+        assert any(c["entity"] == "event" and c["data"]["incident_id"] == secret["id"]
+                   for c in changes)
+    with server.database.write() as session:
+        _user, token = create_user_with_token(session, "rolf", "commander")
+    with server.client(None, headers={"Authorization": f"Bearer {token}"}) as rolf:
+        changes, cursor = read_feed(rolf, cursor)
+        assert len(forgets(changes, secret["id"])) == 1
+        assert_error(rolf.get(f"{API}/incidents/{secret['id']}"), 404)

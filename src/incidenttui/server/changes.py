@@ -31,6 +31,8 @@ _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 #: A feed row: ``(entity, id, snapshot)``, or with the incident it is about and whether that
 #: incident is restricted: ``(entity, id, snapshot, incident_id, restricted)``.
 ChangeRow = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], str | None, bool]
+#: A feed row as it is inserted: ``(entity, id, snapshot, incident_id, restricted, audience)``.
+FullRow = tuple[str, str, dict[str, Any], str | None, bool, str | None]
 
 
 def record_changes(session: Session, changes: Sequence[ChangeRow],
@@ -44,19 +46,33 @@ def record_changes(session: Session, changes: Sequence[ChangeRow],
     if not changes:
         return
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
+    _insert_changes(session, [full_row(change, audience) for change in changes])
+
+
+def record_rows(session: Session, rows: Sequence[FullRow]) -> None:
+    """:func:`record_changes` for rows that each name their own audience."""
+    if rows:
+        session.flush()
+        _insert_changes(session, list(rows))
+
+
+def full_row(change: ChangeRow, audience: str | None = None) -> FullRow:
+    """``change`` with its incident, restriction and audience (none: a row for everyone)."""
+    if len(change) == 3:
+        return (change[0], change[1], change[2], None, False, audience)
+    return (*change, audience)  # type: ignore[return-value]
+
+
+def _insert_changes(session: Session, rows: list[FullRow]) -> None:
     # Core statements on the session's connection: the ORM's execute path costs more here.
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})
     now = utcnow()
-    rows = []
-    for change in changes:
-        entity, entity_id, data = change[0], change[1], change[2]
-        incident_id, restricted = (change[3], change[4]) if len(change) > 3 else (None, False)  # type: ignore[misc]
-        rows.append({"at": now, "entity": entity, "entity_id": entity_id, "data": data,
-                     "incident_id": incident_id, "restricted": bool(restricted),
-                     "audience": audience})
-    conn.execute(_INSERT_CHANGES, rows)
+    conn.execute(_INSERT_CHANGES, [
+        {"at": now, "entity": entity, "entity_id": entity_id, "data": data,
+         "incident_id": incident_id, "restricted": bool(restricted), "audience": audience}
+        for entity, entity_id, data, incident_id, restricted, audience in rows])
 
 
 def read_changes(session: Session, cursor: int, limit: int) -> tuple[list[Change], bool]:

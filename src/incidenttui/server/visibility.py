@@ -43,7 +43,7 @@ from incidenttui.domain.permissions import (
     is_restricted,
     visibility_of,
 )
-from incidenttui.server.changes import record_changes
+from incidenttui.server.changes import record_changes, record_rows
 from incidenttui.server.membership import IncidentMember, is_member
 from incidenttui.server.models import Incident, User
 
@@ -169,9 +169,8 @@ def public_seq(session: Session) -> int:
 
 def forget(session: Session, incident_id: str, user_ids: Iterable[str]) -> None:
     """Tell each of ``user_ids`` (and only them) to drop their copy of the incident."""
-    for user_id in sorted(set(user_ids)):
-        record_changes(session, [("forget", incident_id, {"incident_id": incident_id},
-                                  incident_id, False)], audience=user_id)
+    record_rows(session, [("forget", incident_id, {"incident_id": incident_id}, incident_id,
+                           False, user_id) for user_id in sorted(set(user_ids))])
 
 
 def blind_users(session: Session, incident_id: str) -> list[str]:
