@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import textual
-from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     PINNED_TEXTUAL,
     SIZE_IDS,
@@ -129,7 +129,7 @@ async def test_every_screen(size: tuple[int, int], demo_store: Any, frozen: Any,
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     snapshots = Snapshots(size)
     async with app.run_test(size=size) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await wait_for(pilot, lambda: app.sync_status.user == "demo", what="the user")
         for keys, name, text, title, snap in FROM_QUEUE:
@@ -187,7 +187,7 @@ async def test_no_color(size: tuple[int, int], demo_store: Any, frozen: Any, con
     assert app.no_color
     assert any(isinstance(f, NoColor | Monochrome) for f in app._filters)
     async with app.run_test(size=size) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await check_full_screen(pilot, size, "Queue · open · 8")
         await pilot.press("enter")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     type_text,
     wait_for,
@@ -42,7 +42,7 @@ async def test_new_incident_form_fills_services_in_a_worker(demo_store: Any, fro
                                                             config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         calls = watch_reads(app, ("teams", "users", "services"))
         services = [s.id for s in app.store.services()]
@@ -65,7 +65,7 @@ async def test_assign_form_fills_teams_and_people_in_a_worker(demo_store: Any, f
                                                               config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         calls = watch_reads(app, ("teams", "users", "services"))
         teams = [t.id for t in app.store.teams()]
@@ -83,7 +83,7 @@ async def test_my_team_preset_reads_no_users_on_the_event_loop(demo_store: Any, 
                                                                config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await wait_for(pilot, lambda: app.sync_status.team == "service-desk",
                        what="the user's team in the sync status")

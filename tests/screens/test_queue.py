@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from app_fixtures import APP_NOW, OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import APP_NOW, DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     SIZE_IDS,
     SIZES,
@@ -119,7 +119,7 @@ async def test_filter_as_you_type_and_escape_clears(demo_store: Any, frozen: Any
                                                     config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("slash")
         box = app.screen.query_one("#queue-filter")
         assert box.display and box.has_focus
@@ -140,7 +140,7 @@ async def test_filter_as_you_type_and_escape_clears(demo_store: Any, frozen: Any
         await type_text(pilot, " zzzz")
         await wait_text(pilot, "no incidents match this view")
         await pilot.press("escape")
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         assert not box.display and not box.value
         assert view(app).has_focus
         assert "filter" not in title(app)
@@ -150,7 +150,7 @@ async def test_filter_enter_returns_to_the_list(demo_store: Any, frozen: Any,
                                                 config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("slash")
         await type_text(pilot, "erp")
         await pilot.press("enter")
@@ -165,7 +165,7 @@ async def test_filter_enter_returns_to_the_list(demo_store: Any, frozen: Any,
 async def test_presets_by_number(demo_store: Any, frozen: Any, config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await wait_for(pilot, lambda: app.sync_status.user == "demo", what="user known")
 
@@ -207,7 +207,7 @@ async def test_presets_by_number(demo_store: Any, frozen: Any, config_for: Any) 
 async def test_preset_cycle_with_p(demo_store: Any, frozen: Any, config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         seen = []
         for _ in range(7):
             await pilot.press("p")
@@ -218,7 +218,7 @@ async def test_preset_cycle_with_p(demo_store: Any, frozen: Any, config_for: Any
 async def test_sort_cycle(demo_store: Any, frozen: Any, config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         assert "sort priority" in title(app)
         orders = {}
         for name in ("sla", "newest", "updated", "priority"):
@@ -243,7 +243,7 @@ async def test_cursor_keys_and_selection_marks(demo_store: Any, frozen: Any,
                                                config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("G")
         assert view(app).cursor == 7
         await pilot.press("g", "space", "space")
@@ -262,7 +262,7 @@ async def test_typeahead_after_slash_goes_into_the_filter(demo_store: Any, froze
 
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         # what a terminal delivers when "/pp" arrives in one read
         for key, char in (("slash", "/"), ("p", "p"), ("p", "p")):
@@ -278,7 +278,7 @@ async def test_level_column_visible_when_the_queue_scrolls(size: tuple[int, int]
                                                            config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=size) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("7")
         await wait_queue(pilot, lambda ids: len(ids) > 300)
         levels = tuple(f"L{n}" for n in (1, 2, 3))
@@ -312,7 +312,7 @@ async def test_whole_list_follows_the_first_screenful_and_late_answers_are_dropp
 
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         # The store's arrival re-reads the view (as a sync would): let it pass, so that no
         # question but ours is asked meanwhile.
         await wait_store(pilot)
@@ -348,7 +348,7 @@ async def test_bottom_while_only_the_first_rows_are_in_goes_to_the_real_bottom(
     monkeypatch.setattr(queue_query, "WHOLE_LIST_AFTER", 60.0)
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         # The store's arrival re-reads the view (as a sync would): let that pass first, or
         # it brings the whole list by itself.
         await wait_store(pilot)

@@ -964,7 +964,7 @@ class _Seeder:
             live("vendor-hold", 300, "erp-sync",
                  "ERP stock sync stuck: NordStock WMS API returns 503", 2, 2),
             live("cdn", 15, "cdn", "CDN 5xx in eu-west", 2, 2),
-            live("breach", 20 * 60, "accounts",
+            live("breach", 3, "accounts",
                  "Personal data breach: customer export bucket was publicly readable", 1, 1),
         ]
 
@@ -1093,32 +1093,35 @@ class _Seeder:
                                     "Breach assessment with the DPO at 16:00.")
 
     def _live_breach(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
-        """A personal-data breach worked through its playbook by Security Operations; its
-        72-hour notification clock runs from detection (the authority is not notified yet)."""
+        """A personal-data breach the SOC became aware of yesterday evening and logs now, as
+        it records what it did through the night against the playbook; the 72-hour
+        notification clock runs from that awareness (detection), not from the logging, and the
+        authority is not notified yet. (Logged last of all, so the other incidents keep their
+        numbers and their content whatever this one holds.)"""
         a = self.ago
         playbook = DEFAULT_PLAYBOOKS[PlaybookKind.DATA_BREACH]
         w = self.create(plan, plan.created_at, "noah.fischer", "security",
-                        "External researcher report: the nightly CRM export bucket "
-                        "(crm-exports-eu) allowed public listing and reads. It holds names, "
-                        "e-mail and postal addresses of about 41,000 customers; no payment "
-                        f"data.\n\nImpact: {IMPACT_TEXT[1]}", assignee="noah.fischer",
-                        detected=timedelta(minutes=25), started=timedelta(days=6),
-                        category=C.SECURITY)
-        w.act(a(20 * 60 - 4), "noah.fischer", Action.ACKNOWLEDGE)
-        w.act(a(20 * 60 - 6), "noah.fischer", Action.START)
-        w.note(a(20 * 60 - 15), "noah.fischer", check_text(playbook, "isolate"))
-        w.note(a(20 * 60 - 16), "noah.fischer", "Bucket policy set to private; public access "
-                                                "block enabled on the whole account.")
-        w.note(a(20 * 60 - 40), "aisha.khan", check_text(playbook, "revoke-access"))
-        w.escalate(a(20 * 60 - 50), "aisha.khan", EscalationKind.HIERARCHICAL,
+                        "External researcher report (received 21:40 yesterday): the nightly "
+                        "CRM export bucket (crm-exports-eu) allowed public listing and reads. "
+                        "It holds names, e-mail and postal addresses of about 41,000 "
+                        f"customers; no payment data.\n\nImpact: {IMPACT_TEXT[1]}",
+                        assignee="noah.fischer", detected=timedelta(hours=12),
+                        started=timedelta(days=6), category=C.SECURITY)
+        w.act(a(2.9), "noah.fischer", Action.ACKNOWLEDGE)
+        w.act(a(2.8), "noah.fischer", Action.START)
+        w.note(a(2.6), "noah.fischer", check_text(playbook, "isolate"))
+        w.note(a(2.5), "noah.fischer", "Bucket made private at 21:55 yesterday; public access "
+                                       "block enabled on the whole account.")
+        w.note(a(2.2), "aisha.khan", check_text(playbook, "revoke-access"))
+        w.escalate(a(2.0), "aisha.khan", EscalationKind.HIERARCHICAL,
                    "Personal-data breach: informing management and the DPO; the 72-hour "
-                   "notification clock runs from detection.")
-        w.note(a(17 * 60), "aisha.khan", "Access logs: 312 GET requests from 4 external IPs "
-                                         "over 6 days, the researcher's included.")
-        w.note(a(16 * 60), "aisha.khan", check_text(playbook, "root-cause"))
-        w.note(a(9 * 60), "noah.fischer", check_text(playbook, "scope"))
-        w.note(a(9 * 60 - 1), "noah.fischer", "Affected: 41,212 customers (name, e-mail, postal "
-                                              "address). Draft notification for the DPO.")
+                   "notification clock runs from 21:40 yesterday.")
+        w.note(a(1.6), "aisha.khan", "Access logs: 312 GET requests from 4 external IPs over "
+                                     "6 days, the researcher's included.")
+        w.note(a(1.3), "aisha.khan", check_text(playbook, "root-cause"))
+        w.note(a(1.0), "noah.fischer", check_text(playbook, "scope"))
+        w.note(a(0.8), "noah.fischer", "Affected: 41,212 customers (name, e-mail, postal "
+                                       "address). Draft notification for the DPO.")
 
     def _live_search_lag(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
         a = self.ago

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from incidenttui.domain import RefusalKind, Refused
 from incidenttui.domain.permissions import DESCRIPTIONS, Decision, Operation, decide, may_at_all
 from incidenttui.server import service, visibility
 from incidenttui.server.access import operation_for
@@ -132,10 +133,19 @@ async def authenticate(request: Request) -> Caller:
     return caller
 
 
+def forbidden_reason(role: str, operation: Operation) -> str:
+    return f"Role {role!r} may not {operation.value} ({DESCRIPTIONS[operation]})."
+
+
 def forbidden(role: str, operation: Operation) -> ApiError:
-    """The 403 for a role that may not do ``operation``."""
-    return ApiError(403, f"Role {role!r} may not {operation.value} "
-                         f"({DESCRIPTIONS[operation]}).")
+    """The 403 for a role that may not do ``operation`` (before a write starts)."""
+    return ApiError(403, forbidden_reason(role, operation))
+
+
+def refused(role: str, operation: Operation) -> Refused:
+    """The 403 for a role that may not do ``operation`` on the incident a write loaded: a
+    refusal like the others, so the write's Idempotency-Key records it (server/writes.py)."""
+    return Refused(forbidden_reason(role, operation), kind=RefusalKind.FORBIDDEN)
 
 
 async def admit(request: Request, method: str, path: str) -> Caller:
@@ -171,7 +181,7 @@ def check_incident(session: Session, caller: Caller, incident: AnyIncident,
     if decision is Decision.HIDE:
         raise service.not_found(key)
     if decision is Decision.FORBID:
-        raise forbidden(caller.role, operation)
+        raise refused(caller.role, operation)
 
 
 Allowed = Annotated[Caller, Depends(current_caller)]

@@ -45,7 +45,7 @@ from incidenttui.server.deps import (
     Key,
     check_incident,
     database,
-    forbidden,
+    refused,
 )
 from incidenttui.server.errors import ERRORS, WRITE_ERRORS, ApiError
 from incidenttui.server.models import User
@@ -123,11 +123,11 @@ def guarded(caller: Caller, operation: Operation, key: str, action: str | None,
         after = visibility.restricted(incident)
         if before and not after:
             if not may(caller.role, Operation.UNRESTRICT, Visibility.RESTRICTED, member=member):
-                raise forbidden(caller.role, Operation.UNRESTRICT)
+                raise refused(caller.role, Operation.UNRESTRICT)
             writer.after(lambda: visibility.resend(session, incident, None))
         elif after and not before:
             if not may(caller.role, Operation.RESTRICT, Visibility.NORMAL):
-                raise forbidden(caller.role, Operation.RESTRICT)
+                raise refused(caller.role, Operation.RESTRICT)
             if not visibility.sees_all(caller.role):  # who hides it keeps following it
                 membership.add_member(session, incident.id, caller.user.id,
                                       added_by=caller.user.id, now=writer.now)
@@ -157,7 +157,7 @@ def create_incident(request: Request, caller: Allowed, body: IncidentCreate,
         writer.origin = caller.origin()
         wanted = visibility_of(body.category, body.restricted)
         if decide(caller.role, Operation.CREATE, wanted) is not Decision.ALLOW:
-            raise forbidden(caller.role, Operation.CREATE)
+            raise refused(caller.role, Operation.CREATE)
         incident = writer.create(body)
         if wanted is Visibility.RESTRICTED and not visibility.sees_all(caller.role):
             writer.session.flush()
