@@ -15,6 +15,7 @@ from typing import Any
 
 from incidenttui import __version__
 from incidenttui.config import ENV_SERVER, default_server_db
+from incidenttui.domain.enums import Role
 
 EXIT_USAGE = 2
 
@@ -49,6 +50,9 @@ def _demo_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--serve-only", action="store_true",
                    help="only serve: print the URL and token and wait for Ctrl-C")
+    p.add_argument("--as", dest="as_user", default=None, metavar="USER",
+                   help="be a seeded user instead of the demo responder, e.g. noah.fischer "
+                        "(security: sees the restricted security incidents)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -60,7 +64,7 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
                          description="Create a user (or re-issue an existing user's token) and "
                                      "print the bearer token once; only its hash is stored.")
     u.add_argument("name")
-    u.add_argument("--role", required=True, choices=["viewer", "responder", "commander", "admin"])
+    u.add_argument("--role", required=True, choices=[r.value for r in Role])
     u.add_argument("--team", default=None)
     u.add_argument("--display-name", default=None)
     u.add_argument("--db", default=None, help="database URL (default: the server's default)")
@@ -126,6 +130,45 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     li = admin.add_parser("list-integrations", help="list alert integrations (never their keys)")
     li.add_argument("--db", default=None)
     li.set_defaults(func=cmd_list_integrations)
+    tk = admin.add_parser("tokens", help="list, create and revoke named API tokens",
+                          description="Named bearer tokens: several per user, each with an "
+                                      "optional expiry; a revoked or expired token fails at "
+                                      "once on every server replica.")
+    tokens = tk.add_subparsers(dest="tokens_command", metavar="COMMAND", required=True)
+    tl = tokens.add_parser("list", help="list tokens (never their secrets)")
+    tl.add_argument("--user", default=None, help="only this user's")
+    tl.add_argument("--db", default=None)
+    tl.set_defaults(func=cmd_tokens_list)
+    tc = tokens.add_parser("create", help="create a token and print its secret once")
+    tc.add_argument("user")
+    tc.add_argument("--name", required=True, help="what it is for, e.g. laptop, ci")
+    tc.add_argument("--expires", default=None, metavar="DURATION",
+                    help="expire after e.g. 90m, 12h, 30d or 2w (default: never)")
+    tc.add_argument("--db", default=None)
+    tc.set_defaults(func=cmd_tokens_create)
+    tr = tokens.add_parser("revoke", help="revoke a token at once")
+    tr.add_argument("token_id")
+    tr.add_argument("--db", default=None)
+    tr.set_defaults(func=cmd_tokens_revoke)
+    a = admin.add_parser("audit", help="verify or export the audit log",
+                         description="The audit log: every change on the server, hash-chained.")
+    audit = a.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    v = audit.add_parser("verify", help="check the chain; exit 1 naming the first bad entry",
+                         description="Check every entry's hash, the links between them and the "
+                                     "recorded head. Exit 0 when intact; otherwise print the "
+                                     "first entry that breaks and exit 1.")
+    v.add_argument("--anchor", default=None, metavar="SEQ:HASH",
+                   help="a head kept outside the database (from an earlier verify): a log "
+                        "rewritten up to it fails too")
+    v.add_argument("--file", default=None,
+                   help="verify an export (JSON lines) instead of the database")
+    v.add_argument("--db", default=None)
+    v.set_defaults(func=cmd_audit_verify)
+    e = audit.add_parser("export", help="write the audit log as JSON lines",
+                         description="Write every entry, oldest first, one JSON object a line.")
+    e.add_argument("file", nargs="?", default=None, help="where to write (default: stdout)")
+    e.add_argument("--db", default=None)
+    e.set_defaults(func=cmd_audit_export)
 
 
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
@@ -263,7 +306,7 @@ def run_app(url: str | None, token: str | None, store_path: Any, *, offline: boo
 def cmd_demo(args: argparse.Namespace) -> int:
     from incidenttui.demo.run import run_demo
 
-    return run_demo(port=args.port, serve_only=args.serve_only)
+    return run_demo(port=args.port, serve_only=args.serve_only, as_user=args.as_user)
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
@@ -365,6 +408,8 @@ def _severity_map(values: list[str]) -> dict[str, dict[str, int]]:
 
 def cmd_create_integration(args: argparse.Namespace) -> int:
     from incidenttui.domain import Refused
+    from incidenttui.server import audit
+    from incidenttui.server.admin import cli_origin
     from incidenttui.server.alerts.integrations import create_integration
 
     mapping = _severity_map(args.severity)
@@ -378,6 +423,8 @@ def cmd_create_integration(args: argparse.Namespace) -> int:
         except Refused as exc:
             option = {"severity_map": "severity"}.get(exc.field or "", exc.field or "service")
             raise CliError(f"--{option}: {exc.reason}", EXIT_USAGE) from None
+        audit.append(session, cli_origin(), "integration.create", "integration",
+                     integration.id, {"service": integration.service, "kind": integration.kind})
     if integration.kind == "alertmanager":
         where = ("Alertmanager: webhook_configs url http://SERVER/api/v1/integrations/"
                  "alertmanager, http_config.authorization.credentials = the key")
@@ -390,6 +437,8 @@ def cmd_create_integration(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_integration(args: argparse.Namespace) -> int:
+    from incidenttui.server import audit
+    from incidenttui.server.admin import cli_origin
     from incidenttui.server.alerts.integrations import revoke_integration
     from incidenttui.server.service import NotFound
 
@@ -399,6 +448,8 @@ def cmd_revoke_integration(args: argparse.Namespace) -> int:
             integration = revoke_integration(session, args.integration_id)
         except NotFound as exc:
             raise CliError(str(exc)) from None
+        audit.append(session, cli_origin(), "integration.revoke", "integration",
+                     integration.id)
     print(f"integration {integration.id} revoked")
     return 0
 
@@ -412,6 +463,104 @@ def cmd_list_integrations(args: argparse.Namespace) -> int:
             state = f"revoked {i.revoked_at:%Y-%m-%d}" if i.revoked_at else "active"
             rule = "auto-resolve" if i.auto_resolve else "manual resolve"
             print(f"{i.id}  {i.kind:<12} {i.service:<16} {state:<18} {rule:<14} {i.name}")
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from incidenttui.server.tokens import list_tokens
+    from incidenttui.sqltypes import utcnow
+
+    now = utcnow()
+    with _open_db(args.db).read() as session:
+        for t in list_tokens(session, args.user):
+            expires = f"expires {t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "no expiry"
+            used = f"used {t.last_used_at:%Y-%m-%d}" if t.last_used_at else ""
+            print(f"{t.id}  {t.user_id:<16} {t.state(now):<8} {expires:<24} {used:<15} "
+                  f"{t.name}".rstrip())
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from incidenttui.server.admin import AdminError, issue_token, parse_duration
+
+    try:
+        expires_in = parse_duration(args.expires) if args.expires else None
+    except AdminError as exc:
+        raise CliError(f"--expires: {exc}", EXIT_USAGE) from None
+    with _open_db(args.db).write() as session:
+        try:
+            token, secret = issue_token(session, args.user, args.name, expires_in)
+        except AdminError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    until = f", expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
+    print(f"created token {token.id} ({token.name!r} for {token.user_id}{until}); secret "
+          "(shown once, store it now):", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from incidenttui.server.admin import revoke
+    from incidenttui.server.tokens import TokenNotFound
+
+    with _open_db(args.db).write() as session:
+        try:
+            token = revoke(session, args.token_id)
+        except TokenNotFound as exc:
+            raise CliError(str(exc)) from None
+    print(f"token {token.id} ({token.name!r} of {token.user_id}) revoked")
+    return 0
+
+
+def _anchor(value: str | None) -> Any:
+    from incidenttui.server.audit import Head
+
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not (seq.isdigit() and len(digest) == 64):
+        raise CliError(f"--anchor {value!r}: use SEQ:HASH as verify prints it", EXIT_USAGE)
+    return Head(int(seq), digest)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from incidenttui.server.audit import verify, verify_export
+
+    anchor = _anchor(args.anchor)
+    if args.file is not None:
+        try:
+            with open(args.file, encoding="utf-8") as lines:
+                result = verify_export(lines, anchor)
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+        except (ValueError, KeyError) as exc:
+            raise CliError(f"{args.file} is not an audit export: {exc}") from None
+    else:
+        with _open_db(args.db).read() as session:
+            result = verify(session, anchor)
+    if not result.ok:
+        print(f"audit log BROKEN at entry {result.broken_at}: {result.reason} "
+              f"({result.entries} entries verified before it)", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {result.entries} entries; head {result.head.seq}:"
+          f"{result.head.hash}")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from incidenttui.server.audit import export
+
+    db = _open_db(args.db)
+    with db.read() as session:
+        if args.file is None:
+            count = export(session, sys.stdout)
+        else:
+            try:
+                with open(args.file, "w", encoding="utf-8") as out:
+                    count = export(session, out)
+            except OSError as exc:
+                raise CliError(f"cannot write {args.file}: {exc.strerror}") from None
+    print(f"exported {count} audit entries", file=sys.stderr)
     return 0
 
 

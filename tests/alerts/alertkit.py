@@ -105,9 +105,10 @@ def create_integration(server: Any, kind: str, service: str = "checkout",
     return response.json()
 
 
-def incidents_of(server: Any, service: str) -> list[dict[str, Any]]:
-    """The service's incidents, oldest first."""
-    response = client(server).get(f"{API}/incidents", params={"service": service,
+def incidents_of(server: Any, service: str, role: str = "viewer") -> list[dict[str, Any]]:
+    """The service's incidents that ``role`` can see, oldest first (a viewer does not see
+    restricted ones: security incidents)."""
+    response = client(server, role).get(f"{API}/incidents", params={"service": service,
                                                                "limit": 500})
     assert response.status_code == 200, response.text
     return sorted(response.json()["items"], key=lambda i: i["number"])

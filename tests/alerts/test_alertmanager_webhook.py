@@ -77,9 +77,11 @@ def test_labels_override_service_category_impact_and_urgency(server, am_key):
     labels = {"service": service, "category": "security", "impact": "1", "urgency": "3",
               "severity": "info"}
     post(server, am_key, payload("checkout", am_alert(**labels)))
-    [incident] = incidents_of(server, service)
+    [incident] = incidents_of(server, service, role="admin")
     assert (incident["category"], incident["impact"], incident["urgency"]) == ("security", 1, 3)
     assert incident["priority"] == 3
+    # a security incident is restricted: a viewer does not see it
+    assert incidents_of(server, service) == []
 
 
 @pytest.mark.parametrize(("severity", "priority"), [

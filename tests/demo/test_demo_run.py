@@ -46,7 +46,9 @@ def test_the_demo_token_reads_the_seeded_incidents(demo: DemoServer) -> None:
         me = client.get("/api/v1/me").json()["user"]
         assert (me["id"], me["role"], me["team_id"]) == ("demo", "responder", "service-desk")
         page = client.get("/api/v1/incidents", params={"limit": 500}).json()
-        assert page["total"] > PAST_INCIDENTS
+        # every seeded incident but the restricted (security) ones
+        assert page["total"] > PAST_INCIDENTS * 0.9
+        assert all(i["category"] != "security" for i in page["items"])
         major = [i for i in page["items"] if i["title"] == MAJOR_TITLE]
         assert len(major) == 1 and major[0]["status"] == "in_progress"
         detail = client.get(f"/api/v1/incidents/{major[0]['ref']}").json()
@@ -55,6 +57,47 @@ def test_the_demo_token_reads_the_seeded_incidents(demo: DemoServer) -> None:
         feed = client.get("/api/v1/changes", params={"limit": 1000}).json()
         assert feed["more"] is True
         assert any(c["entity"] == "team" for c in feed["changes"])
+
+
+def _feed_text(client: httpx.Client) -> str:
+    texts, cursor = [], 0
+    while True:
+        answer = client.get("/api/v1/changes", params={"cursor": cursor, "limit": 1000})
+        texts.append(answer.text)
+        page = answer.json()
+        cursor = page["cursor"]
+        if not page["more"]:
+            return "".join(texts)
+
+
+SECURITY_TITLES = ("Personal data breach", "Leaked API key", "DDoS on storefront")
+
+
+def test_security_incidents_are_invisible_to_the_demo_responder(demo: DemoServer) -> None:
+    from incidenttui.server.tokens import create_token
+
+    with demo.db.write() as session:
+        _token, noah_token = create_token(session, "noah.fischer", "test")
+    with httpx.Client(base_url=demo.url, timeout=10,
+                      headers={"Authorization": f"Bearer {noah_token}"}) as noah:
+        me = noah.get("/api/v1/me").json()
+        assert me["user"]["role"] == "security"
+        seen = noah.get("/api/v1/incidents", params={"limit": 500}).json()["items"]
+        secret = {t: next(i for i in seen if i["title"].startswith(t))
+                  for t in SECURITY_TITLES}
+        breach = noah.get(f"/api/v1/incidents/{secret['Personal data breach']['ref']}").json()
+        checks = [e["text"] for e in breach["timeline"]
+                  if e["text"].startswith("[playbook] data_breach/")]
+        assert len(checks) == 4  # isolate, revoke-access, root-cause, scope
+    with httpx.Client(base_url=demo.url, headers=_auth(demo), timeout=10) as client:
+        listed = client.get("/api/v1/incidents", params={"limit": 500}).text
+        feed = _feed_text(client)
+        for title, incident in secret.items():
+            assert title not in listed and title not in feed
+            assert incident["id"] not in feed
+            for suffix in ("", "/timeline"):
+                assert client.get(f"/api/v1/incidents/{incident['ref']}{suffix}"
+                                  ).status_code == 404
 
 
 def test_without_a_token_nothing_is_readable(demo: DemoServer) -> None:
@@ -151,3 +194,17 @@ def test_incidenttui_demo_serve_only(sig: signal.Signals, tmp_path: Path) -> Non
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("incidenttui-demo-")]
+
+
+def test_the_demo_can_be_run_as_a_seeded_security_user() -> None:
+    with DemoServer(as_user="noah.fischer") as demo:
+        assert (demo.user, demo.role, demo.team) == ("noah.fischer", "security", "security")
+        with httpx.Client(base_url=demo.url, headers=_auth(demo), timeout=10) as client:
+            me = client.get("/api/v1/me").json()
+            assert me["user"]["id"] == "noah.fischer"
+            assert "manage_members" in me["restricted_capabilities"]
+            titles = [i["title"] for i in client.get(
+                "/api/v1/incidents", params={"limit": 500}).json()["items"]]
+            assert any(t.startswith("Personal data breach") for t in titles)
+    with pytest.raises(ValueError, match="no demo user"):
+        DemoServer(as_user="nobody").start()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import textual
-from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import DEMO_ALL, DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     PINNED_TEXTUAL,
     SIZE_IDS,
@@ -34,7 +34,7 @@ from incidenttui.widgets.timeline_view import TimelineView
 #: A full screen: (keys, screen class, text it shows, the title line's start, snapshot)
 #: A modal: (keys, screen class, text it shows, selector of its box, snapshot)
 FROM_QUEUE = [
-    ((), "QueueScreen", "INC-1304", "Queue · open · 8 · sort priority", "queue"),
+    ((), "QueueScreen", "INC-1304", f"Queue · open · {DEMO_OPEN} · sort priority", "queue"),
     (("C",), "ConflictsScreen", "No conflicts", "No conflicts: every change", "conflicts"),
     (("K",), "KpiScreen", "MTTA", "KPIs · last 30 days", None),
     (("O",), "OnCallScreen", "on-call", "On call ·", None),
@@ -130,7 +130,7 @@ async def test_every_screen(size: tuple[int, int], demo_store: Any, frozen: Any,
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     snapshots = Snapshots(size)
     async with app.run_test(size=size) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await wait_for(pilot, lambda: app.sync_status.user == "demo", what="the user")
         for keys, name, text, title, snap in FROM_QUEUE:
@@ -146,7 +146,7 @@ async def test_every_screen(size: tuple[int, int], demo_store: Any, frozen: Any,
             await pilot.press("escape")  # clears any selection
         # all incidents by SLA: a list longer than the screen
         await pilot.press("7", "s")
-        await wait_text(pilot, "Queue · all · 309 · sort sla")
+        await wait_text(pilot, f"Queue · all · {DEMO_ALL} · sort sla")
         await snapshots.take(pilot, "queue-all-sla")
         await pilot.press("6", "s", "s", "s", "g", "enter")
         await wait_screen(pilot, "DetailScreen")
@@ -188,9 +188,9 @@ async def test_no_color(size: tuple[int, int], demo_store: Any, frozen: Any, con
     assert app.no_color
     assert any(isinstance(f, NoColor | Monochrome) for f in app._filters)
     async with app.run_test(size=size) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
-        await check_full_screen(pilot, size, "Queue · open · 8")
+        await check_full_screen(pilot, size, f"Queue · open · {DEMO_OPEN}")
         await pilot.press("enter")
         await wait_screen(pilot, "DetailScreen")
         await wait_text(pilot, "SLA:")

@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
-from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     type_text,
     wait_for,
@@ -34,7 +34,7 @@ def demo_app(demo_store: Any, frozen: Any, config_for: Any) -> OpenApp:
         app = make_app(config_for(store_path=demo_store, offline=True,
                                   server_url=OFFLINE_URL))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_queue(pilot, lambda ids: len(ids) == 8)
+            await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
             await wait_store(pilot)
             yield app, pilot
 

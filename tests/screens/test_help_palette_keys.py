@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app_fixtures import OFFLINE_URL  # type: ignore[import-not-found]
+from app_fixtures import DEMO_OPEN, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
     type_text,
     wait_for,
@@ -39,7 +39,7 @@ async def test_help_lists_the_queue_keys(demo_store: Any, frozen: Any,
                                          config_for: Any) -> None:
     app = offline_app(config_for, demo_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("question_mark")
         await wait_screen(pilot, "HelpScreen")
         await wait_text(pilot, "Keys: queue")
@@ -61,7 +61,7 @@ async def test_help_lists_the_detail_keys(demo_store: Any, frozen: Any,
                                           config_for: Any) -> None:
     app = offline_app(config_for, demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await pilot.press("enter")
         await wait_screen(pilot, "DetailScreen")
@@ -87,7 +87,7 @@ def palette_prompts(app: Any) -> list[str]:
 
 
 async def open_palette_and_sort(pilot: Any, app: Any, key: str) -> None:
-    await wait_queue(pilot, lambda ids: len(ids) == 8)
+    await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
     await pilot.press(key)
     await wait_screen(pilot, "CommandPalette")
     await type_text(pilot, "queue")
@@ -116,7 +116,7 @@ async def test_command_palette_with_ctrl_p(demo_store: Any, frozen: Any,
                                            config_for: Any) -> None:
     app = offline_app(config_for, demo_store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await pilot.press("ctrl+p")
         await wait_screen(pilot, "CommandPalette", timeout=2)
 
@@ -125,7 +125,7 @@ async def test_palette_offers_the_detail_actions(demo_store: Any, frozen: Any,
                                                  config_for: Any) -> None:
     app = offline_app(config_for, demo_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await pilot.press("enter")
         await wait_screen(pilot, "DetailScreen")
@@ -146,7 +146,7 @@ async def test_keymap_remaps_by_binding_id(demo_store: Any, frozen: Any,
     settings = Settings(keys={"queue.sort": "o", "incident.acknowledge": "A"})
     app = offline_app(config_for, demo_store, settings=settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_queue(pilot, lambda ids: len(ids) == 8)
+        await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         await wait_store(pilot)
         await pilot.press("s")
         await pilot.pause(0.1)

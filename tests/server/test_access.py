@@ -1,24 +1,24 @@
 """Every endpoint has a rule (server/access.py), and the running server answers every role ×
 every endpoint as the matrix says: 403 exactly when the role may not do the operation on any
-incident. SQLite and PostgreSQL.
-
-Restricted incidents are not in the server yet; their leak tests come with the wiring.
+incident; on a restricted incident the caller cannot see, word for word the answer for a
+missing incident. SQLite and PostgreSQL. (Leaks through every read path: test_restricted.py.)
 """
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from apihelpers import incident_body
 
 from incidenttui.api import paths
 from incidenttui.domain.enums import Role
-from incidenttui.domain.permissions import may_at_all
+from incidenttui.domain.permissions import can_see, may_at_all
 from incidenttui.server.access import ENDPOINTS, INTEGRATION_KEYED, ON_INCIDENT, operation_for
 
 #: Endpoints the server does not yet answer as the matrix says; each turns the test into a
 #: strict xfail, so wiring it shows as XPASS and the entry must go.
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("integration", "GET", paths.ME): "/me still needs Permission.READ, not read_self",
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 NEW_USERS = {"security": "sam", "integration": "iggy"}
 USER_ENDPOINTS = sorted(e for e, op in ENDPOINTS.items()
                         if op is not None and e not in INTEGRATION_KEYED)
@@ -60,8 +60,25 @@ def tokens(server) -> dict[str, str]:
 
 def request_for(method: str, path: str) -> tuple[str, dict]:
     """A harmless request: a missing incident or integration, an empty body."""
-    url = path.replace("{key}", "INC-99999999").replace("{integration_id}", "no-such-id")
+    url = (path.replace("{key}", "INC-99999999").replace("{integration_id}", "no-such-id")
+           .replace("{user}", "ray"))
     return url, ({"json": {}} if method in ("POST", "PATCH") else {})
+
+
+def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
+    """A request on incident ``key`` whose body is valid, so that only the incident (missing
+    or hidden) can be what is refused."""
+    url = path.replace("{key}", key).replace("{user}", "ray")
+    suffix = path.removeprefix(paths.incident("{key}"))
+    bodies = {"": {"base_version": 1, "title": "Renamed"}, "/escalate": {"reason": "why"},
+              "/notes": {"text": "a note"},
+              "/links": {"kind": "related", "target": "INC-99999998"},
+              paths.MEMBERS: {"user": "ray"},
+              paths.BREACH_NOTIFICATION: {"authority": "CNIL"},
+              "/policy-level": {"level": 2, "reason": "why"}}
+    if method == "GET" or method == "DELETE":
+        return url, {}
+    return url, {"json": bodies.get(suffix, {})}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -86,6 +103,46 @@ def test_every_role_at_every_endpoint(server, tokens: dict[str, str], role: Role
     assert answer.status_code in expected, (answer.status_code, answer.text)
     if answer.status_code >= 400:
         assert answer.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def secret(server, tokens: dict[str, str]) -> str:
+    """A restricted (security) incident nobody was added to; its ref."""
+    with server.client("admin") as client:
+        answer = client.post(paths.INCIDENTS, json=incident_body(
+            category="security", title=f"Leaked key {uuid.uuid4().hex[:6]}"))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["ref"]
+
+
+INCIDENT_ENDPOINTS = sorted(ON_INCIDENT)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(("method", "path"), INCIDENT_ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p in INCIDENT_ENDPOINTS])
+def test_every_role_at_every_endpoint_on_a_restricted_incident(
+        server, tokens: dict[str, str], secret: str, role: Role, method: str,
+        path: str) -> None:
+    """Who may not do the operation at all: 403. Who cannot see the incident: exactly the
+    answer for a missing one (status and body, but for the key). Everyone else: let through
+    to the incident (any answer but 401, 403 or 404)."""
+    operation = ENDPOINTS[method, path]
+    assert operation is not None
+    missing_key = f"INC-{int(secret.removeprefix('INC-')) + 10_000_000}"
+    url, kwargs = valid_request(method, path, secret)
+    with server.client(role.value) as client:
+        answer = client.request(method, url, **kwargs)
+        missing_url, missing_kwargs = valid_request(method, path, missing_key)
+        missing = client.request(method, missing_url, **missing_kwargs)
+    if not may_at_all(role, operation):
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["detail"]
+    elif not can_see(role, True, member=False):
+        assert answer.status_code == missing.status_code == 404, (answer.text, missing.text)
+        assert answer.text == missing.text.replace(missing_key, secret)
+    else:
+        assert answer.status_code not in (401, 403, 404), (answer.status_code, answer.text)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(e for e, op in ENDPOINTS.items()

@@ -15,6 +15,7 @@ from incidenttui.server.admin import (
 from incidenttui.server.auth import hash_token
 from incidenttui.server.db import Database
 from incidenttui.server.models import Change, User
+from incidenttui.server.tokens import list_tokens
 
 
 @pytest.fixture
@@ -45,7 +46,10 @@ def test_saves_are_recorded_in_the_feed(db):
     with db.read() as session:
         stored = session.get(User, "rita")
         assert stored is not None and stored.role == "commander"
-        assert stored.token_hash == hash_token(new_token)
+        tokens = {t.token_hash: t for t in list_tokens(session, "rita")}
+        assert tokens[hash_token(new_token)].name == "default"
+        assert tokens[hash_token(new_token)].revoked_at is None
+        assert tokens[hash_token(token)].revoked_at is not None  # re-issued: the old one goes
     assert feed(db)[-2:] == [("team", "platform"), ("user", "rita")]
 
 

@@ -1,6 +1,7 @@
 """Schemathesis against the live server's /openapi.json: no request may make it answer 500,
-and every answer must match the schema. Bounded and deterministic (fixed seed, derandomized),
-authenticated as a responder; runs on SQLite and PostgreSQL."""
+and every answer must match the schema, for every role's token (each generated request is
+sent as each role: 401/403/404/409/422 with a message, never 500). Bounded and deterministic
+(fixed seed, derandomized); runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -60,8 +61,29 @@ def api_schema(server):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.fixture(scope="module")
+def role_tokens(server) -> dict[str, str]:
+    """A token for every role (the seeded users, and a security and an integration user)."""
+    from incidenttui.domain.enums import Role
+    from incidenttui.server.auth import create_user
+
+    with server.database.write() as session:
+        for role, name in (("security", "sami"), ("integration", "ingo")):
+            _user, server.tokens[role] = create_user(session, name, role)
+    return {role.value: server.tokens[role.value] for role in Role}
+
+
 @schema.parametrize()
-def test_no_server_errors_and_answers_match_the_schema(case, server):
+def test_no_server_errors_and_answers_match_the_schema(case, server, role_tokens):
     if isinstance(case.query, dict) and case.path.endswith("/changes") and "wait" in case.query:
         case.query["wait"] = 0  # an example may ask a long-poll to wait up to 60 s
     case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+    for role, token in role_tokens.items():
+        if role == "responder":
+            continue  # the call above
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code < 500, (role, response.status_code, response.text)
+        if response.status_code in (401, 403, 404, 409, 422):
+            assert response.json()["detail"], (role, response.text)
+        if case.path == "/api/v1/me" and response.status_code == 200:  # sent as that role
+            assert response.json()["user"]["role"] == role

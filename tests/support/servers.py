@@ -218,12 +218,16 @@ def _server_logging() -> None:
 class ThreadedServer:
     """``create_app(db_url)`` on uvicorn in a daemon thread, on a socket bound to port 0."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, auth_limiter: Any = None) -> None:
         import uvicorn
 
         from incidenttui.server.app import create_app
+        from incidenttui.server.ratelimit import FailureLimiter
 
-        self.app = create_app(db_url)
+        # Tests send bad tokens on purpose from one address (loopback): the default limit
+        # would refuse the next test's good ones. The rate-limit tests pass their own.
+        limiter = auth_limiter if auth_limiter is not None else FailureLimiter(1_000_000)
+        self.app = create_app(db_url, auth_limiter=limiter)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted sockets inherit this; without it every keep-alive request waits ~40 ms
@@ -257,9 +261,9 @@ class ThreadedServer:
 
 
 @contextmanager
-def threaded_server(kind: str, db_url: str) -> Iterator[LiveServer]:
+def threaded_server(kind: str, db_url: str, auth_limiter: Any = None) -> Iterator[LiveServer]:
     tokens = seed(db_url)
-    running = ThreadedServer(db_url).start()
+    running = ThreadedServer(db_url, auth_limiter).start()
     live = LiveServer(kind=kind, db_url=db_url, base_url=running.base_url, tokens=tokens)
     try:
         yield live

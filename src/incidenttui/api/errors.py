@@ -14,6 +14,7 @@ REFUSAL_STATUS: dict[RefusalKind, int] = {
     RefusalKind.INVALID: 422,
     RefusalKind.STATE: 409,
     RefusalKind.NOT_FOUND: 404,
+    RefusalKind.FORBIDDEN: 403,
 }
 
 

@@ -16,6 +16,12 @@ EVENTS_V2 = f"{API}/events"
 INTEGRATIONS = f"{API}/integrations"
 ALERTMANAGER = f"{INTEGRATIONS}/alertmanager"
 
+#: Suffixes of one incident's path (see :func:`incident`).
+MEMBERS = "/members"
+RESTRICT = "/restrict"
+UNRESTRICT = "/unrestrict"
+BREACH_NOTIFICATION = "/breach-notification"
+
 
 def incident(key: str, suffix: str = "") -> str:
     """The path of one incident (``key`` is its UUID or number), with an optional suffix."""

@@ -69,6 +69,8 @@ class IncidentCreate(Strict):
     major: bool = False
     detected_at: UtcTime | None = None
     started_at: UtcTime | None = None
+    #: Create it restricted (a security incident is restricted whatever this says).
+    restricted: bool = False
 
 
 class IncidentPatch(Strict):
@@ -116,6 +118,29 @@ class NoteBody(Strict):
     id: UUID | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000),
                     AfterValidator(no_nul), AfterValidator(not_blank)]
+    #: Mark it as evidence (kept in the event's data; like every note, never edited or
+    #: deleted).
+    evidence: bool = False
+
+
+class BreachNotificationBody(Strict):
+    """The personal-data breach was notified to the supervisory authority (GDPR Art. 33)."""
+
+    authority: Line
+    reference: Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)] = ""
+
+
+class MemberBody(Strict):
+    """Someone to add to a restricted incident."""
+
+    user: Slug
+
+
+class MembersOut(BaseModel):
+    """The people added to an incident (besides the roles that see every restricted one)."""
+
+    incident_id: str
+    members: list[str]
 
 
 class LinkBody(Strict):

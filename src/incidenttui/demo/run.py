@@ -50,7 +50,8 @@ class DemoServer:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", *,
                  now: datetime | None = None, seed: int = 7,
-                 log_level: str = "warning", quiet: bool = False) -> None:
+                 log_level: str = "warning", quiet: bool = False,
+                 as_user: str | None = None) -> None:
         self.host = host
         self.quiet = quiet  # log through the root logger (to a file) instead of stderr
         self.port = port
@@ -59,7 +60,12 @@ class DemoServer:
         self.log_level = log_level
         self.url = ""
         self.token = ""
+        #: a seeded user to be instead of the demo responder (e.g. ``noah.fischer`` of the
+        #: security team, who sees the restricted security incidents)
+        self.as_user = as_user
         self.user = DEMO_USER
+        self.role = DEMO_ROLE.value
+        self.team: str | None = DEMO_TEAM
         self.db: Any = None  # incidenttui.server.db.Database once started
         self.directory: Path | None = None
         self._server: Any = None  # uvicorn.Server
@@ -96,6 +102,16 @@ class DemoServer:
         self.db.migrate()
         seed_demo(self.db, now=self.now, seed=self.seed)
         with self.db.write() as session:
+            if self.as_user is not None:
+                from incidenttui.server.models import User
+                from incidenttui.server.tokens import create_token
+
+                seeded = session.get(User, self.as_user)
+                if seeded is None:
+                    raise ValueError(f"no demo user {self.as_user!r}")
+                _token, self.token = create_token(session, seeded.id, "demo")
+                self.user, self.role, self.team = seeded.id, seeded.role, seeded.team_id
+                return
             user, self.token = create_user(session, DEMO_USER, DEMO_ROLE, DEMO_TEAM,
                                            display_name="Demo Responder",
                                            email=f"{DEMO_USER}@shop.example")
@@ -180,7 +196,7 @@ def print_banner(demo: DemoServer, out: TextIO) -> None:
     """Tell the user where the demo runs, who they are, and how to point a client at it."""
     out.write(
         f"incidenttui demo server: {demo.url}\n"
-        f"  user:  {demo.user} ({DEMO_ROLE.value}, team {DEMO_TEAM})\n"
+        f"  user:  {demo.user} ({demo.role}, team {demo.team})\n"
         f"  token: {demo.token}\n"
         f"  data:  {demo.directory} (temporary; removed on exit)\n"
         "\n"
@@ -192,7 +208,7 @@ def print_banner(demo: DemoServer, out: TextIO) -> None:
     out.flush()
 
 
-def run_demo(port: int = 0, serve_only: bool = False) -> int:
+def run_demo(port: int = 0, serve_only: bool = False, as_user: str | None = None) -> int:
     """Run the demo server until Ctrl-C or SIGTERM; return the exit code.
 
     Starts a :class:`DemoServer` on 127.0.0.1 (``port`` 0 picks a free port), prints the
@@ -204,7 +220,7 @@ def run_demo(port: int = 0, serve_only: bool = False) -> int:
     server stops when the app quits.
     """
     if not serve_only:
-        return _demo_app(port)
+        return _demo_app(port, as_user)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -216,7 +232,10 @@ def run_demo(port: int = 0, serve_only: bool = False) -> int:
             previous[sig] = signal.signal(sig, on_signal)
     try:
         try:
-            demo = DemoServer(port=port).start()
+            demo = DemoServer(port=port, as_user=as_user).start()
+        except ValueError as exc:
+            print(f"incidenttui demo: {exc}", file=sys.stderr)
+            return 2
         except OSError as exc:
             print(f"incidenttui demo: cannot listen on 127.0.0.1:{port}: "
                   f"{exc.strerror or exc}", file=sys.stderr)
@@ -237,14 +256,17 @@ def run_demo(port: int = 0, serve_only: bool = False) -> int:
                 signal.signal(sig, handler)
 
 
-def _demo_app(port: int) -> int:
+def _demo_app(port: int, as_user: str | None = None) -> int:
     """The app on a fresh demo server; server logs go to a file, never over the screen."""
     import logging
 
     from incidenttui.cli import run_app
 
     try:
-        demo = DemoServer(port=port, quiet=True).start()
+        demo = DemoServer(port=port, quiet=True, as_user=as_user).start()
+    except ValueError as exc:
+        print(f"incidenttui demo: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"incidenttui demo: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -50,9 +50,12 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
+from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.domain.refs import ref
-from incidenttui.server.changes import record_changes
+from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import Database
+from incidenttui.server.membership import IncidentMember
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.service import (
     event_json,
@@ -103,8 +106,8 @@ USERS: tuple[tuple[str, str, Role, str], ...] = (
     ("kenji.watanabe", "Kenji Watanabe", Role.RESPONDER, "payments-experts"),
     ("lars.nielsen", "Lars Nielsen", Role.RESPONDER, "network"),
     ("fatima.elamrani", "Fatima El Amrani", Role.RESPONDER, "network"),
-    ("noah.fischer", "Noah Fischer", Role.RESPONDER, "security"),
-    ("aisha.khan", "Aisha Khan", Role.RESPONDER, "security"),
+    ("noah.fischer", "Noah Fischer", Role.SECURITY, "security"),
+    ("aisha.khan", "Aisha Khan", Role.SECURITY, "security"),
     ("claire.dubois", "Claire Dubois", Role.COMMANDER, "management"),
     ("ben.carter", "Ben Carter", Role.VIEWER, "management"),
 )
@@ -513,6 +516,7 @@ class _Incident:
     links: list[dict[str, str]] = field(default_factory=list)
     version: int = 1
     field_versions: dict[str, int] = field(default_factory=dict)
+    restricted: bool = False
 
     def row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in Incident.model_fields}
@@ -959,6 +963,8 @@ class _Seeder:
             live("vendor-hold", 300, "erp-sync",
                  "ERP stock sync stuck: NordStock WMS API returns 503", 2, 2),
             live("cdn", 15, "cdn", "CDN 5xx in eu-west", 2, 2),
+            live("breach", 3, "accounts",
+                 "Personal data breach: customer export bucket was publicly readable", 1, 1),
         ]
 
     def live(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
@@ -1085,6 +1091,37 @@ class _Seeder:
         w.note(a(45), "aisha.khan", "Repository history rewritten, contractor's access reviewed. "
                                     "Breach assessment with the DPO at 16:00.")
 
+    def _live_breach(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
+        """A personal-data breach the SOC became aware of yesterday evening and logs now, as
+        it records what it did through the night against the playbook; the 72-hour
+        notification clock runs from that awareness (detection), not from the logging, and the
+        authority is not notified yet. (Logged last of all, so the other incidents keep their
+        numbers and their content whatever this one holds.)"""
+        a = self.ago
+        playbook = DEFAULT_PLAYBOOKS[PlaybookKind.DATA_BREACH]
+        w = self.create(plan, plan.created_at, "noah.fischer", "security",
+                        "External researcher report (received 21:40 yesterday): the nightly "
+                        "CRM export bucket (crm-exports-eu) allowed public listing and reads. "
+                        "It holds names, e-mail and postal addresses of about 41,000 "
+                        f"customers; no payment data.\n\nImpact: {IMPACT_TEXT[1]}",
+                        assignee="noah.fischer", detected=timedelta(hours=12),
+                        started=timedelta(days=6), category=C.SECURITY)
+        w.act(a(2.9), "noah.fischer", Action.ACKNOWLEDGE)
+        w.act(a(2.8), "noah.fischer", Action.START)
+        w.note(a(2.6), "noah.fischer", check_text(playbook, "isolate"))
+        w.note(a(2.5), "noah.fischer", "Bucket made private at 21:55 yesterday; public access "
+                                       "block enabled on the whole account.")
+        w.note(a(2.2), "aisha.khan", check_text(playbook, "revoke-access"))
+        w.escalate(a(2.0), "aisha.khan", EscalationKind.HIERARCHICAL,
+                   "Personal-data breach: informing management and the DPO; the 72-hour "
+                   "notification clock runs from 21:40 yesterday.")
+        w.note(a(1.6), "aisha.khan", "Access logs: 312 GET requests from 4 external IPs over "
+                                     "6 days, the researcher's included.")
+        w.note(a(1.3), "aisha.khan", check_text(playbook, "root-cause"))
+        w.note(a(1.0), "noah.fischer", check_text(playbook, "scope"))
+        w.note(a(0.8), "noah.fischer", "Affected: 41,212 customers (name, e-mail, postal "
+                                       "address). Draft notification for the DPO.")
+
     def _live_search_lag(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
         a = self.ago
         w = self.create(plan, plan.created_at, "mateo.rossi", "platform",
@@ -1204,9 +1241,23 @@ def _write(session: Session, walks: list[_Walk]) -> None:
                     [e.row() for w in walks for e in w.events])
     # Each incident is followed by its events, so any prefix of the feed is consistent.
     # incident_json/event_json read attributes, so the snapshots are exactly the API's.
-    changes: list[tuple[str, str, dict[str, Any]]] = []
+    # Restricted incidents' rows reach only who may see them (server/visibility.py); whoever
+    # logged or was assigned one without a role that sees them all is made a member.
+    roles = {user_id: role for user_id, _, role, _ in USERS}
+    members = []
+    changes: list[ChangeRow] = []
     for walk in walks:
-        changes.append(("incident", walk.incident.id,
-                        incident_json(cast(Incident, walk.incident))))
-        changes += [("event", e.id, event_json(cast(TimelineEvent, e))) for e in walk.events]
+        incident = walk.incident
+        secret = is_restricted(incident.category, incident.restricted)
+        if secret:
+            people = {p for p in (incident.reporter, incident.assignee)
+                      if p is not None and roles.get(p) not in SEES_ALL_RESTRICTED}
+            members += [{"incident_id": incident.id, "user_id": p, "added_by": incident.reporter,
+                         "added_at": incident.created_at} for p in sorted(people)]
+        changes.append(("incident", incident.id, incident_json(cast(Incident, incident)),
+                        incident.id, secret))
+        changes += [("event", e.id, event_json(cast(TimelineEvent, e)), incident.id, secret)
+                    for e in walk.events]
+    if members:
+        session.execute(insert(tables[IncidentMember.__tablename__]), members)
     record_changes(session, changes)

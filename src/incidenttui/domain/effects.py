@@ -108,11 +108,12 @@ def escalate_effect(state: Mapping[str, Any], kind: EscalationKind | str, reason
     return Effect(changes, [EventDraft(EventKind.ESCALATION, reason, data)])
 
 
-def note_effect(text: str, note_id: str | None = None) -> Effect:
-    """A note: an append that never conflicts."""
+def note_effect(text: str, note_id: str | None = None, *, evidence: bool = False) -> Effect:
+    """A note: an append that never conflicts (``evidence``: marked as evidence)."""
     if not (text or "").strip():
         raise Refused("A note cannot be empty.", "text")
-    return Effect({}, [EventDraft(EventKind.NOTE, text, {}, note_id)])
+    return Effect({}, [EventDraft(EventKind.NOTE, text, {"evidence": True} if evidence else {},
+                                  note_id)])
 
 
 def link_effect(state: Mapping[str, Any], kind: LinkKind | str, target_id: str,

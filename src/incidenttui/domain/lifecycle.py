@@ -24,6 +24,8 @@ class RefusalKind(StrEnum):
     STATE = "state"
     #: Something the change names does not exist.
     NOT_FOUND = "not_found"
+    #: The caller's role may not make this change (the permission matrix).
+    FORBIDDEN = "forbidden"
 
 
 class Refused(Exception):

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 #: The document's sections, in the order they are read and written.
 SECTIONS = ("teams", "users", "services", "schedules", "policies")
-_SINGULAR = {"teams": "team", "users": "user", "services": "service", "schedules": "schedule",
+SINGULAR = {"teams": "team", "users": "user", "services": "service", "schedules": "schedule",
              "policies": "policy"}
 
 
@@ -99,7 +99,7 @@ class Step:
 
     def __str__(self) -> str:
         what = f" ({', '.join(self.fields)})" if self.fields else ""
-        return f"{self.change.value} {_SINGULAR[self.section]} {self.id}{what}"
+        return f"{self.change.value} {SINGULAR[self.section]} {self.id}{what}"
 
 
 # -- parsing ---------------------------------------------------------------------------------

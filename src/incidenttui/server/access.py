@@ -32,12 +32,18 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("POST", paths.incident("{key}", "/notes")): Operation.NOTE,
     ("POST", paths.incident("{key}", "/links")): Operation.LINK,
     ("POST", paths.incident("{key}", "/policy-level")): Operation.ESCALATE,
+    ("POST", paths.incident("{key}", paths.MEMBERS)): Operation.MANAGE_MEMBERS,
+    ("DELETE", paths.incident("{key}", f"{paths.MEMBERS}/{{user}}")): Operation.MANAGE_MEMBERS,
+    ("POST", paths.incident("{key}", paths.RESTRICT)): Operation.RESTRICT,
+    ("POST", paths.incident("{key}", paths.UNRESTRICT)): Operation.UNRESTRICT,
+    ("POST", paths.incident("{key}", paths.BREACH_NOTIFICATION)):
+        Operation.RECORD_BREACH_NOTIFICATION,
     ("GET", paths.TEAMS): Operation.READ_DIRECTORY,
     ("GET", paths.USERS): Operation.READ_DIRECTORY,
     ("GET", paths.SERVICES): Operation.READ_DIRECTORY,
     ("GET", paths.ONCALL): Operation.READ_DIRECTORY,
     ("GET", paths.CHANGES): Operation.READ,
-    # authenticated by the integration's key today, not by a user's token
+    # authenticated by an integration's key, which acts with the integration role
     ("POST", paths.ALERTMANAGER): Operation.INGEST_ALERTS,
     ("POST", paths.EVENTS_V2): Operation.INGEST_ALERTS,
     ("GET", paths.INTEGRATIONS): Operation.MANAGE_INTEGRATIONS,

@@ -24,6 +24,7 @@ from incidenttui.server.escalation import Escalator, escalation_interval
 from incidenttui.server.limits import BodyLimit
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
 from incidenttui.server.notify import Channels, Deliverer
+from incidenttui.server.ratelimit import FailureLimiter
 from incidenttui.server.routes import (
     directory,
     escalation,
@@ -36,8 +37,26 @@ from incidenttui.server.routes import (
 __all__ = ["ApiError", "app_from_env", "create_app"]
 
 
-def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
-    """The API application over ``database`` (a :class:`Database` or a URL)."""
+def auth_limiter_from_env() -> FailureLimiter:
+    """The failed-authentication limit: ``INCIDENTTUI_AUTH_FAILURES`` as ``N/SECONDS``
+    (default 10/60: ten failures from one address in a minute, then 429 until the oldest
+    leaves the window)."""
+    import os
+
+    value = os.environ.get("INCIDENTTUI_AUTH_FAILURES", "10/60")
+    count, _, window = value.partition("/")
+    try:
+        return FailureLimiter(int(count), float(window or 60))
+    except ValueError:
+        raise ValueError(f"INCIDENTTUI_AUTH_FAILURES={value!r}: use N/SECONDS, e.g. 10/60"
+                         ) from None
+
+
+def create_app(database: Database | str, *, migrate: bool = True,
+               auth_limiter: FailureLimiter | None = None) -> FastAPI:
+    """The API application over ``database`` (a :class:`Database` or a URL);
+    ``auth_limiter``: how failed authentications are limited per address (default:
+    :func:`auth_limiter_from_env`)."""
     db = database if isinstance(database, Database) else Database(database)
     if migrate:
         db.migrate()
@@ -67,6 +86,7 @@ def create_app(database: Database | str, *, migrate: bool = True) -> FastAPI:
     app.state.db = db
     app.state.notifier = notifier
     app.state.metrics = metrics
+    app.state.auth_limiter = auth_limiter if auth_limiter is not None else auth_limiter_from_env()
     # Innermost first: the metrics middleware (outermost) counts every answer, 413s too.
     # The alert routes bound their bodies themselves (512 KiB, in their own answer shapes).
     app.add_middleware(BodyLimit, own_limits=(EVENTS_V2, INTEGRATIONS))

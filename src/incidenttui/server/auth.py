@@ -1,7 +1,10 @@
 """Bearer tokens: generated once, shown once, stored only as a SHA-256 hash.
 
 Tokens are 256 random bits, so a fast hash is enough: nobody can guess a preimage, and the
-lookup by hash stays a single indexed read per request.
+lookup by hash stays a single indexed read per request. Every token is a named row of
+``api_tokens`` (server/tokens.py: several per user, each with an expiry, revocable);
+``users.token_hash`` is no longer read (migration 0004 turned each one into a token named
+``default``).
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from incidenttui.domain import Role
 from incidenttui.server.db import loaded
@@ -33,45 +38,73 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user holding ``token``, or None."""
-    if not token or len(token) > 200:
+@dataclass(frozen=True)
+class Bearer:
+    """An authenticated bearer: the user and the named token (server/tokens.py) they used."""
+
+    user: User
+    token_id: str
+    token_name: str
+
+
+_BEARER_BY_HASH = ("SELECT u.id, u.display_name, u.role, u.team_id, u.email, u.active, "
+                   "u.created_at, t.id, t.name, t.expires_at, t.revoked_at "
+                   "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?")
+
+
+def _utc(value: Any) -> datetime | None:
+    """A time column as the driver returns it (SQLite: text), aware UTC."""
+    if value is None:
         return None
-    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
-    return user if user is not None and user.active else None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_USER_BY_HASH = ("SELECT id, display_name, role, team_id, email, active, created_at "
-                 "FROM users WHERE token_hash = ?")
+def authenticate_bearer(db: Database, token: str, now: datetime | None = None
+                        ) -> Bearer | None:
+    """The active user holding ``token`` and which of their tokens it is, or None: unknown,
+    revoked, expired, or the user is inactive.
 
-
-def authenticate_token(db: Database, token: str) -> User | None:
-    """The active user holding ``token``, or None: one indexed select on the token's hash,
-    read on every request, so a revoked or re-issued token fails at once on every replica.
-
-    The same answer as :func:`user_for_token`, straight from the driver (a user is read on
-    every request: SQLAlchemy's ORM costs twenty times the read itself here).
+    One indexed select on the token's hash, read on every request straight from the driver
+    (no ORM session, no write, no cache): a token revoked on any replica fails at once here
+    too, and so does one that expired a moment ago.
     """
     if not token or len(token) > 200:
         return None
-    rows = db.query(_USER_BY_HASH, (hash_token(token),))
+    rows = db.query(_BEARER_BY_HASH, (hash_token(token),))
     if not rows:
         return None
-    user_id, display_name, role, team_id, email, active, created_at = rows[0]
-    if not active:
+    (user_id, display_name, role, team_id, email, active, created_at, token_id, token_name,
+     expires_at, revoked_at) = rows[0]
+    if not active or revoked_at is not None:
         return None
-    if isinstance(created_at, str):  # SQLite keeps text
-        created_at = datetime.fromisoformat(created_at)
-    return loaded(User, {"id": user_id, "display_name": display_name, "role": role,
+    expires = _utc(expires_at)
+    if expires is not None and expires <= (now or datetime.now(UTC)):
+        return None
+    user = loaded(User, {"id": user_id, "display_name": display_name, "role": role,
                          "team_id": team_id, "email": email, "token_hash": None,
-                         "active": bool(active), "created_at": created_at.replace(tzinfo=UTC)})
+                         "active": bool(active), "created_at": _utc(created_at)})
+    return Bearer(user, token_id, token_name)
+
+
+def authenticate_token(db: Database, token: str) -> User | None:
+    """The active user holding ``token`` (see :func:`authenticate_bearer`), or None."""
+    found = authenticate_bearer(db, token)
+    return found.user if found is not None else None
+
+
+#: The token :func:`create_user` issues (and re-issues, revoking the one before).
+DEFAULT_TOKEN_NAME = "default"
 
 
 def create_user(session: Session, name: str, role: Role | str, team: str | None = None,
                 display_name: str | None = None, email: str | None = None) -> tuple[User, str]:
     """Create user ``name`` (or give an existing one a new token); return it and its token.
 
-    The token is not stored anywhere; only its hash is.
+    The token is the user's ``default`` named token (server/tokens.py); re-issuing revokes
+    the default token before it (the user's other named tokens stay). The token is not
+    stored anywhere; only its hash is.
     """
     if not _NAME.match(name):
         raise ValueError(f"invalid user name {name!r}: letters, digits, '.', '_', '-', '@'")
@@ -87,7 +120,17 @@ def create_user(session: Session, name: str, role: Role | str, team: str | None 
         user.role, user.active = role, True
         if team is not None:
             user.team_id = team
-    user.token_hash = hash_token(token)
     session.add(user)
+    session.flush()
+    from incidenttui.server.tokens import ApiToken
+
+    now = datetime.now(UTC)
+    for old in session.exec(select(ApiToken).where(
+            col(ApiToken.user_id) == user.id, col(ApiToken.name) == DEFAULT_TOKEN_NAME,
+            col(ApiToken.revoked_at).is_(None))).all():
+        old.revoked_at = now
+        session.add(old)
+    session.add(ApiToken(id=str(uuid.uuid4()), user_id=user.id, name=DEFAULT_TOKEN_NAME,
+                         token_hash=hash_token(token), created_at=now))
     session.flush()
     return user, token

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -31,9 +32,19 @@ _LOCKED = "incidenttui.feed_locked"
 _DEFERRED = "incidenttui.deferred_changes"
 
 
-def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Append ``(entity, id, snapshot)`` rows to the feed inside the caller's transaction
-    (or, after :func:`defer_changes`, when :func:`write_deferred_changes` is called).
+#: A feed row: ``(entity, id, snapshot)``, or with the incident it is about and whether that
+#: incident is restricted: ``(entity, id, snapshot, incident_id, restricted)``.
+ChangeRow = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], str | None, bool]
+#: A feed row as it is inserted: ``(entity, id, snapshot, incident_id, restricted, audience)``.
+FullRow = tuple[str, str, dict[str, Any], str | None, bool, str | None]
+
+
+def record_changes(session: Session, changes: Sequence[ChangeRow],
+                   audience: str | None = None) -> None:
+    """Append rows to the feed inside the caller's transaction (or, after
+    :func:`defer_changes`, when :func:`write_deferred_changes` is called); ``audience``: the
+    one user they are for (server/visibility.py filters the feed per caller by these
+    columns).
 
     Call this last in a write transaction: on PostgreSQL it takes the feed lock, which then
     serialises commits until this transaction ends.
@@ -41,17 +52,35 @@ def record_changes(session: Session, changes: list[tuple[str, str, dict[str, Any
     if not changes:
         return
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
+    _add(session, [full_row(change, audience) for change in changes])
+
+
+def record_rows(session: Session, rows: Sequence[FullRow]) -> None:
+    """:func:`record_changes` for rows that each name their own audience."""
+    if rows:
+        session.flush()
+        _add(session, list(rows))
+
+
+def full_row(change: ChangeRow, audience: str | None = None) -> FullRow:
+    """``change`` with its incident, restriction and audience (none: a row for everyone)."""
+    if len(change) == 3:
+        return (change[0], change[1], change[2], None, False, audience)
+    return (*change, audience)  # type: ignore[return-value]
+
+
+def _add(session: Session, rows: list[FullRow]) -> None:
     deferred = session.info.get(_DEFERRED)
     if deferred is not None:
-        deferred.extend(changes)
+        deferred.extend(rows)
     else:
-        _insert_changes(session, changes)
+        _insert_changes(session, rows)
 
 
-def defer_changes(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+def defer_changes(session: Session) -> list[FullRow]:
     """Collect the feed rows of this transaction's writes for one insert at its end
     (:func:`write_deferred_changes`); returns the list they collect in."""
-    deferred: list[tuple[str, str, dict[str, Any]]] = []
+    deferred: list[FullRow] = []
     session.info[_DEFERRED] = deferred
     return deferred
 
@@ -63,15 +92,17 @@ def write_deferred_changes(session: Session) -> None:
         _insert_changes(session, deferred)
 
 
-def _insert_changes(session: Session, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
+def _insert_changes(session: Session, rows: list[FullRow]) -> None:
     # Core statements on the session's connection: the ORM's execute path costs more here.
     conn = session.connection()
     if conn.dialect.name == "postgresql" and not session.info.get(_LOCKED):
         conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})  # once per transaction
         session.info[_LOCKED] = True
     now = utcnow()
-    conn.execute(_INSERT_CHANGES, [{"at": now, "entity": entity, "entity_id": entity_id,
-                                    "data": data} for entity, entity_id, data in changes])
+    conn.execute(_INSERT_CHANGES, [
+        {"at": now, "entity": entity, "entity_id": entity_id, "data": data,
+         "incident_id": incident_id, "restricted": bool(restricted), "audience": audience}
+        for entity, entity_id, data, incident_id, restricted, audience in rows])
 
 
 def forget_rolled_back(session: Session) -> None:

@@ -21,6 +21,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "The user's role may not do this"},
     404: {"model": ErrorOut, "description": "No such incident"},
     422: {"model": ErrorOut, "description": "Bad input; `field` names it"},
+    429: {"model": ErrorOut, "description": "Too many failed authentications from this "
+                                            "address; retry after `Retry-After` seconds"},
 }
 #: ... and every write route.
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -34,6 +34,7 @@ from incidenttui.domain.escalation_policy import Clock, Policy, Position, StepKi
 from incidenttui.domain.oncall import Schedule, on_call
 from incidenttui.domain.organisation import parse_item
 from incidenttui.server import notify
+from incidenttui.server.audit import Origin
 from incidenttui.server.db import Database, loaded
 from incidenttui.server.models import TimelineEvent, User
 from incidenttui.server.notify import Channels
@@ -142,6 +143,7 @@ def run_due(db: Database, now: datetime | None = None, limit: int = BATCH,
         if not clocks:
             return 0
         writer = service.Writer(session, system_actor())
+        writer.origin = Origin(ACTOR, client="escalation policy")
         schedules: dict[str, Schedule] | None = None
         steps_run = 0
         for clock in clocks:
@@ -199,6 +201,8 @@ def _carry_out(writer: Any, incident: Any, policy: Policy, state: Clock,
             changes["assignee"] = people[0]
     [event] = writer.effect(incident, Effect(changes, [EventDraft(EventKind.ESCALATION, text,
                                                                   data)]))
+    writer.audit(f"incident.policy_{step.kind.value}", "incident", incident.id,
+                 {k: v for k, v in data.items() if k != "on_call"})
     notify.queue(writer.session, channels, incident=incident, event_id=event.id,
                  kind=step.kind.value, text=text, people=people, now=now)
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 from incidenttui.sqltypes import UTCDateTime, utcnow
@@ -97,6 +107,9 @@ class Incident(SQLModel, table=True):
     version: int = 1
     field_versions: dict[str, int] = Field(default_factory=dict,
                                            sa_column=Column(JSON, nullable=False))
+    #: Marked restricted (security incidents are restricted whatever it says).
+    restricted: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, default=False, server_default=false()))
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -129,6 +142,13 @@ class Change(SQLModel, table=True):
     entity: str = Field(max_length=20)
     entity_id: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: The incident the row is about (incident and event rows, ``forget`` entries).
+    incident_id: str | None = Field(default=None, max_length=36)
+    #: A row of a restricted incident: only callers who can see it get it.
+    restricted: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, default=False, server_default=false()))
+    #: The one user the row is for (``forget`` entries, re-sent snapshots); None: everyone.
+    audience: str | None = Field(default=None, max_length=64)
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -29,9 +29,14 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from incidenttui.domain import Refused, Role
 from incidenttui.domain import organisation as org_doc
 from incidenttui.domain.organisation import Change, Organisation, Step
+from incidenttui.server import audit, visibility
+from incidenttui.server.admin import cli_origin
+from incidenttui.server.audit import Origin
 from incidenttui.server.changes import record_changes
 from incidenttui.server.models import Incident, Service, Team, User
 from incidenttui.server.service import record_directory
+from incidenttui.server.tokens import list_tokens
+from incidenttui.sqltypes import utcnow
 
 #: The largest organisation file read (a few thousand people fit in far less).
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -154,9 +159,12 @@ def export_text(session: Session, fmt: str) -> str:
 # -- applying --------------------------------------------------------------------------------
 
 
-def apply(session: Session, desired: Organisation, *, dry_run: bool = False) -> Outcome:
+def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
+          origin: Origin | None = None) -> Outcome:
     """Make the database hold ``desired`` (in the caller's transaction; a dry run only
-    reports). :class:`OrganisationError` for a change that cannot be made (nothing done)."""
+    reports), each change audited as made by ``origin`` (default: the admin CLI's user).
+    :class:`OrganisationError` for a change that cannot be made (nothing done)."""
+    origin = origin or cli_origin()
     steps = org_doc.plan(current(session), desired)
     _check_admins_remain(session, steps)
     done: list[tuple[Step, str]] = []
@@ -174,6 +182,9 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False) -> 
                 directory.append(row)
             elif step.section in FEED_ENTITIES:
                 feed.append(_feed_entry(step))
+            audit.append(session, origin, f"org.{step.change.value}",
+                         org_doc.SINGULAR[step.section], step.id,
+                         {"fields": list(step.fields)} if step.fields else {})
         done.append((step, note))
     if directory:
         record_directory(session, directory)
@@ -229,10 +240,12 @@ def _blocker(session: Session, step: Step, desired: Organisation) -> str | None:
 
 def _note(session: Session, step: Step) -> str:
     if step.section == "users" and step.change == Change.CREATE:
-        existing = session.get(User, step.id)
-        if existing is None or existing.token_hash is None:
-            return ("no token yet: give one with incidenttui admin create-user "
-                    f"{step.id} --role {step.item.role.value}")
+        now = utcnow()
+        live = [t for t in list_tokens(session, step.id) if t.revoked_at is None
+                and (t.expires_at is None or t.expires_at > now)]
+        if not live:
+            return ("no token yet: give one with incidenttui admin tokens create "
+                    f"{step.id} --name NAME")
         return "reactivated"
     if step.change == Change.DEACTIVATE:
         return "deactivated: their tokens stop working now"
@@ -259,10 +272,14 @@ def _carry_out(session: Session, step: Step) -> Team | User | Service | None:
             user.active = False
             session.add(user)
             return user
+        old_role = user.role if user is not None else None
         user = user or User(id=item.id, display_name=item.name, role=item.role.value)
         user.display_name, user.role, user.team_id = item.name, item.role.value, item.team
         user.email, user.active = item.email, True
         session.add(user)
+        if old_role is not None and old_role != user.role:
+            session.flush()
+            visibility.role_changed(session, user.id, old_role, user.role)
         return user
     if step.section == "services":
         service = session.get(Service, step.id)

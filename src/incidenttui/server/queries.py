@@ -12,19 +12,23 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentDetail, IncidentPage
 from incidenttui.domain import Status
-from incidenttui.server import service
-from incidenttui.server.models import Incident
+from incidenttui.server import service, visibility
+from incidenttui.server.models import Incident, User
 
 if TYPE_CHECKING:
     from incidenttui.server.db import Database
 
 
-def incident_page(session: Session, *, status: Sequence[Status] | None = None,
+def incident_page(session: Session, user: User, *, status: Sequence[Status] | None = None,
                   priority: Sequence[int] | None = None, service_id: str | None = None,
                   team: str | None = None, assignee: str | None = None, offset: int = 0,
                   limit: int = 100) -> IncidentPage:
-    """Incidents, newest first, filtered and paginated."""
+    """The incidents ``user`` can see, newest first, filtered and paginated (the total
+    counts only those too)."""
     query = select(Incident)
+    visible = visibility.incident_filter(user)
+    if visible is not None:
+        query = query.where(visible)
     if status:
         query = query.where(col(Incident.status).in_([s.value for s in status]))
     if priority:
@@ -40,17 +44,15 @@ def incident_page(session: Session, *, status: Sequence[Status] | None = None,
                         offset=offset, limit=limit)
 
 
-def timeline_out(session: Session, key: str) -> list[EventOut]:
-    """The timeline of incident ``key``, oldest first (NotFound if there is none)."""
-    incident = service.find_incident(session, key)
+def timeline_out(session: Session, incident: service.AnyIncident) -> list[EventOut]:
+    """The timeline of ``incident``, oldest first."""
     return [EventOut.model_validate(e) for e in service.timeline(session, incident.id)]
 
 
-def incident_detail(session: Session, key: str) -> IncidentDetail:
-    """Incident ``key`` with its timeline (NotFound if there is none)."""
-    incident = service.find_incident(session, key)
-    events = [EventOut.model_validate(e) for e in service.timeline(session, incident.id)]
-    return IncidentDetail(**service.incident_out(incident).model_dump(), timeline=events)
+def incident_detail(session: Session, incident: service.AnyIncident) -> IncidentDetail:
+    """``incident`` with its timeline."""
+    return IncidentDetail(**service.incident_out(incident).model_dump(),
+                          timeline=timeline_out(session, incident))
 
 
 def directory_rows(session: Session, table: Any, schema: type[BaseModel]) -> list[Any]:
@@ -59,32 +61,27 @@ def directory_rows(session: Session, table: Any, schema: type[BaseModel]) -> lis
     return [schema.model_validate(r) for r in rows]
 
 
-_FEED_PAGE = ("SELECT seq, entity, entity_id, CAST(data AS TEXT) FROM changes WHERE seq > ? "
-              "ORDER BY seq LIMIT ?")
-
-
-def change_page_json(db: Database, cursor: int, limit: int) -> tuple[bytes, int]:
-    """Up to ``limit`` feed entries after ``cursor`` as the JSON of a ``ChangePage``, and how
-    many changes it holds.
+def change_page_json(db: Database, user: User, cursor: int, limit: int
+                     ) -> tuple[bytes, int, int]:
+    """Up to ``limit`` feed entries after ``cursor`` that ``user`` may see, as the JSON of a
+    ``ChangePage``; how many changes it holds, and its cursor (server/visibility.py).
 
     A catching-up client reads the feed page after page: the snapshots are stored as JSON
     text and are passed through as they are, instead of being decoded, validated as models
     and encoded again (the feed only ever holds what the server wrote).
     """
-    rows = db.query(_FEED_PAGE, (cursor, limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, last, more = visibility.feed_page(db, user, cursor, limit)
     dumps = json.dumps
     items = ",".join(f'{{"seq":{seq},"entity":{dumps(entity)},"id":{dumps(entity_id)},'
                      f'"data":{data}}}' for seq, entity, entity_id, data in rows)
-    last = rows[-1][0] if rows else cursor
     page = f'{{"changes":[{items}],"cursor":{last},"more":{"true" if more else "false"}}}'
-    return page.encode(), len(rows)
+    return page.encode(), len(rows), last
 
 
 def open_counts(session: Session) -> dict[int, int]:
-    """Open incidents by priority."""
+    """Open incidents by priority; restricted ones are not counted (/metrics is public)."""
     return dict(session.exec(
         select(Incident.priority, func.count()).where(
-            col(Incident.status).in_([s.value for s in Status if s.is_open]))
+            col(Incident.status).in_([s.value for s in Status if s.is_open]),
+            ~visibility.restricted_clause())
         .group_by(Incident.priority)).all())

@@ -7,7 +7,7 @@ domain's answers, appends timeline events and records the change feed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import (
     ActionBody,
+    BreachNotificationBody,
     EscalateBody,
     EventOut,
     IncidentCreate,
@@ -32,6 +33,7 @@ from incidenttui.domain import (
     Action,
     EventKind,
     FieldConflict,
+    RefusalKind,
     Refused,
     check_base_version,
     find_conflicts,
@@ -45,18 +47,29 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.permissions import is_restricted
+from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
 from incidenttui.domain.refs import parse_key, ref
-from incidenttui.server.changes import record_changes
+from incidenttui.server import audit
+from incidenttui.server.audit import Origin
+from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import loaded
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
 from incidenttui.sqltypes import utcnow
 
 #: Incident numbers start after this (the first incident is INC-1001).
 NUMBER_START = 1000
+#: How a link names a restricted incident on a timeline others may read.
+RESTRICTED_REF = "a restricted incident"
 
 
 class NotFound(Exception):
     """The named incident, team, user or service does not exist."""
+
+
+def not_found(key: str) -> NotFound:
+    """The one answer for an incident that is missing, and for one the caller may not see."""
+    return NotFound(f"no incident {key!r}")
 
 
 class Conflict(Exception):
@@ -123,7 +136,7 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
         row = session.connection().execute(_LOCKED[type(parsed)], {"key": parsed}
                                            ).mappings().first()
         if row is None:
-            raise NotFound(f"no incident {key!r}")
+            raise not_found(key)
         return IncidentRow(row)
     incident: Incident | None = None
     if isinstance(parsed, str):
@@ -131,7 +144,7 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
     elif isinstance(parsed, int):
         incident = session.exec(select(Incident).where(Incident.number == parsed)).first()
     if incident is None:
-        raise NotFound(f"no incident {key!r}")
+        raise not_found(key)
     return incident
 
 
@@ -175,6 +188,10 @@ class Writer:
         # Snapshots (the API's JSON) made for the answer, reused for the feed.
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._updated_events: dict[str, EventOut] = {}
+        #: Who is behind the write, for its audit entries (server/audit.py).
+        self.origin: Origin = Origin(actor.id)
+        self._audit: list[tuple[Origin, str, str, str | None, dict[str, Any]]] = []
+        self._after: list[Callable[[], None]] = []
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -193,6 +210,16 @@ class Writer:
         self._incidents[incident.id] = incident
         self._snapshots.pop(incident.id, None)
         return event
+
+    def audit(self, action: str, entity: str, entity_id: str | None = None,
+              detail: dict[str, Any] | None = None, origin: Origin | None = None) -> None:
+        """Record ``action`` in the audit log as this write commits (in :meth:`finish`)."""
+        self._audit.append((origin or self.origin, action, entity, entity_id, detail or {}))
+
+    def after(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in :meth:`finish`, after the write's own feed rows (e.g. ``forget``
+        entries: they take the feed's lock, which the write takes last)."""
+        self._after.append(fn)
 
     def update_event(self, event: EventOut) -> None:
         """Give an existing timeline event ``event``'s text and data (an event the server
@@ -250,10 +277,21 @@ class Writer:
         if updated:  # one statement for all of them
             self.session.execute(_UPDATE_EVENT, [
                 {"b_id": e.id, "text": e.text, "data": e.data} for e in updated])
-        changes = [("incident", i.id, self.snapshot(i)) for i in self._incidents.values()]
-        changes += [("event", e.id, self.event_snapshot(e)) for e in self._events]
-        changes += [("event", e.id, e.model_dump(mode="json")) for e in updated]
+        secret = {i.id: is_restricted(i.category, i.restricted)
+                  for i in self._incidents.values()}
+        secret.update(_restricted_of(self.session, {e.incident_id for e in updated}
+                                     - secret.keys()))
+        changes: list[ChangeRow] = [("incident", i.id, self.snapshot(i), i.id, secret[i.id])
+                                    for i in self._incidents.values()]
+        changes += [("event", e.id, self.event_snapshot(e), e.incident_id,
+                     secret[e.incident_id]) for e in self._events]
+        changes += [("event", e.id, e.model_dump(mode="json"), e.incident_id,
+                     secret.get(e.incident_id, False)) for e in updated]
         record_changes(self.session, changes)
+        for fn in self._after:
+            fn()
+        for origin, action, entity, entity_id, detail in self._audit:
+            audit.append(self.session, origin, action, entity, entity_id, detail, at=self.now)
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -274,10 +312,11 @@ class Writer:
             raise Refused(f"An incident with id {incident_id} already exists.", "id")
         self._check_refs(body.service, body.team, body.assignee)
         service = self.session.get(Service, body.service)
-        effect = create_effect(incident_id, body.model_dump(exclude={"id"}),
+        effect = create_effect(incident_id, body.model_dump(exclude={"id", "restricted"}),
                                reporter=self.actor.id, now=self.now,
                                team=service.team_id if service else None)
-        incident = Incident(**effect.changes, number=next_number(self.session))
+        incident = Incident(**effect.changes, number=next_number(self.session),
+                            restricted=body.restricted)
         self.session.add(incident)
         self._incidents[incident.id] = incident
         for event in effect.events:
@@ -332,19 +371,74 @@ class Writer:
         if note_id is not None:
             existing = self.session.get(TimelineEvent, note_id)
             if existing is not None:
-                if existing.incident_id != incident.id or existing.text != body.text:
+                if (existing.incident_id != incident.id or existing.text != body.text
+                        or bool((existing.data or {}).get("evidence")) != body.evidence):
                     raise Refused("That note id is already used for a different note.", "id")
                 return existing
-        return self.effect(incident, note_effect(body.text, note_id))[0]
+        return self.effect(incident, note_effect(body.text, note_id,
+                                                 evidence=body.evidence))[0]
+
+    def breach_notification(self, incident: AnyIncident,
+                            body: BreachNotificationBody) -> TimelineEvent:
+        """Record that a personal-data breach was notified to the authority: the check of
+        its playbook's ``notify-authority`` step, which stops the 72-hour clock (the note's
+        time is the notification's; store/security.py reads it back)."""
+        from incidenttui.domain.playbooks import NOTIFY_STEP, check_text, parse_check
+        from incidenttui.store.security import choose_kind
+
+        kind = choose_kind(incident.category, incident.title, incident.description)
+        if kind is not PlaybookKind.DATA_BREACH:
+            raise Refused("This incident is not a personal-data breach (a security incident "
+                          "whose playbook is data_breach).", kind=RefusalKind.STATE)
+        for event in timeline(self.session, incident.id):
+            if event.kind == EventKind.NOTE and parse_check(event.text) == (
+                    kind.value, NOTIFY_STEP):
+                raise Refused("The breach notification is already recorded.",
+                              kind=RefusalKind.STATE)
+        text = check_text(DEFAULT_PLAYBOOKS[kind], NOTIFY_STEP) + f" ({body.authority}"
+        text += f", reference {body.reference})" if body.reference else ")"
+        data = {"breach_notification": {"authority": body.authority,
+                                        "reference": body.reference}}
+        self.touch(incident)
+        return self.event(incident, EventKind.NOTE, text, data=data)
 
     def link(self, incident: AnyIncident, body: LinkBody) -> AnyIncident:
+        from incidenttui.server import visibility
+
         try:
             target = find_incident(self.session, body.target)
         except NotFound:
-            raise Refused(f"No incident {body.target!r} to link to.", "target") from None
+            target = None
+        if target is None or not visibility.visible_to(self.session, self.actor, target):
+            # the same words for one the actor may not see: no existence oracle
+            raise Refused(f"No incident {body.target!r} to link to.", "target")
+        # A restricted target is not named on a timeline that others may read.
+        shown = (RESTRICTED_REF if visibility.restricted(target)
+                 and not visibility.restricted(incident) else ref(target.number))
         self.effect(incident, link_effect(incident_state(incident), body.kind, target.id,
-                                          ref(target.number)))
+                                          shown))
         return incident
+
+    def set_restricted(self, incident: AnyIncident, value: bool) -> AnyIncident:
+        """Mark the incident restricted, or lift the mark (a security incident stays
+        restricted by its category)."""
+        if bool(incident.restricted) == value:
+            return incident
+        self.apply(incident, {"restricted": value})
+        text = "restricted" if value else "restriction lifted"
+        self.event(incident, EventKind.FIELD, text,
+                   data={"fields": {"restricted": {"from": not value, "to": value}}})
+        return incident
+
+
+def _restricted_of(session: Session, incident_ids: set[str]) -> dict[str, bool]:
+    """Whether each of ``incident_ids`` is restricted (one query; none for an empty set)."""
+    if not incident_ids:
+        return {}
+    rows = session.connection().execute(
+        core_select(_INCIDENTS.c.id, _INCIDENTS.c.category, _INCIDENTS.c.restricted)
+        .where(_INCIDENTS.c.id.in_(incident_ids))).all()
+    return {row[0]: is_restricted(row[1], row[2]) for row in rows}
 
 
 def _update_row(conn: Any, incident: IncidentRow) -> None:

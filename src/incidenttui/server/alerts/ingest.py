@@ -20,6 +20,7 @@ from incidenttui.domain import Refused, Role
 from incidenttui.server import service
 from incidenttui.server.alerts.dedup import Batch
 from incidenttui.server.alerts.jobs import Job, Outcome
+from incidenttui.server.audit import Origin
 from incidenttui.server.db import Database
 from incidenttui.server.group_commit import MAX_BATCH, GroupCommit, Ticket
 from incidenttui.server.models import User
@@ -45,6 +46,22 @@ def _refusal(error: Exception) -> Outcome | None:
 
 def _busy(_error: Exception) -> Outcome:
     return Outcome("unavailable", "The database is busy or unavailable; retry shortly.")
+
+
+def _audit(writer: service.Writer, batch: Batch, job: Job, outcome: Outcome) -> None:
+    """Audit what a job did to incidents (created, joined, acknowledged, resolved; a repeat
+    that only counts is not a change worth an entry, and a storm makes thousands)."""
+    if outcome.status != "ok" or not (outcome.created or outcome.joined or outcome.resolved
+                                      or outcome.acknowledged or outcome.auto_resolved):
+        return
+    integration = batch.integration_for(job)
+    name = f"integration {integration.id} ({job.kind})" if integration else job.kind
+    origin = Origin(SYSTEM_USER, client=name)
+    for result in outcome.incidents.values():
+        action = "alert.create_incident" if result.created else "alert.update_incident"
+        writer.audit(action, "incident", result.id, {"status": result.status, "alerts": {
+            k: getattr(outcome, k) for k in ("created", "joined", "acknowledged", "resolved")
+            if getattr(outcome, k)}}, origin=origin)
 
 
 class Ingestor:
@@ -78,9 +95,12 @@ class Ingestor:
     def _write(self, session: Session, jobs: list[Job]) -> Sequence[Outcome]:
         if not self._system_user_ready:
             ensure_system_user(session)
-        batch = Batch(session, service.Writer(session, self._actor))
+        writer = service.Writer(session, self._actor)
+        batch = Batch(session, writer)
         batch.load(jobs)
         outcomes = [batch.run(job) for job in jobs]
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            _audit(writer, batch, job, outcome)
         batch.finish()
         return outcomes
 

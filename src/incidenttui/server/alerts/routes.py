@@ -38,8 +38,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from incidenttui.api.errors import ErrorOut
-from incidenttui.api.paths import API
-from incidenttui.domain import Permission, Refused, Status, allowed
+from incidenttui.api.paths import ALERTMANAGER, API, EVENTS_V2
+from incidenttui.domain import Refused, Role, Status
+from incidenttui.domain.permissions import may
+from incidenttui.server import audit
+from incidenttui.server.access import operation_for
 from incidenttui.server.alerts import integrations
 from incidenttui.server.alerts.ingest import Ingestor
 from incidenttui.server.alerts.jobs import Job, Outcome
@@ -58,9 +61,10 @@ from incidenttui.server.alerts.wire import (
     from_alertmanager,
     from_event,
 )
-from incidenttui.server.auth import hash_token, user_for_token
+from incidenttui.server.auth import hash_token
 from incidenttui.server.db import Database
-from incidenttui.server.models import Integration, User
+from incidenttui.server.deps import Allowed, admit, current_caller, uses
+from incidenttui.server.models import Integration
 from incidenttui.server.service import NotFound
 
 #: The largest request body the ingestion endpoints read (PagerDuty's own limit per event).
@@ -122,8 +126,14 @@ class BoundedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        # A route of users (the integration admin routes) admits its caller first: 401 or
+        # 403 before a byte of the body is read.
+        admits = uses(self.dependant, current_caller)
+        method, path = next(iter(self.methods)), self.path
 
         async def bounded(request: Request) -> Response:
+            if admits:
+                await admit(request, method, path)
             try:
                 await _read_limited(request, MAX_BODY_BYTES)
             except _TooLarge:
@@ -266,8 +276,6 @@ router = APIRouter(route_class=BoundedRoute)
 integration_bearer = HTTPBearer(
     auto_error=False, scheme_name="IntegrationKey",
     description="An integration key from `incidenttui admin create-integration`")
-user_bearer = HTTPBearer(auto_error=False,
-                         description="A token from `incidenttui admin create-user`")
 
 
 def _database(request: Request) -> Database:
@@ -342,25 +350,12 @@ def _fail(status: int, detail: str, field: str | None = None,
     return JSONResponse({"detail": detail, "field": field}, status, headers=headers)
 
 
-def admin_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(user_bearer)],
-) -> User:
-    if credentials is None:
-        raise StarletteHTTPException(401, "Authentication required: send 'Authorization: "
-                                          "Bearer TOKEN'.", {"WWW-Authenticate": "Bearer"})
-    with _database(request).read() as session:
-        user = user_for_token(session, credentials.credentials)
-    if user is None:
-        raise StarletteHTTPException(401, "The token is not valid (revoked, or never issued).",
-                                     {"WWW-Authenticate": "Bearer"})
-    if not allowed(user.role, Permission.ADMIN):
-        raise StarletteHTTPException(403, f"Role {user.role!r} may not "
-                                          f"{Permission.ADMIN.value}.")
-    return user
+#: Whether an integration key may send to each intake endpoint: it acts with the
+#: integration role, and the matrix says what that role may do.
+_INTAKE_ALLOWED = {path: may(Role.INTEGRATION, operation_for("POST", path))  # type: ignore[arg-type]
+                   for path in (EVENTS_V2, ALERTMANAGER)}
 
 
-Admin = Annotated[User, Depends(admin_user)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or a token that is not valid"},
     403: {"model": ErrorOut, "description": "Only admins manage integrations"},
@@ -375,6 +370,9 @@ async def enqueue_event(request: Request, body: EventsV2Event) -> Response:
     integration's rule, resolves the incident. A trigger after the incident was resolved
     opens a new one."""
     state = request.app.state
+    if not _INTAKE_ALLOWED[EVENTS_V2]:
+        return events_error(403, "Event object is refused", [
+            "The integration role may not send events"], kind="forbidden")
     if body.event_action == "trigger" and not body.dedup_key:
         body.dedup_key = uuid.uuid4().hex
     assert body.dedup_key is not None
@@ -438,6 +436,8 @@ async def alertmanager_webhook(
         return _fail(401, "Authentication required: set the integration key as the bearer "
                           "credentials (http_config.authorization).",
                      headers={"WWW-Authenticate": "Bearer"})
+    if not _INTAKE_ALLOWED[ALERTMANAGER]:
+        return _fail(403, "The integration role may not send alerts.")
     job = Job("alertmanager", _key_hash(credentials.credentials), from_alertmanager(body))
     outcome = await ingestor(request).submit_async(job)
     _count(request, "alertmanager", outcome)
@@ -458,7 +458,7 @@ async def alertmanager_webhook(
 
 @router.post(f"{API}/integrations", status_code=201, response_model=IntegrationCreated,
              tags=["integrations"], responses=ERRORS)
-def create_integration(request: Request, user: Admin, body: IntegrationCreate) -> Response:
+def create_integration(request: Request, caller: Allowed, body: IntegrationCreate) -> Response:
     """Create an integration for a service; the answer holds its key, shown only once."""
     with _database(request).write() as session:
         try:
@@ -466,9 +466,11 @@ def create_integration(request: Request, user: Admin, body: IntegrationCreate) -
                 session, service_id=body.service, kind=body.kind, name=body.name,
                 auto_resolve=body.auto_resolve, category=body.category.value,
                 severity_map={s: t.model_dump() for s, t in body.severity_map.items()},
-                created_by=user.id)
+                created_by=caller.user.id)
         except Refused as exc:
             return _fail(422, exc.reason, exc.field)
+        audit.append(session, caller.origin(), "integration.create", "integration",
+                     integration.id, {"service": integration.service, "kind": integration.kind})
         out = integration_out(integration)
     endpoint = (f"{API}/integrations/alertmanager" if integration.kind == "alertmanager"
                 else f"{API}/events")
@@ -478,7 +480,7 @@ def create_integration(request: Request, user: Admin, body: IntegrationCreate) -
 
 @router.get(f"{API}/integrations", response_model=list[IntegrationOut],
             tags=["integrations"], responses=ERRORS)
-def list_integrations(request: Request, user: Admin) -> list[IntegrationOut]:
+def list_integrations(request: Request, caller: Allowed) -> list[IntegrationOut]:
     """Every integration, revoked ones included (never their keys)."""
     with _database(request).read() as session:
         return [integration_out(i) for i in integrations.list_integrations(session)]
@@ -488,7 +490,7 @@ def list_integrations(request: Request, user: Admin) -> list[IntegrationOut]:
              tags=["integrations"], responses={
                  **ERRORS, 404: {"model": ErrorOut, "description": "No such integration"}})
 def revoke_integration(
-    request: Request, user: Admin,
+    request: Request, caller: Allowed,
     integration_id: Annotated[str, Path(max_length=64)],
 ) -> Response:
     """Revoke an integration's key: its senders are refused from now on (idempotent)."""
@@ -497,5 +499,7 @@ def revoke_integration(
             integration = integrations.revoke_integration(session, integration_id)
         except NotFound as exc:
             return _fail(404, str(exc))
+        audit.append(session, caller.origin(), "integration.revoke", "integration",
+                     integration.id)
         out = integration_out(integration)
     return JSONResponse(out.model_dump(mode="json"))

@@ -9,16 +9,18 @@ from incidenttui.api.paths import incident
 from incidenttui.api.schemas import IncidentOut, PolicyLevelBody
 from incidenttui.domain import EventKind, RefusalKind, Refused, Status
 from incidenttui.domain.effects import Effect, EventDraft
+from incidenttui.domain.permissions import Operation
 from incidenttui.server import escalation, service
-from incidenttui.server.deps import AuthRoute, IdemKey, Key, Responder
+from incidenttui.server.deps import Allowed, AuthRoute, IdemKey, Key
 from incidenttui.server.errors import WRITE_ERRORS
-from incidenttui.server.writes import Answer, on_incident, write
+from incidenttui.server.routes.incidents import write_on
+from incidenttui.server.writes import Answer
 
 router = APIRouter(route_class=AuthRoute, tags=["actions"], responses=WRITE_ERRORS)
 
 
 @router.post(incident("{key}", "/policy-level"), response_model=IncidentOut)
-async def escalate_to_level(request: Request, user: Responder, key: Key,
+async def escalate_to_level(request: Request, caller: Allowed, key: Key,
                             body: PolicyLevelBody, idempotency_key: IdemKey = None
                             ) -> Response:
     """Move the incident to level ``level`` of its service's escalation policy now; that
@@ -34,4 +36,5 @@ async def escalate_to_level(request: Request, user: Responder, key: Key,
         writer.effect(found, Effect({}, [EventDraft(EventKind.ESCALATION, text, {
             "policy": policy.id, "step": "jump", "level": left, "to_level": body.level})]))
         return writer.snapshot(found)
-    return await write(request, user, idempotency_key, body, on_incident(key, op))
+    return await write_on(request, caller, key, idempotency_key, body, Operation.ESCALATE,
+                          "incident.policy_level", op)

@@ -14,7 +14,7 @@ from incidenttui.api.schemas import SLUG_PATTERN, OnCallOut, ShiftOut
 from incidenttui.domain import Refused
 from incidenttui.domain.oncall import Schedule, Shift, roster
 from incidenttui.domain.organisation import parse_item
-from incidenttui.server.deps import AuthRoute, Reader, database
+from incidenttui.server.deps import Allowed, AuthRoute, database
 from incidenttui.server.errors import ERRORS, ApiError
 from incidenttui.server.organisation import ScheduleRow
 from incidenttui.sqltypes import utcnow
@@ -26,7 +26,7 @@ router = APIRouter(route_class=AuthRoute, tags=["on-call"], responses=ERRORS)
 @router.get(ONCALL, response_model=list[OnCallOut])
 def who_is_on_call(
     request: Request,
-    user: Reader,
+    caller: Allowed,
     team: Annotated[str | None, Query(max_length=64, pattern=SLUG_PATTERN)] = None,
     at: Annotated[datetime | None, Query(description="ISO 8601 with offset; default now")]
     = None,

@@ -9,8 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from incidenttui import __version__
 from incidenttui.domain import Priority
-from incidenttui.server import queries
-from incidenttui.server.changes import latest_seq
+from incidenttui.server import queries, visibility
 from incidenttui.server.deps import AuthRoute, database, metrics
 from incidenttui.server.errors import ApiError
 
@@ -34,7 +33,7 @@ def prometheus_metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     registry = metrics(request)
     with database(request).read() as session:
-        registry.feed_seq.set(latest_seq(session))
+        registry.feed_seq.set(visibility.public_seq(session))
         counts = queries.open_counts(session)
     for priority in Priority:
         registry.open_incidents.labels(priority.label).set(counts.get(int(priority), 0))
