@@ -48,6 +48,10 @@ from benchmarks.servers import ServerProcess, all_new, postgres, seed_server
 
 N_INCIDENTS = 20_000
 CONNECTIONS = 8
+#: The bench user's role: one who works every incident, the restricted (security-category)
+#: ones among the synthetic data too, so every write lands (a responder would get 404s for
+#: them) and every feed row is theirs to read.
+ROLE = "security"
 
 LUA_POST = r"""
 -- Every request a fresh Idempotency-Key; the incident number walks through [first, last].
@@ -178,7 +182,7 @@ def run(ctx: Context) -> list[Row]:
     snaps = all_new(snapshots(N_INCIDENTS, seed=23))
     rows = []
     db = ctx.work_dir / "rps.db"
-    token = seed_server(f"sqlite:///{db}", snaps)
+    token = seed_server(f"sqlite:///{db}", snaps, role=ROLE)
     (ctx.work_dir / "token-SQLite").write_text(token)
     head = _head(f"sqlite:///{db}")
     rows += _measure(ctx, "SQLite", f"sqlite:///{db}", f"sqlite:///{db}", head, seconds)
@@ -196,7 +200,7 @@ def run(ctx: Context) -> list[Row]:
                                       "PostgreSQL is not available on this machine"))
             return rows
         url = cluster.create_database("bench")
-        token = seed_server(url, snaps)
+        token = seed_server(url, snaps, role=ROLE)
         (ctx.work_dir / "token-PostgreSQL").write_text(token)
         libpq = "postgresql://" + url.split("://", 1)[1]
         rows += _measure(ctx, "PostgreSQL", url, libpq, _head(url), seconds)

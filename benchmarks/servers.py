@@ -50,9 +50,12 @@ def all_new(snaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "updated_at": s["created_at"]} for s in snaps]
 
 
-def seed_server(url: str, snaps: list[dict[str, Any]]) -> str:
+def seed_server(url: str, snaps: list[dict[str, Any]], role: str = "responder") -> str:
     """Migrate the database at ``url``, write ``snaps`` as incidents and feed entries (one
-    transaction, bulk inserts), create the bench responder; return its token."""
+    transaction, bulk inserts), create the bench user with ``role``; return its token.
+
+    A responder does not see the restricted (security-category) incidents among ``snaps``;
+    a ``security`` user sees and works them all."""
     from sqlalchemy import insert, update
     from sqlmodel import SQLModel, col
 
@@ -74,7 +77,7 @@ def seed_server(url: str, snaps: list[dict[str, Any]]) -> str:
         session.add_all([*teams, *services])
         session.flush()
         record_directory(session, [*teams, *services])
-        user, token = create_user(session, BENCH_USER, "responder", BENCH_TEAM)
+        user, token = create_user(session, BENCH_USER, role, BENCH_TEAM)
         record_directory(session, [user])
         table = SQLModel.metadata.tables[Incident.__tablename__]
         for start in range(0, len(rows), 5000):

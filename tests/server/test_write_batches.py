@@ -130,3 +130,32 @@ def test_a_bug_in_one_job_reaches_its_caller_and_the_others_commit(api, server, 
     timeline = [e["text"] for e in get(api, c["id"])["timeline"]]
     assert "half done" not in timeline
     assert [e["text"] for e in get(api, a["id"])["timeline"]].count("first") == 1
+
+
+def test_a_batch_appends_its_audit_entries_in_job_order_and_the_chain_verifies(api, server,
+                                                                                batch):
+    from sqlmodel import col, select
+
+    from incidenttui.server import audit
+    from incidenttui.server.audit import AuditEntry
+
+    a, c = create(api), create(api)
+    with server.database.read() as session:
+        before = audit.head(session).seq
+    def audited(op: writes.Op, action: str) -> writes.Op:
+        def run(writer):  # type: ignore[no-untyped-def]
+            status, answer = op(writer)
+            key = answer["incident_id"] if "incident_id" in answer else answer["id"]
+            writer.audit(action, "incident", key)
+            return status, answer
+        return run
+
+    batch(batch.job(None, audited(note(a, "first"), "incident.note")),
+          batch.job(None, audited(acknowledge(c), "incident.acknowledge")),
+          batch.job(None, audited(note(a, "second"), "incident.note")))
+    with server.database.read() as session:
+        entries = list(session.exec(select(AuditEntry).where(col(AuditEntry.seq) > before)
+                                    .order_by(col(AuditEntry.seq))))
+        assert audit.verify(session).broken_at is None
+    assert [e.entity_id for e in entries] == [a["id"], c["id"], a["id"]]
+    assert [e.seq for e in entries] == [before + 1, before + 2, before + 3]

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, select, text
+from sqlalchemy import JSON, BigInteger, Column, Integer, insert, select, text
 from sqlmodel import Field, Session, SQLModel
 
 from incidenttui.server.changes import FEED_LOCK_ID
@@ -188,6 +188,61 @@ def append(session: Session, origin: Origin, action: str, entity: str,
     session.add(head)
     session.flush()
     return entry
+
+
+#: An entry waiting to be appended: origin, action, entity, entity id, detail, time.
+Pending = tuple[Origin, str, str, str | None, dict[str, Any] | None, datetime]
+#: In ``session.info``: the entries waiting for :func:`write_deferred` (see :func:`defer`).
+_DEFERRED = "incidenttui.deferred_audit"
+
+
+def append_many(session: Session, pending: Sequence[Pending]) -> None:
+    """Append ``pending`` entries in order, as :func:`append` would one by one, with one
+    read and one update of the head and one insert (a batch of writes, server/writes.py)."""
+    if not pending:
+        return
+    _lock(session)
+    head = _head_row(session)
+    seq, prev = head.seq, head.hash
+    rows = []
+    for origin, action, entity, entity_id, detail, at in pending:
+        if at.tzinfo is None:
+            raise ValueError("naive datetime given to the audit log")
+        row = {"seq": seq + 1, "at": at.astimezone(UTC), "actor": origin.actor,
+               "token_id": origin.token_id, "token_name": origin.token_name,
+               "client": origin.client[:CLIENT_MAX] if origin.client else origin.client,
+               "action": action, "entity": entity, "entity_id": entity_id,
+               "detail": json.loads(canonical(detail or {})), "prev_hash": prev}
+        row["hash"] = entry_hash(prev, {**row, "at": row["at"].isoformat(
+            timespec="microseconds")})
+        rows.append(row)
+        seq, prev = row["seq"], row["hash"]
+    session.connection().execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
+    head.seq, head.hash = seq, prev
+    session.add(head)
+    session.flush()
+
+
+def record(session: Session, pending: Sequence[Pending]) -> None:
+    """Append ``pending`` now, or at the end of the transaction after :func:`defer`."""
+    deferred = session.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.extend(pending)
+    else:
+        append_many(session, pending)
+
+
+def defer(session: Session) -> list[Pending]:
+    """Collect this transaction's entries for one append at its end (:func:`write_deferred`);
+    returns the list they collect in."""
+    deferred: list[Pending] = []
+    session.info[_DEFERRED] = deferred
+    return deferred
+
+
+def write_deferred(session: Session) -> None:
+    """Append the entries collected since :func:`defer` (call last)."""
+    append_many(session, session.info.pop(_DEFERRED, None) or [])
 
 
 def _records(session: Session) -> Iterator[dict[str, Any]]:

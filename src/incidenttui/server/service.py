@@ -290,8 +290,9 @@ class Writer:
         record_changes(self.session, changes)
         for fn in self._after:
             fn()
-        for origin, action, entity, entity_id, detail in self._audit:
-            audit.append(self.session, origin, action, entity, entity_id, detail, at=self.now)
+        audit.record(self.session, [(origin, action, entity, entity_id, detail, self.now)
+                                    for origin, action, entity, entity_id, detail
+                                    in self._audit])
 
     # -- checks ----------------------------------------------------------------------------
 

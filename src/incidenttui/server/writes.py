@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.errors import REFUSAL_STATUS, ConflictOut, FieldConflictOut
 from incidenttui.domain import Refused
-from incidenttui.server import service
+from incidenttui.server import audit, service
 from incidenttui.server.changes import (
     defer_changes,
     forget_rolled_back,
@@ -120,13 +120,13 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     """The jobs of one batch in one transaction: each its key's recorded answer, or its
     ``op`` with its answer recorded for its key.
 
-    The batch's keys are looked up in one select, and its key records and change-feed rows
-    are written in one insert each at the end (one round trip each on PostgreSQL, and the
-    feed lock held only for that last insert). A job that fails in a shared batch fails the
-    batch: the group commit writes each job again alone, where a refused ``op`` rolls back to
-    a savepoint and only its answer is recorded. An :class:`IntegrityError` (a concurrent
-    request committed the same key or new id first) fails a lone job too; its next try
-    replays the answer now recorded (or is refused).
+    The batch's keys are looked up in one select, and its key records, change-feed rows and
+    audit entries are written in one insert each at the end (one round trip each on
+    PostgreSQL, and the feed lock held only for those last inserts). A job that fails in a
+    shared batch fails the batch: the group commit writes each job again alone, where a
+    refused ``op`` rolls back to a savepoint and only its answer is recorded. An
+    :class:`IntegrityError` (a concurrent request committed the same key or new id first)
+    fails a lone job too; its next try replays the answer now recorded (or is refused).
     """
     conn = session.connection()  # Core: no ORM execute path
     alone = len(jobs) == 1
@@ -137,6 +137,7 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
             _RECORDED, {"pairs": sorted(keyed)})} if keyed else {}
     records: list[dict[str, Any]] = []
     feed = defer_changes(session)
+    audited = audit.defer(session)
     outcomes: list[Outcome] = []
     for job in jobs:
         user, key = job.user, job.key
@@ -155,6 +156,7 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
             conn.exec_driver_sql("RELEASE SAVEPOINT job")
             feed.clear()
+            audited.clear()
             forget_rolled_back(session)
             if isinstance(exc, IntegrityError):
                 raise
@@ -171,6 +173,7 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     if records:  # before the feed's lock (PostgreSQL): it is held until commit
         conn.execute(_RECORD, records)
     write_deferred_changes(session)
+    audit.write_deferred(session)
     return outcomes
 
 
