@@ -232,5 +232,19 @@ def test_the_alert_routes_keep_their_own_limit_and_answers(server):
         assert r.status_code == 413
         assert r.json()["status"] == "invalid event"  # PagerDuty's shape, as before
         r = anon.post(f"{API}/integrations/alertmanager", content=b"x" * (2 * MB),
-                      headers={"Content-Type": "application/json"})
+                      headers={"Content-Type": "application/json",
+                               "Authorization": "Bearer some-key"})
         assert_error(r, 413, contains="524288")
+        r = anon.post(f"{API}/integrations/alertmanager", content=b"x" * (2 * MB),
+                      headers={"Content-Type": "application/json"})
+        assert_error(r, 401)  # no key: answered before the body
+
+
+def test_the_alertmanager_webhook_without_a_key_answers_before_the_body_is_read(server):
+    # Its key travels in the Authorization header, so a request without one is answered
+    # first; the Events v2 route carries its key in the body and must read it (512 KiB at
+    # most, tests/alerts).
+    from incidenttui.api.paths import ALERTMANAGER
+
+    result = raw_post(server.base_url, ALERTMANAGER, huge_json(), token=None, length=None)
+    assert_refused_early(result, 401)

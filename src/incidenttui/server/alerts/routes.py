@@ -129,11 +129,18 @@ class BoundedRoute(APIRoute):
         # A route of users (the integration admin routes) admits its caller first: 401 or
         # 403 before a byte of the body is read.
         admits = uses(self.dependant, current_caller)
+        # A route keyed by an integration key in the Authorization header (Alertmanager's)
+        # answers a request without one before reading its body, as user routes do.
+        keyed = uses(self.dependant, integration_bearer)
         method, path = next(iter(self.methods)), self.path
 
         async def bounded(request: Request) -> Response:
             if admits:
                 await admit(request, method, path)
+            elif keyed and await integration_bearer(request) is None:
+                return _fail(401, "Authentication required: set the integration key as the "
+                                  "bearer credentials (http_config.authorization).",
+                             headers={"WWW-Authenticate": "Bearer"})
             try:
                 await _read_limited(request, MAX_BODY_BYTES)
             except _TooLarge:
