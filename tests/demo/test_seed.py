@@ -432,6 +432,10 @@ def test_everything_is_in_the_change_feed(seeded: Database, data: Data) -> None:
         directory = {("team", t.id) for t in session.exec(select(Team)).all()}
         directory |= {("user", u.id) for u in session.exec(select(User)).all()}
         directory |= {("service", s.id) for s in session.exec(select(Service)).all()}
+        # the on-call schedules and escalation policies (demo/organisation.toml)
+        directory |= {(c.entity, c.entity_id) for c in feed
+                      if c.entity in ("schedule", "policy")}
+    assert len([e for e, _ in directory if e in ("schedule", "policy")]) == 5
     position = {(c.entity, c.entity_id): n for n, c in enumerate(feed)}
     assert len(position) == len(feed), "each row is recorded once"
     assert directory <= position.keys()

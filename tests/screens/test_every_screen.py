@@ -37,7 +37,7 @@ FROM_QUEUE = [
     ((), "QueueScreen", "INC-1304", f"Queue · open · {DEMO_OPEN} · sort priority", "queue"),
     (("C",), "ConflictsScreen", "No conflicts", "No conflicts: every change", "conflicts"),
     (("K",), "KpiScreen", "MTTA", "KPIs · last 30 days", None),
-    (("O",), "OnCallScreen", "on-call", "On call ·", None),
+    (("O",), "OnCallScreen", "Service desk, primary", "On call ·", None),
 ]
 MODALS_FROM_QUEUE = [
     (("question_mark",), "HelpScreen", "Keys: queue", "#help", "help"),

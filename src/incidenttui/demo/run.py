@@ -121,7 +121,9 @@ class DemoServer:
         from incidenttui.server.app import create_app
         from incidenttui.server.serve import ApiServer
 
-        app = create_app(self.db, migrate=False)
+        # Seeded at a fixed moment (tests, screenshots), its clocks are in the past: the
+        # policies would all fire at once against the real clock, so they do not run.
+        app = create_app(self.db, migrate=False, run_policies=self.now is None)
         # Bind here, not in uvicorn, so port 0 resolves before the thread starts and a busy
         # port fails in the caller with a plain OSError.
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET,

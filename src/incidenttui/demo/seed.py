@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import random
+import tomllib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import tomli_w
 from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
@@ -38,6 +40,7 @@ from incidenttui.domain import (
     Priority,
     ResolutionCode,
     Role,
+    Status,
     priority_for,
 )
 from incidenttui.domain.effects import (
@@ -127,6 +130,10 @@ SERVICES: tuple[tuple[str, str, str, int, str], ...] = (
      "Stock, prices and orders between the shop, the ERP and the NordStock warehouse."),
     ("cdn", "CDN", "network", 1, "Edge caching, TLS termination and bot management."),
 )
+
+#: Which services run which of the demo's escalation policies (demo/organisation.toml).
+SERVICE_POLICIES = {"checkout": "customer-facing", "storefront": "customer-facing",
+                    "accounts": "customer-facing", "payments": "payments"}
 
 #: How often each service has incidents, relative to the others.
 SERVICE_WEIGHTS: dict[str, float] = {
@@ -676,7 +683,7 @@ class _Seeder:
                              team_id=team, email=f"{user_id}@{EMAIL_DOMAIN}", token_hash=None,
                              active=True, created_at=self.now - timedelta(days=400 - 7 * index)))
         rows += [Service(id=service_id, name=name, team_id=team, tier=tier,
-                         description=description)
+                         description=description, policy_id=SERVICE_POLICIES.get(service_id))
                  for service_id, name, team, tier, description in SERVICES]
         return rows
 
@@ -1223,7 +1230,32 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
         session.execute(update(Counter).where(col(Counter.name) == "incident")
                         .values(value=last))
         _write(session, walks)
+        _organisation(session, seeder.now)
     return True
+
+
+def _organisation(session: Any, now: datetime) -> None:
+    """The demo's on-call schedules and escalation policies, applied as organisation code
+    on top of the seeded directory; the open, unacknowledged incidents of a service with a
+    policy get its clock from ``now``, so the demo shows one escalating by itself."""
+    from importlib.resources import files
+
+    from incidenttui.domain.organisation import document
+    from incidenttui.server.audit import Origin
+    from incidenttui.server.escalation import start_clock
+    from incidenttui.server.organisation import apply, current, parse_text
+
+    extra = tomllib.loads(files("incidenttui.demo").joinpath("organisation.toml").read_text(
+        encoding="utf-8"))
+    doc = document(current(session))  # the services name their policies already
+    doc.update(schedules=extra["schedules"], policies=extra["policies"])
+    apply(session, parse_text(tomli_w.dumps(doc), "toml", "the demo organisation"),
+          origin=Origin("demo-seed", client="incidenttui demo"))
+    waiting = session.exec(select(Incident).where(
+        col(Incident.status) == Status.NEW.value,
+        col(Incident.service).in_(list(SERVICE_POLICIES)))).all()
+    for incident in waiting:
+        start_clock(session, incident.id, SERVICE_POLICIES[incident.service], now)
 
 
 #: More numbers than the seed ever uses (about 310); the rest are returned.

@@ -53,10 +53,12 @@ def auth_limiter_from_env() -> FailureLimiter:
 
 
 def create_app(database: Database | str, *, migrate: bool = True,
-               auth_limiter: FailureLimiter | None = None) -> FastAPI:
+               auth_limiter: FailureLimiter | None = None,
+               run_policies: bool = True) -> FastAPI:
     """The API application over ``database`` (a :class:`Database` or a URL);
     ``auth_limiter``: how failed authentications are limited per address (default:
-    :func:`auth_limiter_from_env`)."""
+    :func:`auth_limiter_from_env`); ``run_policies``: whether this process carries out the
+    escalation policies and sends their notifications (server/escalation.py)."""
     db = database if isinstance(database, Database) else Database(database)
     if migrate:
         db.migrate()
@@ -73,8 +75,9 @@ def create_app(database: Database | str, *, migrate: bool = True,
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         notifier.bind(asyncio.get_running_loop())
-        escalator.start()
-        deliverer.start()
+        if run_policies:
+            escalator.start()
+            deliverer.start()
         try:
             yield
         finally:
