@@ -28,9 +28,12 @@ def test_the_demo_incident_nobody_acknowledged_escalates_level_by_level(tmp_path
             incident = service.find_incident(session, clock.incident_id)
         assert (incident.number, incident.status, incident.service) == (1309, "new",
                                                                          "accounts")
-        assert run_due(db, T0 + timedelta(seconds=119)) == 0
-        assert run_due(db, T0 + timedelta(seconds=121)) == 1
-        assert run_due(db, T0 + timedelta(seconds=121 + 181)) == 1
+        # its clock runs from when it was opened, 20-odd minutes ago: level 2 at once,
+        # level 3 once level 2's three minutes are up
+        assert clock.since == incident.created_at < T0
+        assert run_due(db, T0) == 1
+        assert run_due(db, T0 + timedelta(seconds=179)) == 0
+        assert run_due(db, T0 + timedelta(seconds=181)) == 1
         with db.read() as session:
             moves = [e for e in service.timeline(session, incident.id)
                      if e.kind == "escalation" and e.actor == ACTOR]
@@ -42,7 +45,7 @@ def test_the_demo_incident_nobody_acknowledged_escalates_level_by_level(tmp_path
         assert [(m.data["level"], m.data["to_level"]) for m in moves] == [(1, 2), (2, 3)]
         assert moves[0].text == ("Not acknowledged within 2m at level 1: escalated to level 2 "
                                  "(schedule platform-primary).")
-        assert moves[0].data["on_call"] == ["jonas.weber"]  # office hours, Monday 09:32
+        assert moves[0].data["on_call"] == ["jonas.weber"]  # office hours, Monday 09:30
         assert moves[1].data["targets"] == ["team management"]
         assert assigned == "jonas.weber"
         assert {p.id for p in org.policies} == {"customer-facing", "payments"}

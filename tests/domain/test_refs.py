@@ -97,3 +97,15 @@ def event(kind: str, text: str = "", data: dict[str, Any] | None = None) -> Simp
         "link", "created", "alert-no-text"])
 def test_describe_event(ev: SimpleNamespace, shown: str) -> None:
     assert describe_event(ev) == shown
+
+
+def test_a_policy_escalation_is_described_by_its_own_text():
+    from types import SimpleNamespace
+
+    from incidenttui.domain.refs import describe_event
+
+    event = SimpleNamespace(kind="escalation", text="Not acknowledged within 2m at level 1: "
+                            "escalated to level 2 (team dba).",
+                            data={"step": "escalate", "level": 1, "to_level": 2})
+    assert describe_event(event) == ("policy: Not acknowledged within 2m at level 1: "
+                                     "escalated to level 2 (team dba).")

@@ -1237,7 +1237,9 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
 def _organisation(session: Any, now: datetime) -> None:
     """The demo's on-call schedules and escalation policies, applied as organisation code
     on top of the seeded directory; the open, unacknowledged incidents of a service with a
-    policy get its clock from ``now``, so the demo shows one escalating by itself."""
+    policy get its clock from when they were opened (the app derives the same position from
+    the timeline), so the demo shows one escalating by itself: at once (it is overdue), then
+    level by level."""
     from importlib.resources import files
 
     from incidenttui.domain.organisation import document
@@ -1254,8 +1256,9 @@ def _organisation(session: Any, now: datetime) -> None:
     waiting = session.exec(select(Incident).where(
         col(Incident.status) == Status.NEW.value,
         col(Incident.service).in_(list(SERVICE_POLICIES)))).all()
-    for incident in waiting:
-        start_clock(session, incident.id, SERVICE_POLICIES[incident.service], now)
+    for incident in waiting:  # as if the policy had been there when it was opened
+        start_clock(session, incident.id, SERVICE_POLICIES[incident.service],
+                    incident.created_at)
 
 
 #: More numbers than the seed ever uses (about 310); the rest are returned.

@@ -41,6 +41,8 @@ def describe_event(event: Any) -> str:
         code = f" ({data['resolution_code']})" if data.get("resolution_code") else ""
         return f"{move}{code}" + (f": {event.text}" if event.text else "")
     if event.kind == "escalation":
+        if data.get("step"):  # an escalation policy's move or notice: its text says it all
+            return f"policy: {event.text}"
         if data.get("kind") == "hierarchical":
             return f"management engaged: {event.text}"
         return (f"{data.get('from_team') or '-'} (L{data.get('from_level', '?')}) → "
