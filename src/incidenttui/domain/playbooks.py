@@ -256,3 +256,35 @@ def checked_steps(events: Iterable[Any], kind: PlaybookKind | str) -> dict[str, 
             if parsed[1] not in done or at < done[parsed[1]]:
                 done[parsed[1]] = at
     return done
+
+
+#: Words that pick a playbook kind, tried in this order (lower-case substrings).
+KEYWORDS: tuple[tuple[PlaybookKind, tuple[str, ...]], ...] = (
+    (PlaybookKind.DATA_BREACH, ("data breach", "personal data", "exfiltrat", "gdpr",
+                                "data exposed", "data leak")),
+    (PlaybookKind.DDOS, ("ddos", "denial of service", "flood", "botnet", "bot traffic")),
+    (PlaybookKind.FRAUD, ("fraud", "chargeback", "carding")),
+    (PlaybookKind.MALWARE, ("malware", "ransomware", "virus", "trojan", "cryptominer")),
+    (PlaybookKind.COMPROMISED_CREDENTIAL, ("leaked", "api key", "credential", "password",
+                                           "token", "secret", "admin login",
+                                           "account takeover")),
+)
+
+
+def choose_kind(category: str | None, title: str = "", description: str = "",
+                explicit: str | None = None) -> PlaybookKind | None:
+    """The playbook kind of an incident: ``explicit`` when it names one; else, for an
+    incident in the security category, the first kind whose :data:`KEYWORDS` appear in its
+    title, else in its description; else None."""
+    if explicit:
+        try:
+            return PlaybookKind(explicit)
+        except ValueError:
+            pass
+    if category != "security":
+        return None
+    for text in (title.lower(), description.lower()):
+        for kind, words in KEYWORDS:
+            if any(w in text for w in words):
+                return kind
+    return None

@@ -384,8 +384,7 @@ class Writer:
         """Record that a personal-data breach was notified to the authority: the check of
         its playbook's ``notify-authority`` step, which stops the 72-hour clock (the note's
         time is the notification's; store/security.py reads it back)."""
-        from incidenttui.domain.playbooks import NOTIFY_STEP, check_text, parse_check
-        from incidenttui.store.security import choose_kind
+        from incidenttui.domain.playbooks import NOTIFY_STEP, check_text, choose_kind, parse_check
 
         kind = choose_kind(incident.category, incident.title, incident.description)
         if kind is not PlaybookKind.DATA_BREACH:
