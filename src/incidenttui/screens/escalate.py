@@ -16,11 +16,21 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidenttui.domain.lifecycle import escalation_targets
+from incidenttui.domain.oncall import roster
 from incidenttui.domain.refs import describe_event
 from incidenttui.present import policy_lines, ref
 from incidenttui.widgets.bindings import bind, leave
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
+
+
+def team_on_call(schedules: list[Any], now: datetime) -> dict[str, str]:
+    """Who is on call now for each team that has a schedule (its first, by id)."""
+    answer: dict[str, str] = {}
+    for schedule, shift, _next in roster(schedules, now):
+        if schedule.team and shift.user and schedule.team not in answer:
+            answer[schedule.team] = shift.user
+    return answer
 
 
 class EscalateScreen(Screen[bool]):
@@ -72,15 +82,16 @@ class EscalateScreen(Screen[bool]):
             teams = store.teams()
             history = [e for e in store.timeline(incidents[0].id) if e.kind == "escalation"] \
                 if incidents else []
-            policy = store.escalation_view(incidents[0], datetime.now(UTC)) \
-                if incidents else None
+            now = datetime.now(UTC)
+            policy = store.escalation_view(incidents[0], now) if incidents else None
+            on_call = team_on_call(store.schedules()[0], now)
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the incident failed", exc)
             return
-        self.app.call_from_thread(self._show, incidents, teams, history, policy)
+        self.app.call_from_thread(self._show, incidents, teams, history, policy, on_call)
 
     def _show(self, incidents: list[Any], teams: list[Any], history: list[Any],
-              policy: Any = None) -> None:
+              policy: Any = None, on_call: dict[str, str] | None = None) -> None:
         self.incidents, self.teams = incidents, teams
         if not incidents:
             self.query_one("#escalate-title", Static).update(Content("Nothing to escalate."))
@@ -102,7 +113,9 @@ class EscalateScreen(Screen[bool]):
         options = self.query_one("#teams", OptionList)
         options.clear_options()
         for team in escalation_targets(teams, first.team, first.escalation_level):
-            options.add_option(Option(Content(f"{team.id} — {team.name} (L{team.level})"),
+            who = (on_call or {}).get(team.id)
+            options.add_option(Option(Content(f"{team.id} — {team.name} (L{team.level})"
+                                              + (f" · on call: {who}" if who else "")),
                                       id=team.id))
         options.highlighted = 0 if options.option_count else None
         self._show_kind()
