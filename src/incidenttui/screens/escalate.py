@@ -80,11 +80,13 @@ class EscalateScreen(Screen[bool]):
         try:
             incidents = store.incidents(self.incident_ids)
             teams = store.teams()
-            history = [e for e in store.timeline(incidents[0].id) if e.kind == "escalation"] \
-                if incidents else []
             now = datetime.now(UTC)
-            policy = store.escalation_view(incidents[0], now) if incidents else None
-            on_call = team_on_call(store.schedules()[0], now)
+            schedules = store.schedules()[0]
+            timeline = store.timeline(incidents[0].id) if incidents else []
+            history = [e for e in timeline if e.kind == "escalation"]
+            policy = store.escalation_view(incidents[0], now, schedules=schedules,
+                                           events=timeline) if incidents else None
+            on_call = team_on_call(schedules, now)
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading the incident failed", exc)
             return

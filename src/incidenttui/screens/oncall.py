@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Static
 
 from incidenttui.domain.oncall import roster
-from incidenttui.widgets.hints import key_hints
-from incidenttui.widgets.status_line import StatusLine
+from incidenttui.screens.report import ReportScreen
 
 
 def _when(moment: datetime, zone: Any) -> str:
@@ -40,45 +33,19 @@ def roster_lines(answer: list[Any], problems: list[str]) -> list[str]:
     return lines
 
 
-class OnCallScreen(Screen[None]):
+class OnCallScreen(ReportScreen):
     AREA = "oncall"
+    FAILED = "Reading the on-call schedules failed"
     BINDINGS = [
         Binding("escape", "back", "Back", id="oncall.back"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="oncall-title", markup=False)
-        with VerticalScroll():
-            yield Static(id="oncall-body", markup=False)
-        yield StatusLine()
-        yield key_hints()
-
-    def on_mount(self) -> None:
-        self.load()
-
-    def store_changed(self) -> None:
-        self.load()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    @work(thread=True, exclusive=True)
-    def load(self) -> None:
-        store = self.app.store
-        if store is None:
-            return
+    def read(self, store: Any) -> tuple[datetime, list[Any], list[str]]:
         now = datetime.now(UTC)
-        try:
-            schedules, problems = store.schedules()
-            answer = roster(schedules, now)
-        except Exception as exc:  # a locked or damaged store: say so, keep running
-            self.app.report_error("Reading the on-call schedules failed", exc)
-            return
-        self.app.call_from_thread(self._show, now, answer, problems)
+        schedules, problems = store.schedules()
+        return now, roster(schedules, now), problems
 
-    def _show(self, now: datetime, answer: list[Any], problems: list[str]) -> None:
-        self.query_one("#oncall-title", Static).update(Content(
-            f"On call · {now:%a %d %b %H:%M} UTC · {len(answer)} schedule(s), from the local "
-            "store"))
-        self.query_one("#oncall-body", Static).update(Content(
-            "\n".join(roster_lines(answer, problems))))
+    def show(self, report: tuple[datetime, list[Any], list[str]]) -> tuple[str, list[str]]:
+        now, answer, problems = report
+        return (f"On call · {now:%a %d %b %H:%M} UTC · {len(answer)} schedule(s), from the "
+                "local store"), roster_lines(answer, problems)

@@ -265,8 +265,11 @@ class Store:
         except Refused:
             return None
 
-    def escalation_view(self, incident: LocalIncident, now: datetime) -> EscalationView | None:
-        """Where ``incident`` is in its service's escalation policy (None: no policy)."""
+    def escalation_view(self, incident: LocalIncident, now: datetime, *,
+                        schedules: Sequence[Schedule] | None = None,
+                        events: Sequence[LocalEvent] | None = None) -> EscalationView | None:
+        """Where ``incident`` is in its service's escalation policy (None: no policy); a
+        caller that has read the schedules or the incident's timeline passes them in."""
         from incidenttui.store.escalation import escalation_view
 
         with self._read() as session:
@@ -274,8 +277,11 @@ class Store:
         policy = self.policy(service.policy_id) if service and service.policy_id else None
         if policy is None:
             return None
-        schedules = {s.id: s for s in self.schedules()[0]}
-        return escalation_view(policy, incident, self.timeline(incident.id), schedules, now)
+        if schedules is None:
+            schedules = self.schedules()[0]
+        if events is None:
+            events = self.timeline(incident.id)
+        return escalation_view(policy, incident, events, {s.id: s for s in schedules}, now)
 
     def schedules(self) -> tuple[list[Schedule], list[str]]:
         """The on-call schedules the server last sent, and a line for each one that could
