@@ -37,6 +37,7 @@ from sqlalchemy import JSON, BigInteger, Column, Integer, insert, select, text
 from sqlmodel import Field, Session, SQLModel
 
 from incidenttui.server.changes import FEED_LOCK_ID
+from incidenttui.server.deferred import Deferred
 from incidenttui.sqltypes import UTCDateTime, utcnow
 
 #: The ``prev_hash`` of the first entry.
@@ -192,8 +193,6 @@ def append(session: Session, origin: Origin, action: str, entity: str,
 
 #: An entry waiting to be appended: origin, action, entity, entity id, detail, time.
 Pending = tuple[Origin, str, str, str | None, dict[str, Any] | None, datetime]
-#: In ``session.info``: the entries waiting for :func:`write_deferred` (see :func:`defer`).
-_DEFERRED = "incidenttui.deferred_audit"
 
 
 def append_many(session: Session, pending: Sequence[Pending]) -> None:
@@ -223,26 +222,24 @@ def append_many(session: Session, pending: Sequence[Pending]) -> None:
     session.flush()
 
 
+#: The entries of a transaction, appended at once or at its end (server/deferred.py).
+_ENTRIES: Deferred[Pending] = Deferred("incidenttui.deferred_audit", append_many)
+
+
 def record(session: Session, pending: Sequence[Pending]) -> None:
     """Append ``pending`` now, or at the end of the transaction after :func:`defer`."""
-    deferred = session.info.get(_DEFERRED)
-    if deferred is not None:
-        deferred.extend(pending)
-    else:
-        append_many(session, pending)
+    _ENTRIES.add(session, pending)
 
 
 def defer(session: Session) -> list[Pending]:
     """Collect this transaction's entries for one append at its end (:func:`write_deferred`);
     returns the list they collect in."""
-    deferred: list[Pending] = []
-    session.info[_DEFERRED] = deferred
-    return deferred
+    return _ENTRIES.start(session)
 
 
 def write_deferred(session: Session) -> None:
     """Append the entries collected since :func:`defer` (call last)."""
-    append_many(session, session.info.pop(_DEFERRED, None) or [])
+    _ENTRIES.finish(session)
 
 
 def _records(session: Session) -> Iterator[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
+from incidenttui.server.deferred import Deferred
 from incidenttui.server.models import Change
 from incidenttui.sqltypes import utcnow
 
@@ -28,8 +29,6 @@ _INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 #: Set in ``session.info`` once the session's transaction holds the feed lock.
 _LOCKED = "incidenttui.feed_locked"
-#: In ``session.info``: the feed rows waiting for :func:`write_deferred_changes`.
-_DEFERRED = "incidenttui.deferred_changes"
 
 
 #: A feed row: ``(entity, id, snapshot)``, or with the incident it is about and whether that
@@ -52,14 +51,14 @@ def record_changes(session: Session, changes: Sequence[ChangeRow],
     if not changes:
         return
     session.flush()  # pending ORM writes first, so the feed never runs ahead of them
-    _add(session, [full_row(change, audience) for change in changes])
+    _FEED.add(session, [full_row(change, audience) for change in changes])
 
 
 def record_rows(session: Session, rows: Sequence[FullRow]) -> None:
     """:func:`record_changes` for rows that each name their own audience."""
     if rows:
         session.flush()
-        _add(session, list(rows))
+        _FEED.add(session, list(rows))
 
 
 def full_row(change: ChangeRow, audience: str | None = None) -> FullRow:
@@ -69,27 +68,15 @@ def full_row(change: ChangeRow, audience: str | None = None) -> FullRow:
     return (*change, audience)  # type: ignore[return-value]
 
 
-def _add(session: Session, rows: list[FullRow]) -> None:
-    deferred = session.info.get(_DEFERRED)
-    if deferred is not None:
-        deferred.extend(rows)
-    else:
-        _insert_changes(session, rows)
-
-
 def defer_changes(session: Session) -> list[FullRow]:
     """Collect the feed rows of this transaction's writes for one insert at its end
     (:func:`write_deferred_changes`); returns the list they collect in."""
-    deferred: list[FullRow] = []
-    session.info[_DEFERRED] = deferred
-    return deferred
+    return _FEED.start(session)
 
 
 def write_deferred_changes(session: Session) -> None:
     """Insert the feed rows collected since :func:`defer_changes` (call last)."""
-    deferred = session.info.pop(_DEFERRED, None)
-    if deferred:
-        _insert_changes(session, deferred)
+    _FEED.finish(session)
 
 
 def _insert_changes(session: Session, rows: list[FullRow]) -> None:
@@ -103,6 +90,10 @@ def _insert_changes(session: Session, rows: list[FullRow]) -> None:
         {"at": now, "entity": entity, "entity_id": entity_id, "data": data,
          "incident_id": incident_id, "restricted": bool(restricted), "audience": audience}
         for entity, entity_id, data, incident_id, restricted, audience in rows])
+
+
+#: The feed rows of a transaction, inserted at once or at its end (server/deferred.py).
+_FEED: Deferred[FullRow] = Deferred("incidenttui.deferred_changes", _insert_changes)
 
 
 def forget_rolled_back(session: Session) -> None:
