@@ -170,6 +170,8 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
     done: list[tuple[Step, str]] = []
     directory: list[Team | User | Service] = []
     feed: list[tuple[str, str, dict[str, Any]]] = []
+    #: services whose policy changed: their open incidents start it (or stop) afterwards
+    adopted: dict[str, str | None] = {}
     for step in steps:
         note = _blocker(session, step, desired) if step.change == Change.REMOVE else None
         if note is not None:
@@ -177,6 +179,10 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
             continue
         note = _note(session, step)
         if not dry_run:
+            if step.section == "services" and step.change != Change.REMOVE:
+                before = session.get(Service, step.id)
+                if (before.policy_id if before is not None else None) != step.item.policy:
+                    adopted[step.id] = step.item.policy
             row = _carry_out(session, step)
             if row is not None:
                 directory.append(row)
@@ -190,6 +196,11 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
         record_directory(session, directory)
     if feed:
         record_changes(session, feed)
+    if adopted:
+        from incidenttui.server.escalation import adopt_policy
+
+        for service_id, policy_id in adopted.items():
+            adopt_policy(session, service_id, policy_id)
     return Outcome(done)
 
 
