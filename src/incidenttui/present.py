@@ -145,8 +145,10 @@ def policy_lines(view: Any) -> list[str]:
     the time left before the next automatic move."""
     clock, policy = view.clock, view.policy
     loop = f", pass {clock.position.loop + 1}" if clock.position.loop else ""
-    lines = [f"Policy {policy.name}: level {clock.position.level} of {len(policy.levels)}"
-             f"{loop}"]
+    # "policy level", never a bare "level": the incident's support line (ITIL L1-L3, its
+    # team) is another thing, shown beside it as "support line L1".
+    lines = [f"Escalation policy {policy.name}: at policy level {clock.position.level} of "
+             f"{len(policy.levels)}{loop}"]
     for level in view.levels:
         mark = "▶" if level.number == clock.position.level else " "
         reached = ", ".join(f"{target}: {who} on call" if who and target.startswith(
@@ -157,7 +159,7 @@ def policy_lines(view: Any) -> list[str]:
         kind = "re-escalates" if view.next_move.kind.value == "reescalate" else "escalates"
         when = "now (overdue)" if view.left.total_seconds() <= 0 else \
             f"in {duration(view.left)}"
-        lines.append(f"{kind} to level {view.next_move.to_level} {when}")
+        lines.append(f"{kind} to policy level {view.next_move.to_level} {when}")
     else:
         lines.append("no automatic escalation coming (acknowledged, on hold, closed or the "
                      "policy's last level)")

@@ -48,10 +48,10 @@ def test_a_new_incident_shows_level_one_with_who_is_on_call_and_the_countdown(
     view = store.escalation_view(store.get(incident["id"]), NOW)
     assert view is not None and view.left == dt.timedelta(seconds=240)
     assert policy_lines(view) == [
-        "Policy Checkout: level 1 of 2",
+        "Escalation policy Checkout: at policy level 1 of 2",
         " ▶ 1. 5m  schedule primary: rita on call",
         "   2. 10m  user ray, team platform",
-        "escalates to level 2 in 4m",
+        "escalates to policy level 2 in 4m",
     ]
     store.close()
 
@@ -90,3 +90,22 @@ def test_an_older_store_gets_the_services_policy_column(tmp_path, monkeypatch):
     store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_synced_before_layout_3_reads_the_feed_again_to_learn_policies(
+        tmp_path, monkeypatch):
+    incident = incident_snapshot(created_at=iso(NOW - dt.timedelta(seconds=60)))
+    old_service = {k: v for k, v in SERVICE.items() if k != "policy_id"}
+    # what a layout-2 client kept of the feed: the service without its policy, no policy
+    store = store_with(tmp_path, monkeypatch, ("service", old_service), ("incident", incident))
+    path = store.path
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE services DROP COLUMN policy_id")
+        conn.execute("PRAGMA user_version=2")
+    store = Store.for_server(URL)
+    assert store.cursor == 0 and store.get(incident["id"]) is not None  # data kept
+    feed = [("service", SERVICE), ("policy", POLICY), ("incident", incident)]
+    store.apply_changes(change_page(feed)["changes"], len(feed))  # the whole feed again
+    assert store.escalation_view(store.get(incident["id"]), NOW) is not None
+    store.close()
