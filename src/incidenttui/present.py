@@ -85,6 +85,26 @@ def sla_cell(due: datetime | None, now: datetime, *, paused: bool = False) -> tu
     return duration(left), False
 
 
+def escalation_cell(due: datetime | None, now: datetime) -> str:
+    """The queue's countdown to the next automatic escalation, in at most four characters:
+    ``4m``, ``3h``, ``2d`` (whole units, rounded down; the escalation screen has it to the
+    minute); ``<1m`` (the queue repaints about once a minute, so no seconds that would stand
+    still); ``due`` when the server is about to move it (or will once it is reachable);
+    empty when none is coming."""
+    if due is None:
+        return ""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86_400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86_400}d"
+
+
 class ClockLike(Protocol):
     """What :func:`clock_text` reads of a :class:`~incidenttui.domain.sla.Clock`."""
 

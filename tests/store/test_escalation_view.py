@@ -14,6 +14,7 @@ from hostile import change_page, incident_snapshot, iso
 from incidenttui.present import policy_lines
 from incidenttui.store import Store
 from incidenttui.store.layout import SCHEMA_VERSION
+from incidenttui.store.reader import QueueReader
 
 URL = "http://127.0.0.1:9"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -108,4 +109,24 @@ def test_a_store_synced_before_layout_3_reads_the_feed_again_to_learn_policies(
     feed = [("service", SERVICE), ("policy", POLICY), ("incident", incident)]
     store.apply_changes(change_page(feed)["changes"], len(feed))  # the whole feed again
     assert store.escalation_view(store.get(incident["id"]), NOW) is not None
+    store.close()
+
+
+def test_the_queue_reads_when_each_row_on_screen_escalates_by_itself(tmp_path, monkeypatch):
+    waiting = incident_snapshot(created_at=iso(NOW - dt.timedelta(seconds=60)))
+    moved = incident_snapshot(number=1002, created_at=iso(NOW - dt.timedelta(seconds=400)))
+    elsewhere = incident_snapshot(number=1004, service="search")
+    store = store_with(
+        tmp_path, monkeypatch, ("service", SERVICE), ("policy", POLICY),
+        ("incident", waiting), ("incident", moved), ("incident", elsewhere),
+        ("event", event(moved, NOW - dt.timedelta(seconds=100), "escalation",
+                        "escalation-policy", {"step": "escalate", "level": 1, "to_level": 2,
+                                              "loop": 0})))
+    reader = QueueReader(store.path)
+    rows = reader.rows([i["id"] for i in (waiting, moved, elsewhere)])
+    # level 1's 5 minutes from opening; at the last level: nothing more; a service without
+    # a policy: nothing
+    assert rows[waiting["id"]].escalates_at == NOW + dt.timedelta(seconds=240)
+    assert [rows[i["id"]].escalates_at for i in (moved, elsewhere)] == [None, None]
+    reader.close()
     store.close()

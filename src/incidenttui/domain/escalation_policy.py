@@ -218,11 +218,19 @@ def jump(policy: Policy, position: Position, level: int, now: datetime) -> Posit
     return Position(level, position.loop, now)
 
 
+def next_move(policy: Policy, clock: Clock) -> Step | None:
+    """The next level move if nothing changes (its ``due`` may be past: overdue); None when
+    no move is coming (acknowledged without re-escalation, on hold, closed, or at the end
+    of the policy)."""
+    moves = [s for s in next_steps(policy, clock) if s.kind != StepKind.NOTIFY]
+    return moves[0] if moves else None
+
+
 def remaining(policy: Policy, clock: Clock, now: datetime) -> tuple[Step, timedelta] | None:
     """The next level move and the time left until it (negative: overdue), for a countdown;
     None when no move is coming (acknowledged, or at the end of the policy)."""
-    moves = [s for s in next_steps(policy, clock) if s.kind != StepKind.NOTIFY]
-    return (moves[0], moves[0].due - now) if moves else None
+    move = next_move(policy, clock)
+    return (move, move.due - now) if move is not None else None
 
 
 def describe(policy: Policy, step: Step, clock: Clock) -> str:
