@@ -1196,18 +1196,19 @@ def apply_organisation(session: Session) -> None:
 
 
 def _start_clocks(session: Session) -> None:
-    """The open, unacknowledged incidents of a service with a policy get its clock from when
-    they were opened, as if the policy had been there then (the app derives the same
-    position from the timeline), so the demo shows one escalating by itself: at once (it is
-    overdue), then level by level."""
+    """The open incidents of a service with a policy get its clock from when they were
+    opened, as if the policy had been there then: the app derives the same position and
+    countdown from the timeline, so the server does what the queue's AUTO column says. The
+    demo shows the unacknowledged one escalating by itself (at once: it is overdue, then
+    level by level), and a forgotten acknowledgement escalating again."""
     from incidenttui.server.escalation import start_clock
     from incidenttui.server.models import Service
 
     policies = {s.id: s.policy_id for s in session.exec(select(Service)) if s.policy_id}
-    waiting = session.exec(select(Incident).where(
-        col(Incident.status) == Status.NEW.value,
+    running = session.exec(select(Incident).where(
+        col(Incident.status).in_([s.value for s in Status if s.is_open]),
         col(Incident.service).in_(list(policies)))).all()
-    for incident in waiting:
+    for incident in running:
         start_clock(session, incident.id, policies[incident.service], incident.created_at)
 
 
