@@ -12,7 +12,7 @@ import uuid
 from hostile import change_page, incident_snapshot, iso
 
 from incidenttui.present import policy_lines
-from incidenttui.store import Store
+from incidenttui.store import AddNote, Store
 from incidenttui.store.layout import SCHEMA_VERSION
 from incidenttui.store.reader import QueueReader
 
@@ -106,9 +106,16 @@ def test_a_store_synced_before_layout_3_reads_the_feed_again_to_learn_policies(
         conn.execute("PRAGMA user_version=2")
     store = Store.for_server(URL)
     assert store.cursor == 0 and store.get(incident["id"]) is not None  # data kept
-    feed = [("service", SERVICE), ("policy", POLICY), ("incident", incident)]
-    store.apply_changes(change_page(feed)["changes"], len(feed))  # the whole feed again
+    store.execute(AddNote(incident["id"], text="queued while offline"))
+    # the whole feed again, with a forget from a time the user had lost access to the
+    # incident (they have it again: a change is queued for it); the change stays queued
+    feed = [("service", SERVICE), ("policy", POLICY),
+            ("forget", {"id": incident["id"], "incident_id": incident["id"]}),
+            ("incident", incident)]
+    store.apply_changes(change_page(feed)["changes"], len(feed))
+    assert [e.incident_id for e in store.outbox()] == [incident["id"]]
     assert store.escalation_view(store.get(incident["id"]), NOW) is not None
+    assert store.get_meta("reread_until") is None  # past where it was: the re-read is over
     store.close()
 
 

@@ -46,8 +46,11 @@ MIGRATIONS: dict[int, list[str]] = {
     # learns a policy only when it next changes. Which stores synced before layout 3 cannot
     # be told afterwards, so every synced store re-reads once; replaying the feed is
     # idempotent (older incident versions are skipped, events and the directory upserted,
-    # the outbox kept), so the only cost is the one full sync.
-    7: ["UPDATE meta SET value = '0' WHERE key = 'cursor'"],
+    # the outbox kept; a replayed ``forget`` spares incidents with queued changes, see
+    # store.REREAD_KEY), so the only cost is the one full sync.
+    7: ["INSERT OR REPLACE INTO meta (key, value) SELECT 'reread_until', value FROM meta "
+        "WHERE key = 'cursor' AND value != '0'",
+        "UPDATE meta SET value = '0' WHERE key = 'cursor'"],
 }
 
 
