@@ -135,7 +135,8 @@ def test_a_service_that_gets_a_policy_starts_its_open_incidents_clocks(escalatio
     waiting, done = create(db, svc="search"), create(db, svc="search")
     write(db, lambda w, s: w.act(service.find_incident(s, done, for_update=True),
                                  Action.CANCEL, ActionBody()))
-    give_service_policy(db, "search", "checkout")
+    report = give_service_policy(db, "search", "checkout")
+    assert "its 1 open incident(s) start policy checkout at level 1 now" in report
     [started] = escalations(db, waiting)
     assert started["actor"] == ACTOR and started["data"]["step"] == "start"
     assert started["text"] == ("Escalation policy Checkout applies from now: level 1 "
@@ -146,7 +147,7 @@ def test_a_service_that_gets_a_policy_starts_its_open_incidents_clocks(escalatio
     assert run_due(db, started["at"] + timedelta(seconds=59)) == 0
     assert run_due(db, started["at"] + timedelta(seconds=61)) == 1
     # and a service that loses its policy stops its incidents' clocks
-    give_service_policy(db, "search", None)
+    assert "of its 1 open incident(s) stops" in give_service_policy(db, "search", None)
     assert run_due(db, started["at"] + timedelta(hours=1)) == 0
 
 

@@ -96,6 +96,15 @@ def restart_clock(session: Session, incident_id: str, policy_id: str, now: datet
     session.add(clock)
 
 
+def open_incidents(session: Session, service_id: str) -> list[str]:
+    """The ids of ``service_id``'s open incidents (those a policy runs for)."""
+    from incidenttui.server.models import Incident
+
+    return list(session.exec(select(Incident.id).where(
+        col(Incident.service) == service_id,
+        col(Incident.status).in_([s.value for s in Status if s.is_open]))))
+
+
 def adopt_policy(session: Session, service_id: str, policy_id: str | None,
                  now: datetime | None = None) -> int:
     """A service got the policy ``policy_id`` (None: lost its policy): each of its open
@@ -103,12 +112,9 @@ def adopt_policy(session: Session, service_id: str, policy_id: str | None,
     app reads its position from it), or stops its clock. Call in the transaction that changed
     the service, after the policy is stored; returns how many incidents it touched."""
     from incidenttui.server import service
-    from incidenttui.server.models import Incident
 
     now = now or utcnow()
-    open_ids = list(session.exec(select(Incident.id).where(
-        col(Incident.service) == service_id,
-        col(Incident.status).in_([s.value for s in Status if s.is_open]))))
+    open_ids = open_incidents(session, service_id)
     if policy_id is None:
         for clock in session.exec(select(EscalationClock).where(
                 col(EscalationClock.incident_id).in_(open_ids))):

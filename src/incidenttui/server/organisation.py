@@ -178,11 +178,12 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
             done.append((step, note))
             continue
         note = _note(session, step)
+        if step.section == "services" and step.change != Change.REMOVE:
+            before = session.get(Service, step.id)
+            if (before.policy_id if before is not None else None) != step.item.policy:
+                adopted[step.id] = step.item.policy
+                note = _policy_note(session, step.id, step.item.policy)
         if not dry_run:
-            if step.section == "services" and step.change != Change.REMOVE:
-                before = session.get(Service, step.id)
-                if (before.policy_id if before is not None else None) != step.item.policy:
-                    adopted[step.id] = step.item.policy
             row = _carry_out(session, step)
             if row is not None:
                 directory.append(row)
@@ -196,7 +197,7 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
         record_directory(session, directory)
     if feed:
         record_changes(session, feed)
-    if adopted:
+    if adopted and not dry_run:
         from incidenttui.server.escalation import adopt_policy
 
         for service_id, policy_id in adopted.items():
@@ -247,6 +248,18 @@ def _blocker(session: Session, step: Step, desired: Organisation) -> str | None:
         if incidents:
             return f"kept: {incidents} incident(s) still name it"
     return None
+
+
+def _policy_note(session: Session, service_id: str, policy_id: str | None) -> str:
+    """What a service's new policy (or none) does to its open incidents."""
+    from incidenttui.server.escalation import open_incidents
+
+    count = len(open_incidents(session, service_id))
+    if not count:
+        return ""
+    if policy_id is None:
+        return f"the automatic escalation of its {count} open incident(s) stops"
+    return f"its {count} open incident(s) start policy {policy_id} at level 1 now"
 
 
 def _note(session: Session, step: Step) -> str:
