@@ -85,6 +85,26 @@ def sla_cell(due: datetime | None, now: datetime, *, paused: bool = False) -> tu
     return duration(left), False
 
 
+def escalation_cell(due: datetime | None, now: datetime) -> str:
+    """The queue's countdown to the next automatic escalation, in at most four characters:
+    ``4m``, ``3h``, ``2d`` (whole units, rounded down; the escalation screen has it to the
+    minute); ``<1m`` (the queue repaints about once a minute, so no seconds that would stand
+    still); ``due`` when the server is about to move it (or will once it is reachable);
+    empty when none is coming."""
+    if due is None:
+        return ""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86_400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86_400}d"
+
+
 class ClockLike(Protocol):
     """What :func:`clock_text` reads of a :class:`~incidenttui.domain.sla.Clock`."""
 
@@ -145,8 +165,10 @@ def policy_lines(view: Any) -> list[str]:
     the time left before the next automatic move."""
     clock, policy = view.clock, view.policy
     loop = f", pass {clock.position.loop + 1}" if clock.position.loop else ""
-    lines = [f"Policy {policy.name}: level {clock.position.level} of {len(policy.levels)}"
-             f"{loop}"]
+    # "policy level", never a bare "level": the incident's support line (ITIL L1-L3, its
+    # team) is another thing, shown beside it as "support line L1".
+    lines = [f"Escalation policy {policy.name}: at policy level {clock.position.level} of "
+             f"{len(policy.levels)}{loop}"]
     for level in view.levels:
         mark = "▶" if level.number == clock.position.level else " "
         reached = ", ".join(f"{target}: {who} on call" if who and target.startswith(
@@ -157,7 +179,7 @@ def policy_lines(view: Any) -> list[str]:
         kind = "re-escalates" if view.next_move.kind.value == "reescalate" else "escalates"
         when = "now (overdue)" if view.left.total_seconds() <= 0 else \
             f"in {duration(view.left)}"
-        lines.append(f"{kind} to level {view.next_move.to_level} {when}")
+        lines.append(f"{kind} to policy level {view.next_move.to_level} {when}")
     else:
         lines.append("no automatic escalation coming (acknowledged, on hold, closed or the "
                      "policy's last level)")

@@ -116,7 +116,9 @@ def test_the_demo_user_can_acknowledge_the_new_p2(demo: DemoServer) -> None:
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["status"] == "acknowledged"
-        assert body["version"] == new[0]["version"] + 1
+        # The demo's escalation policy may move this overdue P2 between the list and the
+        # acknowledgement (it escalates in the server's first round); after it, nothing.
+        assert body["version"] >= new[0]["version"] + 1
         timeline = client.get(f"/api/v1/incidents/{ref}/timeline").json()
         assert timeline[-1]["actor"] == "demo"
         assert timeline[-1]["data"] == {"action": "acknowledge", "from": "new",

@@ -172,6 +172,17 @@ def test_directory(seeded: Database) -> None:
     assert all("." in u.id and u.display_name != u.id for u in users)
 
 
+def test_the_organisation_is_code_and_round_trips_through_export(seeded: Database) -> None:
+    from incidenttui.server.organisation import apply, export_text, parse_text
+
+    with seeded.read() as session:
+        exported = export_text(session, "toml")
+    again = parse_text(exported, "toml")
+    assert again.sorted() == seed_module.demo_organisation().sorted()
+    with seeded.write() as session:  # applying the export changes nothing
+        assert apply(session, again, dry_run=True).steps == []
+
+
 # -- the incidents ---------------------------------------------------------------------------
 
 
@@ -300,8 +311,8 @@ def test_escalation_events_match_the_incident(data: Data) -> None:
 
 
 #: Team levels and user ids of the demo organisation.
-LEVELS = {team: level for team, _, level, _ in seed_module.TEAMS}
-USER_IDS = {user for user, _, _, _ in seed_module.USERS}
+LEVELS = {team.id: team.level for team in seed_module.demo_organisation().teams}
+USER_IDS = {user.id for user in seed_module.demo_organisation().users}
 
 
 def _writes(events: list[TimelineEvent]) -> list[list[TimelineEvent]]:
@@ -488,8 +499,7 @@ def _writer_shapes(tmp_path: Path) -> tuple[set[tuple[str, frozenset[str]]], dic
     shapes: set[tuple[str, frozenset[str]]] = set()
     try:
         with db.write() as session:
-            rows = seed_module._Seeder(NOW, 1).directory()
-            session.add_all(rows)
+            seed_module.apply_organisation(session)
             session.flush()
             actor = session.get(User, "amira.haddad")
             assert actor is not None

@@ -179,3 +179,19 @@ def test_the_clock_read_back_from_a_timeline():
     assert read.touched_at == at(90) and read.notices_sent == {0}
     assert clock_from_timeline("acknowledged", 3, T0, []) == clock(
         status=Status.ACKNOWLEDGED)
+
+
+def test_a_reopening_and_a_policy_start_read_back_as_level_one_from_then():
+    from incidenttui.domain.escalation_policy import POLICY_ACTOR, clock_from_timeline
+
+    moved = (at(61), "escalation", POLICY_ACTOR, {"step": "escalate", "level": 1,
+                                                  "to_level": 2, "loop": 0})
+    notified = (at(0), "escalation", POLICY_ACTOR, {"step": "notify", "notice": 0})
+    reopened = (at(300), "status", "rita", {"action": "reopen", "from": "resolved",
+                                            "to": "in_progress"})
+    read = clock_from_timeline("in_progress", 1, T0, [moved, notified, reopened])
+    assert read.position == Position(1, 0, at(300)) and read.notices_sent == {0}
+    started = (at(400), "escalation", POLICY_ACTOR, {"step": "start", "level": 1,
+                                                     "to_level": 1, "loop": 0})
+    assert clock_from_timeline(Status.NEW, 1, T0, [moved, started]).position == \
+        Position(1, 0, at(400))

@@ -178,7 +178,7 @@ async def test_escalate_requires_a_reason_and_confirmation(live: Any, tag: str,
         await wait_text(pilot, f"{ref} ·")
         await pilot.press("e")
         screen = await wait_screen(pilot, "EscalateScreen")
-        text = await wait_text(pilot, f"Escalate {ref} · now L1 with service-desk")
+        text = await wait_text(pilot, f"Escalate {ref} · support line L1 (service-desk)")
         assert "history: never escalated" in text
         assert "kind: FUNCTIONAL" in text
         teams = screen.query_one("#teams")
@@ -207,7 +207,7 @@ async def test_escalate_requires_a_reason_and_confirmation(live: Any, tag: str,
         await wait_text(pilot, "service-desk (L1) → payments-experts (L2): needs the PSP")
         # history now shows it
         await pilot.press("e")
-        await wait_text(pilot, "now L2 with payments-experts")
+        await wait_text(pilot, "support line L2 (payments-experts)")
         await wait_text(pilot, "service-desk (L1) → payments-experts (L2): needs the PSP")
         await pilot.press("escape")
         await wait_screen(pilot, "DetailScreen")

@@ -46,10 +46,11 @@ async def test_the_escalation_screen_shows_the_policy_and_its_countdown(
         await wait_text(pilot, f"INC-{incident['number']} ·")
         await pilot.press("e")
         await wait_screen(pilot, "EscalateScreen")
-        text = await wait_text(pilot, "Policy Checkout: level 1 of 2")
+        text = await wait_text(pilot, "Escalation policy Checkout: at policy level 1 of 2")
         assert "▶ 1. 30m  schedule primary: rita on call" in text
         assert "2. 1h00m  user ray, team platform" in text
-        assert "escalates to level 2 in 29m" in text or "escalates to level 2 in 30m" in text
+        assert ("escalates to policy level 2 in 29m" in text
+                or "escalates to policy level 2 in 30m" in text)
 
 
 async def test_the_on_call_screen_lists_who_is_on_call_now_and_next(

@@ -49,7 +49,7 @@ FROM_DETAIL = [  # of INC-1304, the P1 major incident
     (("G",), "DetailScreen", "SLA: response met", "INC-1304 · P1 · working · MAJOR",
      "detail"),
     (("g",), "DetailScreen", "description", "INC-1304 · P1 · working · MAJOR", "detail-top"),
-    (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1304 · now L2",
+    (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1304 · support line L2",
      "escalate"),
 ]
 MODALS_FROM_DETAIL = [

@@ -31,7 +31,9 @@ from incidenttui.widgets.timeline_view import TimelineView
 def hostile(live: Any) -> dict[str, Any]:
     """One incident per corpus entry (in its title and description); the first one's
     description holds the whole corpus and the long line, and every entry is a note on it."""
-    tag = "zqhostile"
+    # short, so the title column (narrower since the queue's AUTO column) shows the short
+    # corpus entries whole after it, at 80 columns and at 120
+    tag = "zqx"
     made = []
     everything = "\n".join(text for _, text, _ in CORPUS) + "\n" + LONG_LINE
     for n, (_, text, _) in enumerate(CORPUS):

@@ -20,6 +20,7 @@ from escalationkit import (
     created_at,
     escalations,
     give_checkout_a_policy,
+    give_service_policy,
     write,
 )
 from pgcluster import free_port
@@ -27,6 +28,7 @@ from servers import DATABASES, seed, stop_process, wait_healthy
 
 from incidenttui.api.schemas import ActionBody, NoteBody
 from incidenttui.domain import Action
+from incidenttui.domain import escalation_policy as policies
 from incidenttui.server import service
 from incidenttui.server.db import Database
 from incidenttui.server.escalation import ACTOR, run_due
@@ -95,6 +97,58 @@ def test_incidents_of_a_service_without_a_policy_and_closed_ones_stay_put(escala
     later = created_at(db, closed) + timedelta(hours=2)
     assert run_due(db, later) == 0
     assert escalations(db, quiet) == escalations(db, closed) == []
+
+
+def _timeline_clock(db: Database, incident: str) -> policies.Clock:
+    """The clock as the app reads it back from the timeline (domain clock_from_timeline)."""
+    with db.read() as session:
+        found = service.find_incident(session, incident)
+        events = [(e.at, e.kind, e.actor, e.data) for e in service.timeline(session, incident)]
+    return policies.clock_from_timeline(found.status, found.priority, found.created_at, events)
+
+
+def test_reopening_restarts_the_clock_from_level_one(escalation_db):
+    db = escalation_db
+    incident = create(db)
+    assert run_due(db, created_at(db, incident) + timedelta(seconds=61)) == 1  # to level 2
+
+    def act(action: Action, **body: str) -> None:
+        write(db, lambda w, s: w.act(service.find_incident(s, incident, for_update=True),
+                                     action, ActionBody(**body)))
+
+    act(Action.ACKNOWLEDGE)
+    act(Action.RESOLVE, resolution_code="fixed", resolution_note="restarted the pods")
+    act(Action.REOPEN)
+    with db.read() as session:
+        reopened = max(e.at for e in service.timeline(session, incident))
+    position = _timeline_clock(db, incident).position
+    assert (position.level, position.loop, position.since) == (1, 0, reopened)
+    # in progress again: untouched for 600 s from the reopening, it moves on from level 1
+    assert run_due(db, reopened + timedelta(seconds=599)) == 0
+    assert run_due(db, reopened + timedelta(seconds=601)) == 1
+    last = escalations(db, incident)[-1]["data"]
+    assert (last["step"], last["level"], last["to_level"]) == ("reescalate", 1, 2)
+
+
+def test_a_service_that_gets_a_policy_starts_its_open_incidents_clocks(escalation_db):
+    db = escalation_db
+    waiting, done = create(db, svc="search"), create(db, svc="search")
+    write(db, lambda w, s: w.act(service.find_incident(s, done, for_update=True),
+                                 Action.CANCEL, ActionBody()))
+    report = give_service_policy(db, "search", "checkout")
+    assert "its 1 open incident(s) start policy checkout at level 1 now" in report
+    [started] = escalations(db, waiting)
+    assert started["actor"] == ACTOR and started["data"]["step"] == "start"
+    assert started["text"] == ("Escalation policy Checkout applies from now: level 1 "
+                               "(schedule primary).")
+    assert escalations(db, done) == []
+    assert _timeline_clock(db, waiting).position.since == started["at"]
+    # the clock runs from the policy's start, not from when the incident was opened
+    assert run_due(db, started["at"] + timedelta(seconds=59)) == 0
+    assert run_due(db, started["at"] + timedelta(seconds=61)) == 1
+    # and a service that loses its policy stops its incidents' clocks
+    assert "of its 1 open incident(s) stops" in give_service_policy(db, "search", None)
+    assert run_due(db, started["at"] + timedelta(hours=1)) == 0
 
 
 # -- two servers racing ------------------------------------------------------------------

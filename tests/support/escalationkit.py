@@ -46,6 +46,19 @@ def give_checkout_a_policy(db: Database, **policy) -> None:
         apply(session, parse_text(yaml.safe_dump(doc), "yaml"))
 
 
+def give_service_policy(db: Database, service_id: str, policy_id: str | None) -> str:
+    """Apply the organisation with ``service_id`` running ``policy_id`` (None: no policy);
+    returns the report."""
+    with db.write() as session:
+        doc = document(current(session))
+        for item in doc["services"]:
+            if item["id"] == service_id:
+                item.pop("policy", None)
+                if policy_id is not None:
+                    item["policy"] = policy_id
+        return apply(session, parse_text(yaml.safe_dump(doc), "yaml")).report()
+
+
 @pytest.fixture(name="escalation_db", params=DATABASES)
 def _escalation_db(request, db_url):  # type: ignore[no-untyped-def]
     url = db_url(request.param)

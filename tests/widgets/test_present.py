@@ -14,6 +14,7 @@ from incidenttui.present import (
     age,
     clock_text,
     duration,
+    escalation_cell,
     percent,
     ref,
     seconds,
@@ -85,3 +86,13 @@ def test_importing_it_loads_neither_sqlmodel_nor_httpx() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize(("left", "text"), [
+    (None, ""), (timedelta(seconds=-30), "due"), (timedelta(0), "due"),
+    (timedelta(seconds=59), "<1m"), (timedelta(minutes=4, seconds=59), "4m"),
+    (timedelta(hours=2, minutes=59), "2h"), (timedelta(days=6, hours=23), "6d"),
+])
+def test_escalation_cell_fits_four_characters(left: timedelta | None, text: str) -> None:
+    cell = escalation_cell(None if left is None else NOW + left, NOW)
+    assert cell == text and len(cell) <= 4

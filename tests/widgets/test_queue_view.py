@@ -147,3 +147,23 @@ async def test_long_numbers_and_the_pending_mark_stay_readable(size: tuple[int, 
         drawn = lines(app)
         assert drawn[0].startswith("  INC-10042+ "), drawn[0]
         assert drawn[1].startswith("  INC-100999 "), drawn[1]
+
+
+@pytest.mark.parametrize("size", [(80, 6), (120, 6)], ids=["80", "120"])
+async def test_the_countdown_to_the_next_automatic_escalation_is_a_column(
+        frozen: Any, size: tuple[int, int]) -> None:
+    rows = {"id-0": make_row(0, escalates_at=NOW + timedelta(minutes=4, seconds=30)),
+            "id-1": make_row(1, escalates_at=NOW - timedelta(seconds=5)),
+            "id-2": make_row(2, escalates_at=NOW + timedelta(hours=2, minutes=59)),
+            "id-3": make_row(3)}  # no policy, or none coming: an empty cell
+    app = Harness(Fetcher(rows))
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(QueueView)
+        view.set_ids(list(rows))
+        await pilot.pause()
+        drawn = lines(app)
+        header = header_text(size[0])
+        at = header.index("AUTO")
+        # in its own column, in words without colour: 4m, due (overdue), 2h, nothing
+        assert [line[at:at + 4] for line in drawn[:4]] == ["4m  ", "due ", "2h  ", "    "]
+        assert header[at - 1] == " " and header[at + 4:at + 6] == " L"

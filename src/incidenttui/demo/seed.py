@@ -1,8 +1,10 @@
 """The demo data set: a realistic e-commerce organisation and its last 90 days of incidents.
 
-:func:`seed_demo` writes teams, users, services, about 300 past incidents and a handful of live
-ones (a P1 major incident on payments, a DDoS on the storefront, a leaked API key, search index
-lag, a new P2 waiting for an acknowledgement, an incident on hold for a vendor).
+:func:`seed_demo` applies the organisation (teams, users, services, on-call schedules and
+escalation policies: ``demo/organisation.toml``, through the code of ``incidenttui admin
+apply``), then writes about 300 past incidents and a handful of live ones (a P1 major
+incident on payments, a DDoS on the storefront, a leaked API key, search index lag, a new P2
+waiting for an acknowledgement, an incident on hold for a vendor).
 
 Everything is deterministic for a given ``seed`` and ``now``: a ``random.Random`` drives every
 choice, UUIDs included. Every change to an incident comes from the domain's effect functions
@@ -18,15 +20,14 @@ syncing clients receive the seed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
-import tomllib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import tomli_w
 from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, select
 
@@ -53,19 +54,15 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.organisation import Organisation
 from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.domain.refs import ref
 from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.membership import IncidentMember
-from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
-from incidenttui.server.service import (
-    event_json,
-    incident_json,
-    next_numbers,
-    record_directory,
-)
+from incidenttui.server.models import Counter, Incident, TimelineEvent
+from incidenttui.server.service import event_json, incident_json, next_numbers
 
 #: How many past incidents the data set holds (spread over :data:`HISTORY_DAYS`).
 PAST_INCIDENTS = 300
@@ -78,62 +75,22 @@ EMAIL_DOMAIN = "shop.example"
 
 # -- the organisation ----------------------------------------------------------------------
 
-#: (id, name, functional level, description)
-TEAMS: tuple[tuple[str, str, int, str], ...] = (
-    ("service-desk", "Service Desk", 1,
-     "First line: takes customer-care calls, tickets and alerts; resolves what the runbooks "
-     "cover and escalates the rest."),
-    ("platform", "Platform Engineering", 2,
-     "Owns the shop's applications: storefront, checkout, search, catalog, accounts, orders "
-     "and the ERP/warehouse sync."),
-    ("payments-experts", "Payments Experts", 2,
-     "PSP integrations (Adyen, Stripe, PayPal, Klarna), fraud rules and reconciliation."),
-    ("network", "Network & Edge", 2, "CDN, DNS, load balancers, TLS and the WAF."),
-    ("security", "Security Operations", 3,
-     "The SOC: breaches, DDoS, leaked secrets, account takeover and fraud."),
-    ("management", "IT Management", 3,
-     "Duty managers, engaged by hierarchical escalation for customer and business impact."),
-)
+#: The demo's teams, people, services, on-call schedules and escalation policies, as
+#: organisation code (the file ``incidenttui admin apply`` reads; package data).
+ORGANISATION_FILE = "organisation.toml"
 
-#: (id, display name, role, team)
-USERS: tuple[tuple[str, str, Role, str], ...] = (
-    ("amira.haddad", "Amira Haddad", Role.RESPONDER, "service-desk"),
-    ("tom.becker", "Tom Becker", Role.RESPONDER, "service-desk"),
-    ("lucia.moreno", "Lucía Moreno", Role.RESPONDER, "service-desk"),
-    ("jonas.weber", "Jonas Weber", Role.COMMANDER, "platform"),
-    ("priya.nair", "Priya Nair", Role.RESPONDER, "platform"),
-    ("mateo.rossi", "Mateo Rossi", Role.RESPONDER, "platform"),
-    ("sofia.lindqvist", "Sofia Lindqvist", Role.ADMIN, "platform"),
-    ("daniel.okafor", "Daniel Okafor", Role.RESPONDER, "payments-experts"),
-    ("elena.petrova", "Elena Petrova", Role.RESPONDER, "payments-experts"),
-    ("kenji.watanabe", "Kenji Watanabe", Role.RESPONDER, "payments-experts"),
-    ("lars.nielsen", "Lars Nielsen", Role.RESPONDER, "network"),
-    ("fatima.elamrani", "Fatima El Amrani", Role.RESPONDER, "network"),
-    ("noah.fischer", "Noah Fischer", Role.SECURITY, "security"),
-    ("aisha.khan", "Aisha Khan", Role.SECURITY, "security"),
-    ("claire.dubois", "Claire Dubois", Role.COMMANDER, "management"),
-    ("ben.carter", "Ben Carter", Role.VIEWER, "management"),
-)
 
-#: (id, name, owning team, tier, description)
-SERVICES: tuple[tuple[str, str, str, int, str], ...] = (
-    ("storefront", "Storefront", "platform", 1, "Web shop and mobile app front end."),
-    ("checkout", "Checkout", "platform", 1, "Basket, delivery options, order placement."),
-    ("payments", "Payments", "payments-experts", 1,
-     "Card, wallet and invoice payments through Adyen (primary) and Stripe (secondary)."),
-    ("search", "Search", "platform", 2, "Product search and autocomplete (Elasticsearch)."),
-    ("catalog", "Catalog", "platform", 2, "Products, prices and stock from the PIM."),
-    ("accounts", "Customer accounts", "platform", 2, "Login, social sign-in, password reset."),
-    ("order-management", "Order management", "platform", 1,
-     "Orders from placement to warehouse release, invoices, returns."),
-    ("erp-sync", "ERP/warehouse sync", "platform", 2,
-     "Stock, prices and orders between the shop, the ERP and the NordStock warehouse."),
-    ("cdn", "CDN", "network", 1, "Edge caching, TLS termination and bot management."),
-)
+@functools.cache
+def demo_organisation() -> Organisation:
+    """The organisation :data:`ORGANISATION_FILE` declares, read and checked by the same
+    code as ``incidenttui admin apply``."""
+    from importlib.resources import files
 
-#: Which services run which of the demo's escalation policies (demo/organisation.toml).
-SERVICE_POLICIES = {"checkout": "customer-facing", "storefront": "customer-facing",
-                    "accounts": "customer-facing", "payments": "payments"}
+    from incidenttui.server.organisation import parse_text
+
+    text = files("incidenttui.demo").joinpath(ORGANISATION_FILE).read_text(encoding="utf-8")
+    return parse_text(text, "toml", f"the demo organisation (demo/{ORGANISATION_FILE})")
+
 
 #: How often each service has incidents, relative to the others.
 SERVICE_WEIGHTS: dict[str, float] = {
@@ -653,12 +610,13 @@ class _Seeder:
     def __init__(self, now: datetime, seed: int) -> None:
         self.now = now
         self.rng = random.Random(seed)
-        self.team_levels = {team_id: level for team_id, _, level, _ in TEAMS}
+        org = demo_organisation()
+        self.team_levels = {team.id: team.level for team in org.teams}
         self.members: dict[str, list[str]] = {}
-        for user_id, _, role, team in USERS:
-            if role != Role.VIEWER:
-                self.members.setdefault(team, []).append(user_id)
-        self.owner = {service_id: team for service_id, _, team, _, _ in SERVICES}
+        for user in org.users:
+            if user.role != Role.VIEWER:
+                self.members.setdefault(user.team, []).append(user.id)
+        self.owner = {service.id: service.team for service in org.services}
         self.plans: list[_Plan] = []
         self.walks: list[_Walk] = []
 
@@ -671,21 +629,6 @@ class _Seeder:
     def member(self, team: str, *, exclude: str | None = None) -> str:
         people = [u for u in self.members[team] if u != exclude] or self.members[team]
         return self.rng.choice(people)
-
-    # -- directory ---------------------------------------------------------------------------
-
-    def directory(self) -> list[Team | User | Service]:
-        rows: list[Team | User | Service] = [
-            Team(id=team_id, name=name, level=level, description=description)
-            for team_id, name, level, description in TEAMS]
-        for index, (user_id, display_name, role, team) in enumerate(USERS):
-            rows.append(User(id=user_id, display_name=display_name, role=role.value,
-                             team_id=team, email=f"{user_id}@{EMAIL_DOMAIN}", token_hash=None,
-                             active=True, created_at=self.now - timedelta(days=400 - 7 * index)))
-        rows += [Service(id=service_id, name=name, team_id=team, tier=tier,
-                         description=description, policy_id=SERVICE_POLICIES.get(service_id))
-                 for service_id, name, team, tier, description in SERVICES]
-        return rows
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -1209,20 +1152,18 @@ def _utc(now: datetime | None) -> datetime:
 def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bool:
     """Write the demo data set into ``db``; False (and nothing written) if it holds incidents.
 
-    Teams, users (without tokens), services, about 300 past incidents over the last 90 days
-    and a few live ones, all timed relative to ``now`` (default: the current time) and fully
-    determined by ``seed``. Every row is recorded in the change feed, in one transaction.
-    Directory rows that already exist (e.g. made with ``incidenttui admin``) are kept as they
-    are.
+    First the organisation (:data:`ORGANISATION_FILE`: teams, users without tokens,
+    services, on-call schedules, escalation policies), applied like ``incidenttui admin
+    apply`` does; then about 300 past incidents over the last 90 days and a few live ones,
+    all timed relative to ``now`` (default: the current time) and fully determined by
+    ``seed``. Every row is recorded in the change feed, in one transaction. What the database
+    already holds (e.g. made with ``incidenttui admin``) is kept as it is.
     """
     seeder = _Seeder(_utc(now), seed)
     with db.write() as session:
         if session.exec(select(Incident.id).limit(1)).first() is not None:
             return False
-        new_rows = [row for row in seeder.directory()
-                    if session.get(type(row), row.id) is None]
-        session.add_all(new_rows)
-        record_directory(session, new_rows)
+        apply_organisation(session)
         numbers = iter(next_numbers(session, _NUMBER_BLOCK))
         walks = seeder.build(lambda: next(numbers))
         # Give back the numbers the block reserved but the seed did not use.
@@ -1230,35 +1171,45 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
         session.execute(update(Counter).where(col(Counter.name) == "incident")
                         .values(value=last))
         _write(session, walks)
-        _organisation(session, seeder.now)
+        _start_clocks(session)
     return True
 
 
-def _organisation(session: Any, now: datetime) -> None:
-    """The demo's on-call schedules and escalation policies, applied as organisation code
-    on top of the seeded directory; the open, unacknowledged incidents of a service with a
-    policy get its clock from when they were opened (the app derives the same position from
-    the timeline), so the demo shows one escalating by itself: at once (it is overdue), then
-    level by level."""
-    from importlib.resources import files
-
-    from incidenttui.domain.organisation import document
+def apply_organisation(session: Session) -> None:
+    """Apply the demo organisation in ``session``'s transaction through the code of
+    ``incidenttui admin apply`` (audited and in the change feed), on top of what the
+    database holds: an item it has already (same id) is kept as it is, and nothing it has
+    is removed or deactivated."""
+    from incidenttui.domain import organisation as org_doc
     from incidenttui.server.audit import Origin
-    from incidenttui.server.escalation import start_clock
-    from incidenttui.server.organisation import apply, current, parse_text
+    from incidenttui.server.organisation import apply, current
 
-    extra = tomllib.loads(files("incidenttui.demo").joinpath("organisation.toml").read_text(
-        encoding="utf-8"))
-    doc = document(current(session))  # the services name their policies already
-    doc.update(schedules=extra["schedules"], policies=extra["policies"])
-    apply(session, parse_text(tomli_w.dumps(doc), "toml", "the demo organisation"),
-          origin=Origin("demo-seed", client="incidenttui demo"))
-    waiting = session.exec(select(Incident).where(
-        col(Incident.status) == Status.NEW.value,
-        col(Incident.service).in_(list(SERVICE_POLICIES)))).all()
-    for incident in waiting:  # as if the policy had been there when it was opened
-        start_clock(session, incident.id, SERVICE_POLICIES[incident.service],
-                    incident.created_at)
+    held, demo = current(session), demo_organisation()
+    merged = {}
+    for section in org_doc.SECTIONS:
+        have = held.by_id(section)
+        merged[section] = (*getattr(held, section),
+                           *(item for item in getattr(demo, section) if item.id not in have))
+    # checked again as one document: the demo's items may name what the database holds
+    desired = org_doc.parse(org_doc.document(Organisation(**merged)))
+    apply(session, desired, origin=Origin("demo-seed", client="incidenttui demo"))
+
+
+def _start_clocks(session: Session) -> None:
+    """The open incidents of a service with a policy get its clock from when they were
+    opened, as if the policy had been there then: the app derives the same position and
+    countdown from the timeline, so the server does what the queue's AUTO column says. The
+    demo shows the unacknowledged one escalating by itself (at once: it is overdue, then
+    level by level), and a forgotten acknowledgement escalating again."""
+    from incidenttui.server.escalation import start_clock
+    from incidenttui.server.models import Service
+
+    policies = {s.id: s.policy_id for s in session.exec(select(Service)) if s.policy_id}
+    running = session.exec(select(Incident).where(
+        col(Incident.status).in_([s.value for s in Status if s.is_open]),
+        col(Incident.service).in_(list(policies)))).all()
+    for incident in running:
+        start_clock(session, incident.id, policies[incident.service], incident.created_at)
 
 
 #: More numbers than the seed ever uses (about 310); the rest are returned.
@@ -1278,7 +1229,7 @@ def _write(session: Session, walks: list[_Walk]) -> None:
     # incident_json/event_json read attributes, so the snapshots are exactly the API's.
     # Restricted incidents' rows reach only who may see them (server/visibility.py); whoever
     # logged or was assigned one without a role that sees them all is made a member.
-    roles = {user_id: role for user_id, _, role, _ in USERS}
+    roles = {user.id: user.role for user in demo_organisation().users}
     members = []
     changes: list[ChangeRow] = []
     for walk in walks:

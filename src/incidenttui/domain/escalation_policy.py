@@ -42,6 +42,15 @@ POLICY_ACTOR = "escalation-policy"
 ATTENDED = frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})
 
 
+#: Lifecycle moves (the ``action`` of a status event) that start an incident's policy again
+#: from level 1: a reopened incident is new work, and its clock runs from the reopening.
+RESTARTED_BY = frozenset({"reopen"})
+
+#: The ``step`` of the event that says a policy starts for an incident already open (its
+#: service got the policy, or another one): level 1 from then on.
+START_STEP = "start"
+
+
 class TargetKind(StrEnum):
     TEAM = "team"
     USER = "user"
@@ -209,11 +218,19 @@ def jump(policy: Policy, position: Position, level: int, now: datetime) -> Posit
     return Position(level, position.loop, now)
 
 
+def next_move(policy: Policy, clock: Clock) -> Step | None:
+    """The next level move if nothing changes (its ``due`` may be past: overdue); None when
+    no move is coming (acknowledged without re-escalation, on hold, closed, or at the end
+    of the policy)."""
+    moves = [s for s in next_steps(policy, clock) if s.kind != StepKind.NOTIFY]
+    return moves[0] if moves else None
+
+
 def remaining(policy: Policy, clock: Clock, now: datetime) -> tuple[Step, timedelta] | None:
     """The next level move and the time left until it (negative: overdue), for a countdown;
     None when no move is coming (acknowledged, or at the end of the policy)."""
-    moves = [s for s in next_steps(policy, clock) if s.kind != StepKind.NOTIFY]
-    return (moves[0], moves[0].due - now) if moves else None
+    move = next_move(policy, clock)
+    return (move, move.due - now) if move is not None else None
 
 
 def describe(policy: Policy, step: Step, clock: Clock) -> str:
@@ -238,13 +255,20 @@ def describe(policy: Policy, step: Step, clock: Clock) -> str:
     return f"{why}: escalated to level {step.to_level}{loop} ({targets})."
 
 
+def describe_start(policy: Policy) -> str:
+    """The timeline text of a policy starting for an incident already open."""
+    targets = ", ".join(str(t) for t in policy.level(1).targets)
+    return f"Escalation policy {policy.name} applies from now: level 1 ({targets})."
+
+
 def clock_from_timeline(status: Status | str, priority: int, opened_at: datetime,
                         events: Iterable[tuple[datetime, str, str | None, Mapping[str, Any]]]
                         ) -> Clock:
     """An incident's :class:`Clock` read from its timeline (``(at, kind, actor, data)`` of
     each event, any order): the policy's escalation events say where it moved and which
     notices went out; notes and status changes by people say when it was last touched. How
-    the app shows the policy offline, from what it synced."""
+    the app shows the policy offline, from what it synced. A reopening starts the policy
+    again from level 1 (:data:`RESTARTED_BY`); the notices already sent stay sent."""
     position, touched, sent = start(opened_at), opened_at, set()
     for at, kind, actor, data in sorted(events, key=lambda e: e[0]):
         if kind == "escalation" and actor == POLICY_ACTOR:
@@ -256,6 +280,8 @@ def clock_from_timeline(status: Status | str, priority: int, opened_at: datetime
                                     position.loop, at)
         elif kind in ("note", "status") and actor != POLICY_ACTOR:
             touched = max(touched, at)
+            if kind == "status" and data.get("action") in RESTARTED_BY:
+                position = start(at)
     return Clock(Status(status), priority, opened_at, position, touched, frozenset(sent))
 
 

@@ -1,5 +1,7 @@
-"""Escalation: functional (to a more expert team, the next level) or hierarchical
-(management). Shows the current level and the history; a reason is required; confirmed
+"""Escalation: functional (to a more expert team, the next support line) or hierarchical
+(management). Shows the incident's support line (ITIL L1-L3: which team has it), its
+escalation policy's level (who is paged, and when the next automatic move comes: a separate
+ladder, always called "policy level") and the history; a reason is required; confirmed
 before it is queued."""
 
 from __future__ import annotations
@@ -102,8 +104,8 @@ class EscalateScreen(Screen[bool]):
         refs = ", ".join(ref(i.number) for i in incidents[:3])
         more = f" and {len(incidents) - 3} more" if len(incidents) > 3 else ""
         self.query_one("#escalate-title", Static).update(Content(
-            f"Escalate {refs}{more} · now L{first.escalation_level} with "
-            f"{first.team or 'no team'}"
+            f"Escalate {refs}{more} · support line L{first.escalation_level} "
+            f"({first.team or 'no team'})"
             + (" · management engaged" if first.management_engaged else "")))
         lines = [f"  {e.at:%m-%d %H:%M} {describe_event(e)}" for e in history[-3:]]
         self.query_one("#escalate-history", Static).update(Content(

@@ -81,6 +81,64 @@ def start_clock(session: Session, incident_id: str, policy_id: str, opened_at: d
                                 since=opened_at, notices_sent=[], next_check_at=opened_at))
 
 
+def restart_clock(session: Session, incident_id: str, policy_id: str, now: datetime
+                  ) -> None:
+    """Run an incident's clock again from level 1 of ``policy_id`` at ``now`` (a reopened
+    incident; call in the same transaction). Notices already sent for the same policy stay
+    sent: management has been told about this incident once."""
+    clock = session.get(EscalationClock, incident_id, with_for_update=True)
+    if clock is None:
+        start_clock(session, incident_id, policy_id, now)
+        return
+    if clock.policy_id != policy_id:
+        clock.policy_id, clock.notices_sent = policy_id, []
+    clock.level, clock.loop, clock.since, clock.next_check_at = 1, 0, now, now
+    session.add(clock)
+
+
+def open_incidents(session: Session, service_id: str) -> list[str]:
+    """The ids of ``service_id``'s open incidents (those a policy runs for)."""
+    from incidenttui.server.models import Incident
+
+    return list(session.exec(select(Incident.id).where(
+        col(Incident.service) == service_id,
+        col(Incident.status).in_([s.value for s in Status if s.is_open]))))
+
+
+def adopt_policy(session: Session, service_id: str, policy_id: str | None,
+                 now: datetime | None = None) -> int:
+    """A service got the policy ``policy_id`` (None: lost its policy): each of its open
+    incidents starts the policy at level 1 from now, with a timeline event that says so (the
+    app reads its position from it), or stops its clock. Call in the transaction that changed
+    the service, after the policy is stored; returns how many incidents it touched."""
+    from incidenttui.server import service
+
+    now = now or utcnow()
+    open_ids = open_incidents(session, service_id)
+    if policy_id is None:
+        for clock in session.exec(select(EscalationClock).where(
+                col(EscalationClock.incident_id).in_(open_ids))):
+            session.delete(clock)
+        return len(open_ids)
+    policy = load_policy(session, policy_id)
+    if policy is None or not open_ids:
+        return 0
+    writer = service.Writer(session, system_actor(), now)
+    writer.origin = Origin(ACTOR, client="escalation policy")
+    data = {"policy": policy.id, "step": policies.START_STEP, "level": 1, "to_level": 1,
+            "loop": 0, "targets": [str(t) for t in policy.level(1).targets]}
+    for incident_id in open_ids:
+        incident = service.find_incident(session, incident_id, for_update=True)
+        [event] = writer.effect(incident, Effect({}, [EventDraft(
+            EventKind.ESCALATION, policies.describe_start(policy), dict(data))]))
+        # the clock runs from the event's own time, so the app's countdown agrees
+        restart_clock(session, incident_id, policy.id, event.at)
+        writer.audit("incident.policy_start", "incident", incident_id,
+                     {k: v for k, v in data.items() if k != "targets"})
+    writer.finish()
+    return len(open_ids)
+
+
 def jump(session: Session, incident_id: str, level: int, now: datetime) -> tuple[Policy, int]:
     """"Escalate to level N now", by hand: the clock moves to ``level`` and is looked at at
     once; returns the policy and the level it left. :class:`Refused` without a policy or

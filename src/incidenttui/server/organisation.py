@@ -170,12 +170,19 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
     done: list[tuple[Step, str]] = []
     directory: list[Team | User | Service] = []
     feed: list[tuple[str, str, dict[str, Any]]] = []
+    #: services whose policy changed: their open incidents start it (or stop) afterwards
+    adopted: dict[str, str | None] = {}
     for step in steps:
         note = _blocker(session, step, desired) if step.change == Change.REMOVE else None
         if note is not None:
             done.append((step, note))
             continue
         note = _note(session, step)
+        if step.section == "services" and step.change != Change.REMOVE:
+            before = session.get(Service, step.id)
+            if (before.policy_id if before is not None else None) != step.item.policy:
+                adopted[step.id] = step.item.policy
+                note = _policy_note(session, step.id, step.item.policy)
         if not dry_run:
             row = _carry_out(session, step)
             if row is not None:
@@ -190,6 +197,11 @@ def apply(session: Session, desired: Organisation, *, dry_run: bool = False,
         record_directory(session, directory)
     if feed:
         record_changes(session, feed)
+    if adopted and not dry_run:
+        from incidenttui.server.escalation import adopt_policy
+
+        for service_id, policy_id in adopted.items():
+            adopt_policy(session, service_id, policy_id)
     return Outcome(done)
 
 
@@ -236,6 +248,18 @@ def _blocker(session: Session, step: Step, desired: Organisation) -> str | None:
         if incidents:
             return f"kept: {incidents} incident(s) still name it"
     return None
+
+
+def _policy_note(session: Session, service_id: str, policy_id: str | None) -> str:
+    """What a service's new policy (or none) does to its open incidents."""
+    from incidenttui.server.escalation import open_incidents
+
+    count = len(open_incidents(session, service_id))
+    if not count:
+        return ""
+    if policy_id is None:
+        return f"the automatic escalation of its {count} open incident(s) stops"
+    return f"its {count} open incident(s) start policy {policy_id} at level 1 now"
 
 
 def _note(session: Session, step: Step) -> str:

@@ -348,10 +348,18 @@ class Writer:
         return incident
 
     def act(self, incident: AnyIncident, action: Action, body: ActionBody) -> AnyIncident:
-        self.effect(incident, act_effect(incident_state(incident), action, self.now,
-                                         resolution_code=body.resolution_code,
-                                         resolution_note=body.resolution_note,
-                                         note=body.note))
+        events = self.effect(incident, act_effect(incident_state(incident), action, self.now,
+                                                  resolution_code=body.resolution_code,
+                                                  resolution_note=body.resolution_note,
+                                                  note=body.note))
+        if Action(action) == Action.REOPEN:
+            # Reopened is new work: the policy starts again from level 1 at the status
+            # event (the app reads the same position from it, domain RESTARTED_BY).
+            service = self.session.get(Service, incident.service)
+            if service is not None and service.policy_id:
+                from incidenttui.server.escalation import restart_clock
+
+                restart_clock(self.session, incident.id, service.policy_id, events[0].at)
         return incident
 
     def escalate(self, incident: AnyIncident, body: EscalateBody) -> AnyIncident:

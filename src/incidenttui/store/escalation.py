@@ -20,6 +20,7 @@ from incidenttui.domain.escalation_policy import (
     Step,
     TargetKind,
     clock_from_timeline,
+    next_move,
     remaining,
 )
 from incidenttui.domain.oncall import Schedule, on_call
@@ -62,6 +63,31 @@ def escalation_view(policy: Policy, incident: Any, events: Iterable[Any],
     coming = remaining(policy, clock, now)
     return EscalationView(policy, clock, levels, coming[0] if coming else None,
                           coming[1] if coming else None)
+
+
+def escalates_at(policy: Policy, status: str, priority: int, opened_at: dt.datetime,
+                 events: Iterable[tuple[dt.datetime, str, str | None, Mapping[str, Any]]]
+                 ) -> dt.datetime | None:
+    """When an incident moves to its policy's next level by itself (past: overdue), read
+    from its timeline's ``(at, kind, actor, data)``; None when no move is coming. The
+    queue's countdown column."""
+    clock = clock_from_timeline(status, priority, _aware(opened_at), events)
+    move = next_move(policy, clock)
+    return move.due if move is not None else None
+
+
+def read_policy(policy_id: str, data: str | Mapping[str, Any]) -> Policy | None:
+    """A stored policy item (JSON text or parsed); None when this version cannot read it."""
+    import json
+
+    from incidenttui.domain.lifecycle import Refused
+    from incidenttui.domain.organisation import parse_item
+
+    try:
+        item = json.loads(data) if isinstance(data, str) else data
+        return parse_item("policies", item, f"policy {policy_id}")
+    except (Refused, ValueError, TypeError):
+        return None
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 7
 
 
 #: Fills the search index from what the store already holds (notes included).
@@ -40,6 +40,17 @@ MIGRATIONS: dict[int, list[str]] = {
     # you type.
     2: [*INDEX_SQL, "DROP INDEX IF EXISTS ix_local_open_priority",
         "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
+    # 7: read the change feed again from the start, once. A store synced before layout 3
+    # skipped the feed's schedules and policies (entities it did not know) and kept its
+    # services without their policy, and its cursor is past all of them: without this it
+    # learns a policy only when it next changes. Which stores synced before layout 3 cannot
+    # be told afterwards, so every synced store re-reads once; replaying the feed is
+    # idempotent (older incident versions are skipped, events and the directory upserted,
+    # the outbox kept; a replayed ``forget`` spares incidents with queued changes, see
+    # store.REREAD_KEY), so the only cost is the one full sync.
+    7: ["INSERT OR REPLACE INTO meta (key, value) SELECT 'reread_until', value FROM meta "
+        "WHERE key = 'cursor' AND value != '0'",
+        "UPDATE meta SET value = '0' WHERE key = 'cursor'"],
 }
 
 

@@ -173,6 +173,9 @@ class QueueRow:
     #: A personal-data breach's 72-hour clock: since when, and when notified (security.py).
     breach_aware_at: datetime | None = None
     breach_notified_at: datetime | None = None
+    #: When the service's escalation policy moves it to its next level by itself (past:
+    #: overdue); None when no automatic move is coming or the service has no policy.
+    escalates_at: datetime | None = None
 
     @property
     def ref(self) -> str:
@@ -200,6 +203,8 @@ class QueueReader:
         self._bulk: sqlite3.Connection | None = None
         self._indexed = False  # layout 2: the queue's covering indexes
         self._vocabulary = False
+        #: escalation policies read from the store, by (id, stored JSON): None if unreadable
+        self._parsed: dict[tuple[str, str], Any] = {}
 
     def _open(self) -> sqlite3.Connection | None:
         if not self.path.exists():
@@ -356,7 +361,63 @@ class QueueReader:
                     security[r[0]] = r
         if security:
             self._breaches(conn, out, security)
+        self._escalations(conn, out)
         return out
+
+    def _escalations(self, conn: sqlite3.Connection, out: dict[str, QueueRow]) -> None:
+        """When each open row among ``out`` escalates by itself (only these: a screenful),
+        from its service's policy and its timeline as last synced: the same reading as the
+        escalation screen's (store/escalation.py)."""
+        policies = self._policies(conn)
+        if not policies:
+            return
+        from incidenttui.domain.lifecycle import is_open
+        from incidenttui.store.escalation import escalates_at
+
+        rows = [r for r in out.values() if r.service in policies and is_open(r.status)]
+        if not rows:
+            return
+
+        marks = ", ".join("?" * len(rows))
+        events: dict[str, list[tuple[datetime, str, str | None, dict[str, Any]]]] = {
+            r.id: [] for r in rows}
+        for incident_id, at, kind, actor, data in conn.execute(
+                f"SELECT incident_id, at, kind, actor, data FROM events WHERE incident_id IN "
+                f"({marks}) AND kind IN ('escalation', 'note', 'status')",
+                [r.id for r in rows]):
+            try:
+                loaded = json.loads(data) if data else {}
+            except ValueError:
+                loaded = {}
+            events[incident_id].append((parse_time(at) or datetime.now(UTC), kind, actor,
+                                        loaded if isinstance(loaded, dict) else {}))
+        for row in rows:
+            due = escalates_at(policies[row.service], row.status, row.priority,
+                               row.created_at, events[row.id])
+            if due is not None:
+                out[row.id] = replace(row, escalates_at=due)
+
+    def _policies(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        """Each service with an escalation policy the store holds → the policy (parsed once
+        per stored version: the queue asks on every screenful)."""
+        try:
+            found = conn.execute(
+                "SELECT s.id, o.id, o.data FROM services s JOIN org_items o "
+                "ON o.kind = 'policy' AND o.id = s.policy_id").fetchall()
+        except sqlite3.Error:  # a store from before layout 3: no policies
+            return {}
+        if not found:
+            return {}
+        from incidenttui.store.escalation import read_policy
+
+        answer = {}
+        for service_id, policy_id, data in found:
+            key = (policy_id, data)
+            if key not in self._parsed:
+                self._parsed[key] = read_policy(policy_id, data)
+            if self._parsed[key] is not None:
+                answer[service_id] = self._parsed[key]
+        return answer
 
     @staticmethod
     def _breaches(conn: sqlite3.Connection, out: dict[str, QueueRow],

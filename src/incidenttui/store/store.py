@@ -73,6 +73,8 @@ __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD",
 
 #: Meta key of the notices of incidents removed after a lost access (see take_forgotten).
 FORGOTTEN_KEY = "forgotten"
+#: The cursor a store had when store layout 7 made it read the feed again from the start.
+REREAD_KEY = "reread_until"
 
 
 class StoreError(Exception):
@@ -493,6 +495,12 @@ class Store:
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
         events = {k: e for k, e in events.items() if e["incident_id"] not in forgotten}
         with self._write() as session:
+            reread_until = int(self._meta_in(session, REREAD_KEY) or 0)
+            if forgotten and int(self._meta_in(session, "cursor") or 0) < reread_until:
+                # Re-reading the feed (store layout 7): its forgets were carried out when
+                # first read; an incident with changes queued now was seen again since, and
+                # replaying an old forget must not drop those changes.
+                forgotten -= set(session.exec(select(OutboxEntry.incident_id)).all())
             if forgotten:
                 self._forget(session, sorted(forgotten))
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
@@ -522,6 +530,8 @@ class Store:
                                         if e["kind"] == "note"}
             self._reindex(session, touched)
             session.merge(Meta(key="cursor", value=str(int(cursor))))
+            if reread_until and cursor >= reread_until:
+                session.execute(delete(Meta).where(col(Meta.key) == REREAD_KEY))
         return len(incidents)
 
     def _forget(self, session: Session, incident_ids: list[str]) -> None:

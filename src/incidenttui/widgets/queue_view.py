@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from incidenttui.domain.lifecycle import is_open
-from incidenttui.present import age, breach_marker, sla_cell, status_short
+from incidenttui.present import age, breach_marker, escalation_cell, sla_cell, status_short
 from incidenttui.store.reader import QueueRow
 from incidenttui.widgets.cells import fit
 
@@ -35,13 +35,17 @@ class Column:
     width: int  # 0: takes the rest
 
 
+# AUTO: the time left before the service's escalation policy moves the incident on by
+# itself (store/reader.py works it out for the rows on screen only); L: its support line.
 WIDE = (Column("sel", "", 1), Column("ref", "NUMBER", 12), Column("pri", "P", 2),
         Column("status", "STATUS", 5), Column("title", "TITLE", 0),
         Column("service", "SERVICE", 14), Column("owner", "TEAM/ASSIGNEE", 20),
-        Column("age", "AGE", 6), Column("sla", "SLA", 8), Column("level", "L", 2))
+        Column("age", "AGE", 6), Column("sla", "SLA", 8), Column("auto", "AUTO", 4),
+        Column("level", "L", 2))
 COMPACT = (Column("sel", "", 1), Column("ref", "NUMBER", 12), Column("pri", "P", 2),
            Column("status", "STAT", 4), Column("title", "TITLE", 0),
-           Column("service", "SERVICE", 10), Column("sla", "SLA", 7), Column("level", "L", 2))
+           Column("service", "SERVICE", 10), Column("sla", "SLA", 7), Column("auto", "AUTO", 4),
+           Column("level", "L", 2))
 
 
 def columns_for(width: int) -> tuple[Column, ...]:
@@ -247,7 +251,8 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             "status": status_short(row.status),
             "title": ("MAJOR " if row.major else "") + breach + row.title,
             "service": row.service, "owner": owner, "age": age(row.created_at, self._now),
-            "sla": sla, "level": f"L{row.escalation_level}",
+            "sla": sla, "auto": escalation_cell(row.escalates_at, self._now),
+            "level": f"L{row.escalation_level}",
         }
         segments = []
         for n, col in enumerate(cols):
