@@ -59,8 +59,6 @@ class Job:
     key: str | None
     fingerprint: str
     op: Op
-    #: The incident ``op`` writes on (:func:`on_incident`), locked with the batch's others.
-    incident: str | None = None
 
 
 #: What a job answers: status, JSON body, extra headers.
@@ -80,7 +78,7 @@ async def write(request: Request, user: User, key: str | None, payload: Any, op:
     state = request.app.state
     try:
         status, body, headers = await commits(state).submit_async(
-            Job(user, key, fingerprint, op, getattr(op, "incident", None)))
+            Job(user, key, fingerprint, op))
     except IntegrityError:
         # Another request with the same key (or the same new id) committed first, every
         # time the job was tried again (each try replays its answer, or is refused).
@@ -149,7 +147,8 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     conn = session.connection()  # Core: no ORM execute path
     alone = len(jobs) == 1
     keyed = sorted({(job.user.id, job.key) for job in jobs if job.key})
-    locks = [job.incident for job in jobs if job.incident]
+    # The incidents the jobs write on (:func:`on_incident`), locked together up front.
+    locks = [key for job in jobs if (key := getattr(job.op, "incident", None))]
     with pipelined(conn):
         if not keyed:
             found = None

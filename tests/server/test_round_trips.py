@@ -1,0 +1,93 @@
+"""Round trips to PostgreSQL per write, counted on the wire (tests/support/roundtrips.py): a
+figure that does not move with the machine's load, unlike the benchmark's requests/s.
+
+The floor (benchmarks/floor_app.py) makes one round trip per request. Ours: the bearer
+token's read, then the write's group commit: a batch costs the same few round trips whatever
+its size (server/writes.py, server/pipeline.py), so a write that shares its batch with
+others pays a fraction of them."""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from apihelpers import API, create
+from roundtrips import RoundTripProxy
+from servers import threaded_server
+from sqlalchemy.engine import make_url
+
+from incidenttui.api.schemas import ActionBody, NoteBody
+from incidenttui.domain import Action
+from incidenttui.server import writes
+from incidenttui.server.auth import authenticate_token
+
+pytestmark = pytest.mark.postgres
+
+#: A write alone: token, BEGIN + keys + lock + savepoint, feed lock + audit head,
+#: the inserts and updates, COMMIT.
+ALONE = 5
+#: A batch, whatever its size: BEGIN + keys + locks, feed lock + audit head, the inserts
+#: and updates, COMMIT.
+BATCH = 4
+
+
+@pytest.fixture(scope="module")
+def proxied(pg_cluster):
+    url = make_url(pg_cluster.create_database())
+    proxy = RoundTripProxy((url.host, url.port))
+    through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    try:
+        with threaded_server("postgres", through) as live:
+            yield live, proxy
+    finally:
+        proxy.close()
+
+
+def _post(api, path: str, body: dict | None = None) -> None:
+    response = api.post(path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code in (200, 201), response.text
+
+
+@pytest.mark.parametrize("kind", ["note", "acknowledge"])
+def test_a_write_alone_costs_five_round_trips(proxied, kind):
+    live, proxy = proxied
+    with live.client("responder") as api:
+        incidents = [create(api) for _ in range(6)]
+        _post(api, f"{API}/incidents/{incidents[0]['id']}/notes", {"text": "warm-up"})
+        with proxy.counting() as counted:
+            for incident in incidents[1:]:
+                if kind == "note":
+                    _post(api, f"{API}/incidents/{incident['id']}/notes", {"text": "checked"})
+                else:
+                    _post(api, f"{API}/incidents/{incident['id']}/acknowledge")
+    per_write = counted[0] / 5
+    print(f"{kind} alone: {per_write} round trips per request")
+    assert per_write <= ALONE
+
+
+def test_a_batch_costs_the_same_round_trips_whatever_its_size(proxied):
+    live, proxy = proxied
+    with live.client("responder") as api:
+        incidents = [create(api) for _ in range(8)]
+    user = authenticate_token(live.database, live.tokens["responder"])
+    group = writes.commits(SimpleNamespace(db=live.database))
+
+    def jobs() -> list[writes.Job]:
+        made = []
+        for n, incident in enumerate(incidents):
+            if n % 2:
+                op = writes.on_incident(incident["id"], lambda w, i: w.event_snapshot(
+                    w.note(i, NoteBody(text="in a batch"))), status=201)
+            else:
+                op = writes.on_incident(incident["id"], lambda w, i: w.snapshot(
+                    w.act(i, Action.ACKNOWLEDGE, ActionBody())))
+            made.append(writes.Job(user, str(uuid.uuid4()), "fingerprint", op))
+        return made
+
+    group.write_batch(jobs()[1:2])  # warm-up: a pooled connection (a note)
+    with proxy.counting() as counted:
+        tickets = group.write_batch(jobs())
+    assert [t.outcome()[0] for t in tickets] == [200, 201] * 4
+    print(f"batch of 8: {counted[0]} round trips")
+    assert counted[0] <= BATCH
