@@ -8,6 +8,7 @@ others pays a fraction of them."""
 
 from __future__ import annotations
 
+import statistics
 import uuid
 from types import SimpleNamespace
 
@@ -53,17 +54,21 @@ def _post(api, path: str, body: dict | None = None) -> None:
 def test_a_write_alone_costs_five_round_trips(proxied, kind):
     live, proxy = proxied
     with live.client("responder") as api:
-        incidents = [create(api) for _ in range(6)]
-        _post(api, f"{API}/incidents/{incidents[0]['id']}/notes", {"text": "warm-up"})
-        with proxy.counting() as counted:
-            for incident in incidents[1:]:
+        incidents = [create(api) for _ in range(10)]
+        for _ in range(5):  # warm-up: the pool's connections are open
+            _post(api, f"{API}/incidents/{incidents[0]['id']}/notes", {"text": "warm-up"})
+        counts = []
+        for incident in incidents:
+            with proxy.counting() as counted:
                 if kind == "note":
                     _post(api, f"{API}/incidents/{incident['id']}/notes", {"text": "checked"})
                 else:
                     _post(api, f"{API}/incidents/{incident['id']}/acknowledge")
-    per_write = counted[0] / 5
-    print(f"{kind} alone: {per_write} round trips per request")
-    assert per_write <= ALONE
+            counts.append(counted[0])
+    # The median: the server's own background work (the escalator's poll) may fall into
+    # one request's count now and then.
+    print(f"{kind} alone: {counts} round trips per request")
+    assert statistics.median(counts) <= ALONE
 
 
 def test_a_batch_costs_the_same_round_trips_whatever_its_size(proxied):
@@ -73,15 +78,21 @@ def test_a_batch_costs_the_same_round_trips_whatever_its_size(proxied):
     user = authenticate_token(live.database, live.tokens["responder"])
     group = writes.commits(SimpleNamespace(db=live.database))
 
+    def note(w, i):
+        w.audit("incident.note", "incident", i.id)  # as the routes do (routes/incidents.py)
+        return w.event_snapshot(w.note(i, NoteBody(text="in a batch")))
+
+    def acknowledge(w, i):
+        w.audit("incident.acknowledge", "incident", i.id)
+        return w.snapshot(w.act(i, Action.ACKNOWLEDGE, ActionBody()))
+
     def jobs() -> list[writes.Job]:
         made = []
         for n, incident in enumerate(incidents):
             if n % 2:
-                op = writes.on_incident(incident["id"], lambda w, i: w.event_snapshot(
-                    w.note(i, NoteBody(text="in a batch"))), status=201)
+                op = writes.on_incident(incident["id"], note, status=201)
             else:
-                op = writes.on_incident(incident["id"], lambda w, i: w.snapshot(
-                    w.act(i, Action.ACKNOWLEDGE, ActionBody())))
+                op = writes.on_incident(incident["id"], acknowledge)
             made.append(writes.Job(user, str(uuid.uuid4()), "fingerprint", op))
         return made
 

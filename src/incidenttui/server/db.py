@@ -66,6 +66,14 @@ def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the server closed the connection")
 
 
+def _autocommit_off(dbapi_connection: Any, _record: Any) -> None:
+    """A connection goes back to the pool out of autocommit mode (a write batch starts its
+    transaction by hand, server/pipeline.py ``pipelined(begin=True)``)."""
+    if (dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False)
+            and not dbapi_connection.broken):
+        dbapi_connection.autocommit = False
+
+
 class DatabaseURLError(ValueError):
     """A ``--db`` URL the server cannot use."""
 
@@ -140,6 +148,7 @@ class Database:
             # anyway is tried again by its group commit (OperationalError).
             self.write_engine = create_engine(url, pool_size=10, max_overflow=20)
             event.listen(self.write_engine, "checkout", _drop_closed)
+            event.listen(self.write_engine, "checkin", _autocommit_off)
             self.read_engine = self.write_engine
         else:
             raise DatabaseURLError(

@@ -38,18 +38,32 @@ def in_pipeline(conn: Connection) -> bool:
 
 
 @contextmanager
-def pipelined(conn: Connection) -> Iterator[None]:
+def pipelined(conn: Connection, *, begin: bool = False) -> Iterator[None]:
     """Queue the block's statements and send them in one round trip (PostgreSQL); run them
     one by one elsewhere. A failure the sync reports is raised as SQLAlchemy raises it
-    (``IntegrityError`` for a lost race on a key, ...), so retries see the usual errors."""
+    (``IntegrityError`` for a lost race on a key, ...), so retries see the usual errors.
+
+    ``begin``: the block starts the transaction, with a ``BEGIN`` queued with its first
+    statements. (psycopg's own BEGIN in a pipeline waits for its answer: a round trip of
+    its own.) For that, the connection is put in autocommit mode so that psycopg starts
+    none, until it goes back to the pool (server/db.py turns it off there); COMMIT and
+    ROLLBACK still end the transaction as usual, since psycopg goes by the transaction's
+    state.
+    """
     if not is_postgres(conn):
         yield
         return
     import psycopg
 
     driver = conn.connection.driver_connection
+    opening = (begin and not driver.autocommit  # type: ignore[union-attr]
+               and driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE)  # type: ignore[union-attr]
+    if opening:
+        driver.autocommit = True  # type: ignore[union-attr]
     try:
         with driver.pipeline():  # type: ignore[union-attr]
+            if opening:
+                driver.execute("BEGIN")  # type: ignore[union-attr]
             yield
     except psycopg.Error as exc:
         raise DBAPIError.instance("(pipeline)", None, exc, psycopg.Error,

@@ -149,7 +149,7 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     keyed = sorted({(job.user.id, job.key) for job in jobs if job.key})
     # The incidents the jobs write on (:func:`on_incident`), locked together up front.
     locks = [key for job in jobs if (key := getattr(job.op, "incident", None))]
-    with pipelined(conn):
+    with pipelined(conn, begin=True):
         if not keyed:
             found = None
         elif is_postgres(conn):
