@@ -102,3 +102,32 @@ def test_a_batch_costs_the_same_round_trips_whatever_its_size(proxied):
     assert [t.outcome()[0] for t in tickets] == [200, 201] * 4
     print(f"batch of 8: {counted[0]} round trips")
     assert counted[0] <= BATCH
+
+
+def test_connections_the_server_closed_are_not_used_again(proxied):
+    """No pre-ping: a pooled connection whose backend is gone (a restart, an idle timeout,
+    ``pg_terminate_backend``) is found from its socket at checkout, at no round trip, and
+    the next read and write run on fresh ones."""
+    live, _proxy = proxied
+    with live.client("responder") as api:
+        incident = create(api)
+        _post(api, f"{API}/incidents/{incident['id']}/notes", {"text": "before"})
+        import psycopg
+
+        url = make_url(live.db_url)
+        with psycopg.connect(host=url.host, port=url.port, user=url.username,
+                             dbname=url.database, autocommit=True) as admin:
+            pids = [row[0] for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")]
+            assert pids
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid",
+                          (pids,))
+            for _ in range(1000):  # until they are gone (a signal, then an exit)
+                left = admin.execute("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE pid = ANY(%s)", (pids,)).fetchone()
+                if left is not None and left[0] == 0:
+                    break
+        _post(api, f"{API}/incidents/{incident['id']}/notes", {"text": "after"})
+        assert api.get(f"{API}/changes", params={"cursor": 0, "limit": 5}).status_code == 200
+        assert api.get(f"{API}/incidents/{incident['id']}").status_code == 200

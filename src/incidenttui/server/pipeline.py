@@ -70,6 +70,10 @@ def pipelined(conn: Connection, *, begin: bool = False) -> Iterator[None]:
                                   dialect=conn.dialect) from exc
 
 
+#: Compiled PostgreSQL statements of :func:`send`, by statement.
+_COMPILED: dict[Select[Any], Any] = {}
+
+
 class Rows:
     """A query's rows, read (on PostgreSQL: the pipeline synced) when first asked for."""
 
@@ -86,11 +90,13 @@ class Rows:
 def send(conn: Connection, query: Select[Any], params: dict[str, Any]) -> Rows:
     """Send ``query`` now (queued, inside :func:`pipelined`); its rows come when asked for,
     with the column types' result processing (e.g. aware UTC times), as SQLAlchemy gives
-    them."""
+    them. ``query`` is a module constant (it is compiled once and kept)."""
     if not is_postgres(conn):
         rows = [tuple(row) for row in conn.execute(query, params)]
         return Rows(lambda: rows)
-    compiled = query.compile(dialect=conn.dialect)
+    compiled = _COMPILED.get(query)
+    if compiled is None:  # the queries are module constants: compiled once each
+        compiled = _COMPILED[query] = query.compile(dialect=conn.dialect)
     values = compiled.construct_params(params)
     for name, process in compiled._bind_processors.items():
         if name in values and process is not None:
