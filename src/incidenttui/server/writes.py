@@ -130,11 +130,11 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     """The jobs of one batch in one transaction: each its key's recorded answer, or its
     ``op`` with its answer recorded for its key.
 
-    On PostgreSQL a batch costs five round trips whatever its size (server/pipeline.py):
-    BEGIN, the batch's Idempotency-Keys and the lock of its incidents (one select each,
-    in id order); the feed's lock and the audit log's head; then the key records, incident
-    updates, timeline events, change-feed rows and audit entries, one statement each and
-    sent together; COMMIT. The jobs in between run on the rows read up front and write
+    On PostgreSQL a batch costs four round trips whatever its size (server/pipeline.py):
+    BEGIN with the batch's Idempotency-Keys and the lock of its incidents (one select
+    each, in id order); the feed's lock and the audit log's head; then the key records,
+    incident updates, timeline events, change-feed rows and audit entries, one statement
+    each and sent together; COMMIT. The jobs in between run on the rows read up front and write
     nothing until the end, unless one reads back what the batch wrote
     (``service.write_pending``). The feed lock is held for the last two round trips.
 
