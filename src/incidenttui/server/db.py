@@ -58,11 +58,13 @@ def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         return
     if dbapi_connection.closed or dbapi_connection.broken:
         raise DisconnectionError("connection closed")
+    poller = select.poll()  # not select(): no limit on the descriptor's number
     try:
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        poller.register(pgconn.socket, select.POLLIN)
+        ready = poller.poll(0)
     except (OSError, ValueError) as exc:
         raise DisconnectionError("connection socket unusable") from exc
-    if readable:
+    if ready:
         raise DisconnectionError("the server closed the connection")
 
 
