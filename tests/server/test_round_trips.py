@@ -131,3 +131,34 @@ def test_connections_the_server_closed_are_not_used_again(proxied):
         _post(api, f"{API}/incidents/{incident['id']}/notes", {"text": "after"})
         assert api.get(f"{API}/changes", params={"cursor": 0, "limit": 5}).status_code == 200
         assert api.get(f"{API}/incidents/{incident['id']}").status_code == 200
+
+
+def test_tokens_read_together_each_get_their_own_answer(proxied):
+    """Requests authenticating at the same moment share one token read (server/auth.py
+    ``BearerReads``), and each still gets its own token's answer: a revoked token is refused
+    among valid ones, and a token revoked just before a request fails at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from incidenttui.server import tokens
+
+    live, proxy = proxied
+    with live.database.write() as session:
+        kept, kept_secret = tokens.create_token(session, "rita", f"kept-{uuid.uuid4()}")
+        gone, gone_secret = tokens.create_token(session, "cora", f"gone-{uuid.uuid4()}")
+        tokens.revoke_token(session, gone.id)
+    secrets = [kept_secret, gone_secret, live.tokens["commander"], "itui_never-issued"] * 6
+
+    def me(secret: str) -> tuple[int, str | None]:
+        answer = httpx.get(f"{live.base_url}{API}/me", timeout=30,
+                           headers={"Authorization": f"Bearer {secret}"})
+        return answer.status_code, (answer.json().get("user") or {}).get("id")
+
+    with proxy.counting() as counted, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(me, secrets))
+    assert answers == [(200, "rita"), (401, None), (200, "cora"), (401, None)] * 6
+    assert counted[0] <= len(secrets)  # one read each at most; fewer when they coincide
+    with live.database.write() as session:
+        tokens.revoke_token(session, kept.id)
+    assert me(kept_secret) == (401, None)
