@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, insert, select, text
+from sqlalchemy import JSON, BigInteger, Column, Integer, bindparam, insert, select, text, update
 from sqlmodel import Field, Session, SQLModel
 
 from incidenttui.server.changes import FEED_LOCK_ID
@@ -195,14 +195,23 @@ def append(session: Session, origin: Origin, action: str, entity: str,
 Pending = tuple[Origin, str, str, str | None, dict[str, Any] | None, datetime]
 
 
-def append_many(session: Session, pending: Sequence[Pending]) -> None:
+def append_many(session: Session, pending: Sequence[Pending],
+                head: tuple[int, str] | None = None) -> None:
     """Append ``pending`` entries in order, as :func:`append` would one by one, with one
-    read and one update of the head and one insert (a batch of writes, server/writes.py)."""
+    read and one update of the head and one insert (a batch of writes, server/writes.py).
+
+    ``head``: the head's ``(seq, hash)``, read by the caller under the feed's lock
+    (:data:`HEAD_QUERY`, so that it can be read in the same round trip as the lock is
+    taken); the inserts then ask for no answer and can be queued (server/pipeline.py).
+    """
     if not pending:
         return
-    _lock(session)
-    head = _head_row(session)
-    seq, prev = head.seq, head.hash
+    row_head: AuditHead | None = None
+    if head is None:
+        _lock(session)
+        row_head = _head_row(session)
+        head = (row_head.seq, row_head.hash)
+    seq, prev = head
     rows = []
     for origin, action, entity, entity_id, detail, at in pending:
         if at.tzinfo is None:
@@ -216,10 +225,21 @@ def append_many(session: Session, pending: Sequence[Pending]) -> None:
             timespec="microseconds")})
         rows.append(row)
         seq, prev = row["seq"], row["hash"]
-    session.connection().execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
-    head.seq, head.hash = seq, prev
-    session.add(head)
+    conn = session.connection()
+    conn.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
+    if row_head is None:
+        conn.execute(_SET_HEAD, {"seq": seq, "hash": prev})
+        return
+    row_head.seq, row_head.hash = seq, prev
+    session.add(row_head)
     session.flush()
+
+
+_HEAD_TABLE = AuditHead.__table__  # type: ignore[attr-defined]
+#: The head's ``(seq, hash)``: read under the feed's lock; no row when the log has no head.
+HEAD_QUERY = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash).where(_HEAD_TABLE.c.id == _HEAD_ID)
+_SET_HEAD = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD_ID).values(
+    seq=bindparam("seq"), hash=bindparam("hash"))
 
 
 #: The entries of a transaction, appended at once or at its end (server/deferred.py).
@@ -240,6 +260,12 @@ def defer(session: Session) -> list[Pending]:
 def write_deferred(session: Session) -> None:
     """Append the entries collected since :func:`defer` (call last)."""
     _ENTRIES.finish(session)
+
+
+def take_deferred(session: Session) -> list[Pending]:
+    """The entries collected since :func:`defer`, for :func:`append_many` with a head the
+    caller read (collecting stops)."""
+    return _ENTRIES.take(session)
 
 
 def _records(session: Session) -> Iterator[dict[str, Any]]:

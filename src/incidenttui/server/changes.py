@@ -25,7 +25,9 @@ from incidenttui.sqltypes import utcnow
 #: An arbitrary constant that names the feed's advisory lock.
 FEED_LOCK_ID = 727_001
 #: A Core insert into the table: the ORM's bulk-insert path costs more than the rows.
-_INSERT_CHANGES = insert(Change.__table__)  # type: ignore[attr-defined]
+#: ``inline()``: no RETURNING of the new seq, so it can be queued in a pipeline
+#: (server/pipeline.py).
+_INSERT_CHANGES = insert(Change.__table__).inline()  # type: ignore[attr-defined]
 _FEED_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
 #: Set in ``session.info`` once the session's transaction holds the feed lock.
 _LOCKED = "incidenttui.feed_locked"
@@ -81,15 +83,22 @@ def write_deferred_changes(session: Session) -> None:
 
 def _insert_changes(session: Session, rows: list[FullRow]) -> None:
     # Core statements on the session's connection: the ORM's execute path costs more here.
+    lock_feed(session)
     conn = session.connection()
-    if conn.dialect.name == "postgresql" and not session.info.get(_LOCKED):
-        conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})  # once per transaction
-        session.info[_LOCKED] = True
     now = utcnow()
     conn.execute(_INSERT_CHANGES, [
         {"at": now, "entity": entity, "entity_id": entity_id, "data": data,
          "incident_id": incident_id, "restricted": bool(restricted), "audience": audience}
         for entity, entity_id, data, incident_id, restricted, audience in rows])
+
+
+def lock_feed(session: Session) -> None:
+    """Take the feed's lock for the rest of the transaction (PostgreSQL; once): from here
+    on, commits are serialised until this transaction ends."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and not session.info.get(_LOCKED):
+        conn.execute(_FEED_LOCK, {"id": FEED_LOCK_ID})
+        session.info[_LOCKED] = True
 
 
 #: The feed rows of a transaction, inserted at once or at its end (server/deferred.py).

@@ -15,14 +15,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from incidenttui.sqlite import sqlite_engine
@@ -39,6 +41,39 @@ def loaded(cls: type[T], values: dict[str, Any]) -> T:
     instance.__dict__.update(values)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))
     return instance
+
+
+def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled PostgreSQL connection the server has closed, without a round trip.
+
+    An idle connection in the pool has nothing to read: if its socket is readable, the
+    server closed it (a restart, ``pg_terminate_backend``, an idle timeout) or sent its
+    termination notice. The pool then opens a fresh one (:class:`DisconnectionError`). This
+    replaces ``pool_pre_ping``, which cost a ``SELECT 1`` round trip on every checkout: twice
+    per write request. A connection lost silently (no FIN, e.g. a network partition) is not
+    seen here; its first statement fails, the pool is invalidated, and writes are retried.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("connection closed")
+    poller = select.poll()  # not select(): no limit on the descriptor's number
+    try:
+        poller.register(pgconn.socket, select.POLLIN)
+        ready = poller.poll(0)
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError("connection socket unusable") from exc
+    if ready:
+        raise DisconnectionError("the server closed the connection")
+
+
+def _autocommit_off(dbapi_connection: Any, _record: Any) -> None:
+    """A connection goes back to the pool out of autocommit mode (a write batch starts its
+    transaction by hand, server/pipeline.py ``pipelined(begin=True)``)."""
+    if (dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False)
+            and not dbapi_connection.broken):
+        dbapi_connection.autocommit = False
 
 
 class DatabaseURLError(ValueError):
@@ -110,8 +145,12 @@ class Database:
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
                 raise DatabaseURLError("use postgresql+psycopg://user:pass@host/db for PostgreSQL")
-            self.write_engine = create_engine(url, pool_size=10, max_overflow=20,
-                                              pool_pre_ping=True)
+            # No pre-ping (a round trip per checkout): a connection the server closed is
+            # found without one (:func:`_drop_closed`), and a write that meets a dead one
+            # anyway is tried again by its group commit (OperationalError).
+            self.write_engine = create_engine(url, pool_size=10, max_overflow=20)
+            event.listen(self.write_engine, "checkout", _drop_closed)
+            event.listen(self.write_engine, "checkin", _autocommit_off)
             self.read_engine = self.write_engine
         else:
             raise DatabaseURLError(
@@ -174,21 +213,33 @@ class Database:
         """
         if self.is_postgres:
             sql = sql.replace("?", "%s")
-        conn = self.read_engine.raw_connection()
-        try:
-            if self.is_postgres:
-                # No BEGIN before the select, no ROLLBACK after it: two round trips fewer.
-                conn.driver_connection.autocommit = True  # type: ignore[union-attr]
-            cursor = conn.cursor()
+        for attempt in (1, 2):
+            conn = self.read_engine.raw_connection()
             try:
-                cursor.execute(sql, tuple(params))
-                return cursor.fetchall()
+                return self._query_on(conn, sql, params)
+            except Exception:
+                driver = conn.driver_connection
+                if attempt == 1 and self.is_postgres and getattr(driver, "broken", False):
+                    # Lost without a sign at checkout (no pre-ping): once more on a new one.
+                    conn.invalidate()
+                    continue
+                raise
             finally:
-                cursor.close()
-                if self.is_postgres:
-                    conn.driver_connection.autocommit = False  # type: ignore[union-attr]
+                conn.close()  # back to the pool (or away, once invalidated)
+        raise AssertionError("unreachable")
+
+    def _query_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self.is_postgres:
+            # No BEGIN before the select, no ROLLBACK after it: two round trips fewer.
+            conn.driver_connection.autocommit = True
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return cursor.fetchall()
         finally:
-            conn.close()  # back to the pool
+            cursor.close()
+            if self.is_postgres and not conn.driver_connection.broken:
+                conn.driver_connection.autocommit = False
 
     def migrate(self) -> None:
         """Bring the schema up to date (Alembic ``upgrade head``); keeps existing data."""

@@ -37,6 +37,20 @@ class Deferred(Generic[T]):
         session.info[self.key] = collected
         return collected
 
+    def flush(self, session: Session) -> None:
+        """Write what was collected so far, and go on collecting (before a read that must
+        see it)."""
+        collected = session.info.get(self.key)
+        if collected:
+            rows = list(collected)
+            collected.clear()
+            self.write(session, rows)
+
+    def take(self, session: Session) -> list[T]:
+        """Stop collecting and hand over what was collected, unwritten (the caller writes
+        it its own way)."""
+        return session.info.pop(self.key, None) or []
+
     def finish(self, session: Session) -> None:
         """Write what was collected since :meth:`start` (call last)."""
         collected = session.info.pop(self.key, None)

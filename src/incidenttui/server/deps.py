@@ -13,6 +13,7 @@ caller cannot see (server/visibility.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from incidenttui.domain import RefusalKind, Refused
@@ -31,7 +31,7 @@ from incidenttui.domain.permissions import DESCRIPTIONS, Decision, Operation, de
 from incidenttui.server import service, visibility
 from incidenttui.server.access import operation_for
 from incidenttui.server.audit import Origin
-from incidenttui.server.auth import Bearer, authenticate_bearer
+from incidenttui.server.auth import Bearer, BearerReads, authenticate_bearer
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError
@@ -89,10 +89,32 @@ def user_for(db: Database, token: str | None) -> Bearer:
     Read from the database on every request (one indexed select), so a token revoked on any
     replica, or one just expired, fails at once here too.
     """
+    return _found(authenticate_bearer(db, _given(token)))
+
+
+async def user_for_async(request: Request, token: str | None) -> Bearer:
+    """:func:`user_for` on the event loop: a local read (SQLite) at once, a remote one
+    (PostgreSQL) in a thread, shared with the requests authenticating at the same moment
+    (:class:`~incidenttui.server.auth.BearerReads`: each still reads after it arrived)."""
+    db = database(request)
+    if db.reads_are_local:  # one indexed read of a local file: no thread hop
+        return user_for(db, token)
+    token = _given(token)
+    reads = getattr(request.app.state, "bearer_reads", None)
+    loop = asyncio.get_running_loop()
+    if reads is None or reads.db is not db or reads.loop is not loop:
+        reads = request.app.state.bearer_reads = BearerReads(db, loop)
+    return _found(await reads.get(token))
+
+
+def _given(token: str | None) -> str:
     if token is None:
         raise ApiError(401, "Authentication required: send 'Authorization: Bearer TOKEN'.",
                        headers=_CHALLENGE)
-    found = authenticate_bearer(db, token)
+    return token
+
+
+def _found(found: Bearer | None) -> Bearer:
     if found is None:
         raise ApiError(401, "The token is not valid (revoked, expired, or never issued).",
                        headers=_CHALLENGE)
@@ -119,12 +141,8 @@ async def authenticate(request: Request) -> Caller:
             raise _too_many(address, wait)
         credentials = await bearer(request)
         token = credentials.credentials if credentials is not None else None
-        db = database(request)
         try:
-            if db.reads_are_local:  # one indexed read of a local file: no thread hop
-                found = user_for(db, token)
-            else:
-                found = await run_in_threadpool(user_for, db, token)
+            found = await user_for_async(request, token)
         except ApiError:
             if token is not None and limiter is not None:
                 log.warning("failed authentication from %s", address)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -54,7 +54,9 @@ from incidenttui.server import audit
 from incidenttui.server.audit import Origin
 from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import loaded
+from incidenttui.server.deferred import Deferred
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
+from incidenttui.server.pipeline import Rows, expect_one, is_postgres, send
 from incidenttui.sqltypes import utcnow
 
 #: Incident numbers start after this (the first incident is INC-1001).
@@ -132,6 +134,13 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
     :class:`IncidentRow` for a :class:`Writer`, which writes its changes in ``finish()``.
     """
     parsed = parse_key(key)
+    held: _Held | None = session.info.get(_HELD)
+    if for_update and held is not None and parsed in held.asked:
+        row_held = held.rows.get(parsed)  # type: ignore[arg-type]
+        if row_held is None:
+            raise not_found(key)
+        return row_held
+    write_pending(session)  # what this transaction wrote so far is read back as written
     if for_update and isinstance(parsed, str | int):
         row = session.connection().execute(_LOCKED[type(parsed)], {"key": parsed}
                                            ).mappings().first()
@@ -146,6 +155,51 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
     if incident is None:
         raise not_found(key)
     return incident
+
+
+class _Held:
+    """The incidents a batch of writes locked up front (:func:`lock_incidents`)."""
+
+    def __init__(self, asked: set[str | int], rows: list[IncidentRow]) -> None:
+        self.asked = asked
+        self.rows: dict[str | int, IncidentRow] = {}
+        for row in rows:
+            self.rows[row.id] = self.rows[row.number] = row
+
+
+_HELD = "incidenttui.held_incidents"
+_COLUMNS = [c.name for c in _INCIDENTS.columns]
+_IDS, _NUMBERS = bindparam("ids", type_=ARRAY(String)), bindparam("numbers", type_=ARRAY(Integer))
+_LOCK_MANY_PG = (core_select(_INCIDENTS)
+                 .where(or_(_INCIDENTS.c.id == any_(_IDS), _INCIDENTS.c.number == any_(_NUMBERS)))
+                 .order_by(_INCIDENTS.c.id).with_for_update())
+_LOCK_MANY = core_select(_INCIDENTS).where(or_(
+    _INCIDENTS.c.id.in_(bindparam("ids", expanding=True)),
+    _INCIDENTS.c.number.in_(bindparam("numbers", expanding=True))))
+
+
+def lock_incidents(session: Session, keys: list[str]) -> Callable[[], None]:
+    """Lock the incidents ``keys`` name, for a batch of writes, in one statement (in id
+    order, so two batches never wait on each other crosswise); sent at once (queued in a
+    pipeline). Call what it returns once the rows are wanted: from then on
+    :func:`find_incident` ``for_update`` answers these keys from the rows it read."""
+    parsed = {p for p in map(parse_key, keys) if isinstance(p, str | int)}
+    ids = sorted(p for p in parsed if isinstance(p, str))
+    numbers = sorted(p for p in parsed if isinstance(p, int))
+    conn = session.connection()
+    rows: Rows = send(conn, _LOCK_MANY_PG if is_postgres(conn) else _LOCK_MANY,
+                      {"ids": ids, "numbers": numbers})
+
+    def hold() -> None:
+        session.info[_HELD] = _Held(parsed, [IncidentRow(dict(zip(_COLUMNS, row, strict=True)))
+                                            for row in rows.all()])
+    return hold
+
+
+def forget_held(session: Session) -> None:
+    """After a rollback to a savepoint: the held rows may hold the undone changes; read
+    them again if needed."""
+    session.info.pop(_HELD, None)
 
 
 def ensure_counters(session: Session) -> None:
@@ -266,12 +320,11 @@ class Writer:
         """Write the new events and record every touched incident and new event in the
         change feed (call last)."""
         self.session.flush()
-        conn = self.session.connection()
-        for incident in self._incidents.values():
-            if isinstance(incident, IncidentRow) and incident.version != incident.loaded_version:
-                _update_row(conn, incident)
+        _ROWS.add(self.session, [_row_update(incident) for incident in self._incidents.values()
+                                 if isinstance(incident, IncidentRow)
+                                 and incident.version != incident.loaded_version])
         if self._events:
-            conn.execute(_INSERT_EVENTS, [
+            _EVENTS.add(self.session, [
                 {name: getattr(e, name) for name in _EVENT_COLUMNS} for e in self._events])
         updated = list(self._updated_events.values())
         if updated:  # one statement for all of them
@@ -288,6 +341,8 @@ class Writer:
         changes += [("event", e.id, e.model_dump(mode="json"), e.incident_id,
                      secret.get(e.incident_id, False)) for e in updated]
         record_changes(self.session, changes)
+        if self._after:
+            write_pending(self.session)  # they read the timeline and incidents back
         for fn in self._after:
             fn()
         audit.record(self.session, [(origin, action, entity, entity_id, detail, self.now)
@@ -378,6 +433,7 @@ class Writer:
     def note(self, incident: AnyIncident, body: NoteBody) -> TimelineEvent:
         note_id = str(body.id) if body.id else None
         if note_id is not None:
+            write_pending(self.session)
             existing = self.session.get(TimelineEvent, note_id)
             if existing is not None:
                 if (existing.incident_id != incident.id or existing.text != body.text
@@ -443,23 +499,59 @@ def _restricted_of(session: Session, incident_ids: set[str]) -> dict[str, bool]:
     """Whether each of ``incident_ids`` is restricted (one query; none for an empty set)."""
     if not incident_ids:
         return {}
+    write_pending(session)
     rows = session.connection().execute(
         core_select(_INCIDENTS.c.id, _INCIDENTS.c.category, _INCIDENTS.c.restricted)
         .where(_INCIDENTS.c.id.in_(incident_ids))).all()
     return {row[0]: is_restricted(row[1], row[2]) for row in rows}
 
 
-def _update_row(conn: Any, incident: IncidentRow) -> None:
-    """Write an :class:`IncidentRow`'s changes: one UPDATE, checked against the version it
-    was read at (its row is locked, so a miss means someone wrote it without the lock)."""
+def _row_update(incident: IncidentRow) -> dict[str, Any]:
+    """The UPDATE of an :class:`IncidentRow`'s changes, checked against the version it was
+    read at (its row is locked, so a miss means someone wrote it without the lock); the row
+    counts as written from here on (a later write in the batch updates from its version)."""
     values = {name: getattr(incident, name) for name in incident.changed}
     values.update(version=incident.version, updated_at=incident.updated_at,
                   row_id=incident.id, row_version=incident.loaded_version)
-    result = conn.execute(_UPDATE_ROW, values)  # SET the columns named in values
-    if result.rowcount != 1:
-        raise RuntimeError(f"incident {incident.id} changed under its lock")
     incident.loaded_version = incident.version
     incident.changed.clear()
+    return values
+
+
+def _update_rows(session: Session, updates: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    for values in updates:
+        result = conn.execute(_UPDATE_ROW, values)  # SET the columns named in values
+        expect_one(session, conn, result, f"incident {values['row_id']}")
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.connection().execute(_INSERT_EVENTS, rows)
+
+
+#: Incident updates and new timeline events of a transaction: written at once, or, in a
+#: batch of writes (server/writes.py), all together at its end (server/deferred.py).
+_ROWS: Deferred[dict[str, Any]] = Deferred("incidenttui.deferred_incident_rows", _update_rows)
+_EVENTS: Deferred[dict[str, Any]] = Deferred("incidenttui.deferred_events", _insert_events)
+
+
+def defer_rows(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Collect this transaction's incident updates and new events until
+    :func:`write_deferred_rows`; returns the lists they collect in (clear them to drop
+    what a rolled-back part added)."""
+    return _ROWS.start(session), _EVENTS.start(session)
+
+
+def write_pending(session: Session) -> None:
+    """Write the collected updates and events now (a read that must see them follows)."""
+    _ROWS.flush(session)
+    _EVENTS.flush(session)
+
+
+def write_deferred_rows(session: Session) -> None:
+    """Write the collected updates and events (at the batch's end)."""
+    _ROWS.finish(session)
+    _EVENTS.finish(session)
 
 
 def incident_state(incident: AnyIncident) -> dict[str, Any]:
@@ -468,6 +560,7 @@ def incident_state(incident: AnyIncident) -> dict[str, Any]:
 
 
 def timeline(session: Session, incident_id: str) -> list[TimelineEvent]:
+    write_pending(session)
     return list(session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
                              .order_by(col(TimelineEvent.at), col(TimelineEvent.id))).all())
 

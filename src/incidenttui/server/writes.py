@@ -26,7 +26,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert, tuple_
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,11 +36,13 @@ from incidenttui.server import audit, service
 from incidenttui.server.changes import (
     defer_changes,
     forget_rolled_back,
+    lock_feed,
     write_deferred_changes,
 )
 from incidenttui.server.errors import ApiError, error_body
 from incidenttui.server.group_commit import GroupCommit
 from incidenttui.server.models import IdempotencyRecord, Incident, User
+from incidenttui.server.pipeline import check_rows, is_postgres, pipelined, send
 from incidenttui.sqltypes import utcnow
 
 #: An answer: a model, or the JSON a model dumps to (``Writer.snapshot``).
@@ -105,6 +107,7 @@ def on_incident(key: str, fn: Callable[[service.Writer, Incident], Answer],
     def op(writer: service.Writer) -> tuple[int, Answer]:
         incident = service.find_incident(writer.session, key, for_update=True)
         return status, fn(writer, incident)
+    op.incident = key  # type: ignore[attr-defined]  # locked up front with its batch
     return op
 
 
@@ -113,6 +116,13 @@ _RECORDED = select(IdempotencyRecord.user_id, IdempotencyRecord.key,  # type: ig
                    IdempotencyRecord.body).where(
     tuple_(col(IdempotencyRecord.user_id), col(IdempotencyRecord.key)).in_(
         bindparam("pairs", expanding=True)))
+#: PostgreSQL: array parameters (a statement the pipeline can send as it is); the pairs are
+#: picked out of the rows.
+_RECORDED_PG = select(IdempotencyRecord.user_id, IdempotencyRecord.key,  # type: ignore[call-overload]
+                      IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
+                      IdempotencyRecord.body).where(
+    col(IdempotencyRecord.user_id) == any_(bindparam("users", type_=ARRAY(String))),
+    col(IdempotencyRecord.key) == any_(bindparam("keys", type_=ARRAY(String))))
 _RECORD = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
@@ -120,32 +130,54 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     """The jobs of one batch in one transaction: each its key's recorded answer, or its
     ``op`` with its answer recorded for its key.
 
-    The batch's keys are looked up in one select, and its key records, change-feed rows and
-    audit entries are written in one insert each at the end (one round trip each on
-    PostgreSQL, and the feed lock held only for those last inserts). A job that fails in a
-    shared batch fails the batch: the group commit writes each job again alone, where a
-    refused ``op`` rolls back to a savepoint and only its answer is recorded. An
-    :class:`IntegrityError` (a concurrent request committed the same key or new id first)
-    fails a lone job too; its next try replays the answer now recorded (or is refused).
+    On PostgreSQL a batch costs four round trips whatever its size (server/pipeline.py):
+    BEGIN with the batch's Idempotency-Keys and the lock of its incidents (one select
+    each, in id order); the feed's lock and the audit log's head; then the key records,
+    incident updates, timeline events, change-feed rows and audit entries, one statement
+    each and sent together; COMMIT. The jobs in between run on the rows read up front and write
+    nothing until the end, unless one reads back what the batch wrote
+    (``service.write_pending``). The feed lock is held for the last two round trips.
+
+    A job that fails in a shared batch fails the batch: the group commit writes each job
+    again alone, where a refused ``op`` rolls back to a savepoint and only its answer is
+    recorded. An :class:`IntegrityError` (a concurrent request committed the same key or
+    new id first) fails a lone job too; its next try replays the answer now recorded (or
+    is refused).
     """
     conn = session.connection()  # Core: no ORM execute path
     alone = len(jobs) == 1
-    keyed = {(job.user.id, job.key) for job in jobs if job.key}
-    recorded: dict[tuple[str, str], tuple[str, int, str]] = {
-        (user_id, key): (fingerprint, status, body)
-        for user_id, key, fingerprint, status, body in conn.execute(
-            _RECORDED, {"pairs": sorted(keyed)})} if keyed else {}
+    keyed = sorted({(job.user.id, job.key) for job in jobs if job.key})
+    # The incidents the jobs write on (:func:`on_incident`), locked together up front.
+    locks = [key for job in jobs if (key := getattr(job.op, "incident", None))]
+    with pipelined(conn, begin=True):
+        if not keyed:
+            found = None
+        elif is_postgres(conn):
+            found = send(conn, _RECORDED_PG, {"users": sorted({u for u, _ in keyed}),
+                                              "keys": sorted({k for _, k in keyed})})
+        else:
+            found = send(conn, _RECORDED, {"pairs": keyed})
+        hold = service.lock_incidents(session, locks) if locks else None
+        if alone:
+            conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
+        wanted = set(keyed)
+        recorded: dict[tuple[str, str], tuple[str, int, str]] = {
+            (user_id, key): (fingerprint, status, body)
+            for user_id, key, fingerprint, status, body in (found.all() if found else ())
+            if (user_id, key) in wanted}
+        if hold is not None:
+            hold()
     records: list[dict[str, Any]] = []
     feed = defer_changes(session)
     audited = audit.defer(session)
+    updates, events = service.defer_rows(session)
     outcomes: list[Outcome] = []
+    release = False
     for job in jobs:
         user, key = job.user, job.key
         if key and (user.id, key) in recorded:
             outcomes.append(_replay(*recorded[user.id, key], job.fingerprint))
             continue
-        if alone:
-            conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
         try:
             status, answer = job.op(writer := service.Writer(session, user))
             body = _json(answer)
@@ -155,26 +187,50 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
                 raise
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
             conn.exec_driver_sql("RELEASE SAVEPOINT job")
-            feed.clear()
-            audited.clear()
+            for pending in (feed, audited, updates, events):
+                pending.clear()
             forget_rolled_back(session)
+            service.forget_held(session)
             if isinstance(exc, IntegrityError):
                 raise
             status, body = failure(exc)  # raises again what is not a refusal
         else:
-            if alone:
-                conn.exec_driver_sql("RELEASE SAVEPOINT job")
+            release = alone
         if key:
             text = json.dumps(body)
             recorded[user.id, key] = (job.fingerprint, status, text)  # a repeat replays it
             records.append({"user_id": user.id, "key": key, "fingerprint": job.fingerprint,
                             "status_code": status, "body": text, "created_at": utcnow()})
         outcomes.append((status, body, {}))
-    if records:  # before the feed's lock (PostgreSQL): it is held until commit
-        conn.execute(_RECORD, records)
-    write_deferred_changes(session)
-    audit.write_deferred(session)
+    _finish(session, records, release=release)
     return outcomes
+
+
+def _finish(session: Session, records: list[dict[str, Any]], *, release: bool) -> None:
+    """The batch's statements at its end, in two round trips on PostgreSQL: the feed's lock
+    with the audit log's head (needed to chain the entries), then every insert and update.
+    """
+    conn = session.connection()
+    entries = audit.take_deferred(session)
+    head: tuple[int, str] | None = None
+    if entries and is_postgres(conn):
+        with pipelined(conn):
+            lock_feed(session)
+            rows = send(conn, audit.HEAD_QUERY, {}).all()
+        if rows:
+            head = (int(rows[0][0]), rows[0][1])
+    with pipelined(conn):
+        if release:
+            conn.exec_driver_sql("RELEASE SAVEPOINT job")
+        if records:
+            conn.execute(_RECORD, records)
+        service.write_deferred_rows(session)
+        write_deferred_changes(session)  # takes the feed's lock if not yet taken
+        if head is not None:
+            audit.append_many(session, entries, head)
+    check_rows(session)
+    if entries and head is None:  # SQLite, or a log without its head row (it refuses)
+        audit.append_many(session, entries)
 
 
 def _json(value: Any) -> Any:
