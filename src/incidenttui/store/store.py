@@ -231,12 +231,16 @@ class Store:
                 LocalEvent.incident_id == incident_id).order_by(
                     col(LocalEvent.at), col(LocalEvent.id))).all())
 
-    def kpis(self, since: datetime, until: datetime) -> Any:
-        """Service-management KPIs over incidents logged in [since, until)."""
+    def kpis(self, since: datetime, until: datetime, *, by: str | None = None,
+             now: datetime | None = None) -> Any:
+        """Service-management KPIs over incidents logged in [since, until) (one scan; see
+        :mod:`incidenttui.domain.kpis`), grouped ``by`` service, team, category or
+        priority when asked."""
         from incidenttui.store.kpis import compute_kpis
 
         with self._read_engine.connect() as conn:
-            return compute_kpis(conn.connection.driver_connection, since, until)
+            return compute_kpis(conn.connection.driver_connection, since, until, by=by,
+                                now=now)
 
     def teams(self) -> list[LocalTeam]:
         with self._read() as session:
