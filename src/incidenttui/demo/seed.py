@@ -71,6 +71,8 @@ from incidenttui.server.service import (
 PAST_INCIDENTS = 300
 #: How far back the past incidents go.
 HISTORY_DAYS = 90
+#: The title of the demo's forgotten acknowledgement (the stale view finds it).
+FORGOTTEN_TITLE = "Gift card balance shows 0.00 at checkout"
 #: The title of the live P1 major incident.
 MAJOR_TITLE = "Checkout failing: payment gateway timeouts"
 #: The e-mail domain of the demo organisation.
@@ -652,6 +654,7 @@ class _Seeder:
 
     def __init__(self, now: datetime, seed: int) -> None:
         self.now = now
+        self.seed = seed
         self.rng = random.Random(seed)
         self.team_levels = {team_id: level for team_id, _, level, _ in TEAMS}
         self.members: dict[str, list[str]] = {}
@@ -972,6 +975,11 @@ class _Seeder:
             live("cdn", 15, "cdn", "CDN 5xx in eu-west", 2, 2),
             live("breach", 3, "accounts",
                  "Personal data breach: customer export bucket was publicly readable", 1, 1),
+            # Its id from a generator of its own: the shared one must not move, or every
+            # past incident would change.
+            _Plan(str(uuid.UUID(int=random.Random(f"{self.seed}:forgotten").getrandbits(128),
+                                version=4)), self.ago(270), "checkout", FORGOTTEN_TITLE, 2, 2,
+                  live="forgotten"),
         ]
 
     def live(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
@@ -1183,6 +1191,21 @@ class _Seeder:
         w.patch(a(11.5), "fatima.elamrani", assignee="fatima.elamrani")
         w.note(a(8), "fatima.elamrani", "Only the Frankfurt and Paris POPs; asked the CDN "
                                         "provider whether they see it too.")
+
+    def _live_forgotten(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
+        """A forgotten acknowledgement: taken at the service desk four and a half hours
+        ago, one note, then nothing (the shift changed). No SLA is near breach, so only the
+        stale view (`list --stale`, the queue's stale preset) brings it back."""
+        a = self.ago
+        w = self.create(plan, plan.created_at, "lucia.moreno", "service-desk",
+                        "Customer care: a few customers see a gift card balance of 0.00 at "
+                        "checkout although the card was topped up.\n\n"
+                        f"Impact: {IMPACT_TEXT[2]}", detected=timedelta(minutes=10),
+                        started=timedelta(minutes=30), category=C.SOFTWARE_BUG)
+        w.act(a(266), "lucia.moreno", Action.ACKNOWLEDGE)
+        w.patch(a(265.5), "lucia.moreno", assignee="lucia.moreno")
+        w.note(a(262), "lucia.moreno", "Two cards affected so far, both topped up in the app; "
+                                       "asked the customers for their card numbers.")
 
     # -- everything --------------------------------------------------------------------------
 

@@ -242,6 +242,13 @@ class Store:
             return compute_kpis(conn.connection.driver_connection, since, until, by=by,
                                 now=now)
 
+    def stale(self, hours: float, now: datetime) -> list[Any]:
+        """Acknowledged or in-progress incidents untouched for ``hours`` (store/stale.py)."""
+        from incidenttui.store.stale import stale_acks
+
+        with self._read_engine.connect() as conn:
+            return stale_acks(conn.connection.driver_connection, hours, now)
+
     def teams(self) -> list[LocalTeam]:
         with self._read() as session:
             return list(session.exec(select(LocalTeam).order_by(col(LocalTeam.level),
