@@ -27,8 +27,8 @@ help):
 - **reopen rate**: of the incidents ever resolved (resolved or closed now, or reopened), the
   share reopened at least once.
 - **volume** by priority, service, category and team: incidents in the window.
-- **backlog**: every incident open at the end of the window (``min(until, now)``) whatever
-  its age, by age band (:data:`AGE_BANDS`).
+- **backlog**: every incident open now, whatever the window, by its age now (band:
+  :data:`AGE_BANDS`).
 - **trend**: the last :data:`TREND_WEEKS` weeks before ``until``, week by week: volume,
   MTTA and MTTR medians, resolution SLA compliance.
 """
@@ -266,10 +266,10 @@ def compute(rows: Iterable[Sequence[Any]], since: float, until: float, now: floa
         if created is None:
             backlog_missing += status in OPEN  # no logged time: no age, no window
             continue
+        if status in OPEN:
+            backlog[age_band(now - created)] += 1
         if created >= until:
             continue
-        if status in OPEN:
-            backlog[age_band(at - created)] += 1
         if status == "cancelled":
             cancelled += since <= created
             continue
