@@ -720,7 +720,8 @@ class _Seeder:
                     child_urgency, template=template, duplicate_of=plan, fill=_Fill(rng)))
         past.sort(key=lambda p: p.created_at)
         self._plan_links(past)
-        self.plans = sorted(past + self._live_plans(past), key=lambda p: p.created_at)
+        self.plans = sorted(past + self._live_plans(past), key=lambda p: p.created_at) \
+            + self._offline_plans()
         return self.plans
 
     def _pick_priority(self, bounds: tuple[int, int]) -> tuple[int, int]:
@@ -975,12 +976,16 @@ class _Seeder:
             live("cdn", 15, "cdn", "CDN 5xx in eu-west", 2, 2),
             live("breach", 3, "accounts",
                  "Personal data breach: customer export bucket was publicly readable", 1, 1),
-            # Its id from a generator of its own: the shared one must not move, or every
-            # past incident would change.
-            _Plan(str(uuid.UUID(int=random.Random(f"{self.seed}:forgotten").getrandbits(128),
-                                version=4)), self.ago(270), "checkout", FORGOTTEN_TITLE, 2, 2,
-                  live="forgotten"),
         ]
+
+    def _offline_plans(self) -> list[_Plan]:
+        """Incidents logged on a client while it was offline: the server numbered them when
+        they arrived, after every other one (so the others keep their numbers). Their ids
+        come from a generator of their own: the shared one must not move, or every past
+        incident would change."""
+        ids = random.Random(f"{self.seed}:offline")
+        return [_Plan(str(uuid.UUID(int=ids.getrandbits(128), version=4)), self.ago(270),
+                      "checkout", FORGOTTEN_TITLE, 2, 2, live="forgotten")]
 
     def live(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
         """A live incident, scripted minute by minute up to now."""
@@ -1193,9 +1198,10 @@ class _Seeder:
                                         "provider whether they see it too.")
 
     def _live_forgotten(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
-        """A forgotten acknowledgement: taken at the service desk four and a half hours
-        ago, one note, then nothing (the shift changed). No SLA is near breach, so only the
-        stale view (`list --stale`, the queue's stale preset) brings it back."""
+        """A forgotten acknowledgement: logged and taken at the service desk four and a half
+        hours ago on a laptop without network (it reached the server later, hence its
+        number), one note, then nothing (the shift changed). No SLA is near breach, so only
+        the stale view (`list --stale`, the queue's stale preset) brings it back."""
         a = self.ago
         w = self.create(plan, plan.created_at, "lucia.moreno", "service-desk",
                         "Customer care: a few customers see a gift card balance of 0.00 at "
@@ -1210,7 +1216,8 @@ class _Seeder:
     # -- everything --------------------------------------------------------------------------
 
     def build(self, numbers: Callable[[], int]) -> list[_Walk]:
-        """Number the planned incidents in created order and walk each one."""
+        """Number the planned incidents in created order (those logged offline last: the
+        server numbered them when they arrived) and walk each one."""
         plans = self.plan()
         for plan in plans:
             plan.number = numbers()
