@@ -445,7 +445,7 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--stale", action="store_true",
                    help="stale acknowledgements: acknowledged or in progress, no note or "
                         "status change for --hours; oldest first, with owner and idle time")
-    p.add_argument("--hours", type=float, default=4.0,
+    p.add_argument("--hours", type=float, default=4.0,  # store.stale.DEFAULT_STALE_HOURS
                    help="with --stale: hours untouched (default: 4)")
     p.add_argument("--json", action="store_true")
     p = verb("show", cmd_show, "show one incident and its timeline")

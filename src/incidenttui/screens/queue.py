@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 from incidenttui.messages import QueueLoaded
 from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
 from incidenttui.store.reader import IncidentFilter
+from incidenttui.store.stale import DEFAULT_STALE_HOURS
 from incidenttui.sync.status import SyncState
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
@@ -26,8 +27,11 @@ from incidenttui.widgets.status_line import StatusLine
 #: Preset name → (label, key)
 PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unassigned", "3"),
            "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
-           "all": ("all", "7")}
+           "all": ("all", "7"), "stale": ("stale acks", "8")}
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
+#: "Stale acks": acknowledged or in progress with no note or status change for this long
+#: (the default of ``incidenttui list --stale`` too).
+STALE_HOURS = DEFAULT_STALE_HOURS
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -45,7 +49,8 @@ class QueueScreen(Screen[None]):
                 tooltip="Clear the filter and the selection"),
         Binding("s", "sort", "Sort", id="queue.sort", tooltip="Cycle the sort order"),
         Binding("p", "next_preset", "Preset", id="queue.preset",
-                tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all"),
+                tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all, "
+                        "stale acks"),
         *[Binding(key, f"preset('{name}')", label[0].upper() + label[1:], show=False,
                   id=f"queue.preset_{name}", tooltip=f"Preset: show the {label} view")
           for name, (label, key) in PRESETS.items()],
@@ -129,6 +134,9 @@ class QueueScreen(Screen[None]):
             return replace(flt, priorities=(1, 2), open_only=True)
         if self.preset == "open":
             return replace(flt, open_only=True)
+        if self.preset == "stale":
+            # Acknowledged or in progress, untouched for STALE_HOURS: oldest first.
+            return replace(flt, idle_before=datetime.now(UTC) - timedelta(hours=STALE_HOURS))
         return flt
 
     def _first_rows(self) -> int:
@@ -182,7 +190,9 @@ class QueueScreen(Screen[None]):
         label = PRESETS[self.preset][0]
         # While the whole list is still being read, the count is at least what is shown.
         count = f"{len(self.view.ids)}" + ("+" if self.view.partial else "")
-        parts = [f"Queue · {label} · {count} · sort {self.sort}"]
+        order = f"idle ≥{STALE_HOURS:g}h, oldest first" if self.preset == "stale" else \
+            f"sort {self.sort}"
+        parts = [f"Queue · {label} · {count} · {order}"]
         if self.text:
             parts.append(f"filter “{self.text}”")
         if self.view.selected:
