@@ -242,6 +242,13 @@ class Store:
             return compute_kpis(conn.connection.driver_connection, since, until, by=by,
                                 now=now)
 
+    def similar(self, incident_id: str, limit: int = 5) -> list[Any]:
+        """The incidents most like this one, best first (store/similar.py)."""
+        from incidenttui.store.similar import similar_incidents
+
+        with self._read_engine.connect() as conn:
+            return similar_incidents(conn.connection.driver_connection, incident_id, limit)
+
     def stale(self, hours: float, now: datetime) -> list[Any]:
         """Acknowledged or in-progress incidents untouched for ``hours`` (store/stale.py)."""
         from incidenttui.store.stale import stale_acks
