@@ -249,6 +249,13 @@ class Store:
         with self._read_engine.connect() as conn:
             return similar_incidents(conn.connection.driver_connection, incident_id, limit)
 
+    def suggester(self) -> Any:
+        """A category/service suggester trained on this store's incidents (store/suggest.py)."""
+        from incidenttui.store.suggest import train
+
+        with self._read_engine.connect() as conn:
+            return train(conn.connection.driver_connection)
+
     def stale(self, hours: float, now: datetime) -> list[Any]:
         """Acknowledged or in-progress incidents untouched for ``hours`` (store/stale.py)."""
         from incidenttui.store.stale import stale_acks
