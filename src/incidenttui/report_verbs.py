@@ -82,6 +82,42 @@ def list_stale(args: argparse.Namespace, store: Any) -> int:
     return 0
 
 
+def suggest_for_create(args: argparse.Namespace) -> bool:
+    """``create``: fill ``--category`` and ``--service`` the user left out from the model
+    trained on the store's past incidents (domain/suggest.py), saying so on stderr. True
+    when only the suggestion was asked for (``--suggest``) and nothing is to be logged."""
+    from incidenttui.config import server_url
+    from incidenttui.scripting import open_store
+
+    if args.category is not None and args.service is not None and not args.suggest:
+        return False
+    store = open_store(server_url(args.server))
+    suggestion = store.suggester().suggest(args.title, args.description)
+    if args.suggest:
+        if suggestion is None:
+            print("no suggestion: too few past incidents, or no word of the title known")
+        else:
+            print(f"category {suggestion.category} ({suggestion.category_p:.0%}) · service "
+                  f"{suggestion.service} ({suggestion.service_p:.0%}) · from "
+                  f"{suggestion.examples} past incidents")
+        return True
+    if args.service is None and suggestion is None:
+        raise VerbError("--service is required: there is no suggestion (too few past "
+                        "incidents in the local store, or no word of the title known)", 2)
+    taken = []
+    if args.category is None:
+        args.category = suggestion.category if suggestion is not None else "other"
+        if suggestion is not None:
+            taken.append(f"category {suggestion.category} ({suggestion.category_p:.0%})")
+    if args.service is None and suggestion is not None:
+        args.service = suggestion.service
+        taken.append(f"service {suggestion.service} ({suggestion.service_p:.0%})")
+    if taken:
+        print(f"suggested {' and '.join(taken)} from past incidents; pass --category or "
+              "--service to choose otherwise", file=sys.stderr)
+    return False
+
+
 def add_kpis_verb(verb: Any) -> None:
     """``kpis`` on the scripting parser (``verb`` is scripting.add_verbs' helper)."""
     from incidenttui.domain.kpis import GROUPS

@@ -363,8 +363,11 @@ def cmd_escalate(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from incidenttui.report_verbs import suggest_for_create
     from incidenttui.store import CreateIncident
 
+    if suggest_for_create(args):
+        return 0
     return _execute(args, lambda store: CreateIncident.new(
         title=args.title, description=args.description, service=args.service,
         category=args.category, impact=args.impact, urgency=args.urgency, major=args.major))
@@ -471,9 +474,12 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--note", required=True, help="what was done")
     p = verb("create", cmd_create, "log a new incident", writes=True, takes_id=False)
     p.add_argument("--title", required=True)
-    p.add_argument("--service", required=True)
-    p.add_argument("--category", default="other",
-                   choices=[c.value for c in Category])
+    p.add_argument("--service", default=None,
+                   help="default: the service suggested from past incidents")
+    p.add_argument("--category", default=None, choices=[c.value for c in Category],
+                   help="default: the category suggested from past incidents, else other")
+    p.add_argument("--suggest", action="store_true",
+                   help="only print the suggested category and service; log nothing")
     p.add_argument("--impact", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--urgency", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--description", default="")
