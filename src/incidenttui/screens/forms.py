@@ -282,9 +282,9 @@ class NewIncidentScreen(DirectoryForm):
             hint.update(Content(""))
             return
         s = self.suggestion
-        hint.update(Content(f"suggested: {s.category.replace('_', ' ')} "
-                            f"({s.category_p:.0%}), {s.service} ({s.service_p:.0%}) from "
-                            f"{s.examples} past incidents; change either below"))
+        hint.update(Content(f"suggested: {s.category.replace('_', ' ')} {s.category_p:.0%}"
+                            f" · {s.service} {s.service_p:.0%} (from {s.examples} past "
+                            "incidents)"))
         self._fill("category", s.category)
         self._fill("service", s.service)
 

@@ -26,13 +26,14 @@ def similar_lines(hits: list[Any], width: int) -> list[str]:
     if not hits:
         return [fit("similar: none in the local store", width)]
     lines = []
-    for hit in hits:
+    for index, hit in enumerate(hits):
         if hit.is_open:
-            how = f"OPEN, duplicate? (D links) {hit.title}"
+            how = f"OPEN, duplicate? D links it · {hit.title}"
         else:
             note = (hit.resolution_note or "").replace("\n", " ")
             how = f"{hit.resolution_code or hit.status}: {note or hit.title}"
-        lines.append(fit(f"≈ {ref(hit.number)} {how}", width))
+        lead = "similar" if index == 0 else ""
+        lines.append(fit(f"{lead:<8}{ref(hit.number)} {how}", width))
     return lines
 
 
