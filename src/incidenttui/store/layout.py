@@ -3,10 +3,11 @@ layouts (each keeps the data and the outbox)."""
 
 from __future__ import annotations
 
+from incidenttui.store.kpis import KPI_INDEX_SQL
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 6
 
 
 #: Fills the search index from what the store already holds (notes included).
@@ -40,6 +41,8 @@ MIGRATIONS: dict[int, list[str]] = {
     # you type.
     2: [*INDEX_SQL, "DROP INDEX IF EXISTS ix_local_open_priority",
         "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
+    # 6: the KPI scan's covering index (store/kpis.py): every figure in one narrow scan.
+    6: [KPI_INDEX_SQL],
 }
 
 
