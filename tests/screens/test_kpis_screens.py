@@ -66,7 +66,7 @@ async def test_kpi_screen_at_80x24(open_app: Any, frozen: Any, no_color: bool,
         assert any(c in volume for c in "▁▂▃▄▅▆▇█")
         await pilot.press("b")
         await wait_text(pilot, "· by service")
-        app.screen.query_one("VerticalScroll").scroll_to(y=24, animate=False)
+        app.screen.query_one("VerticalScroll").scroll_to(y=0, animate=False)
         await wait_text(pilot, "MTTR p50")
         header = next(line for line in screen_lines(app) if "MTTR p50" in line)
         assert header.rstrip().endswith("reop%")  # the --by table fits 80 columns

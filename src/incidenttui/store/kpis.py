@@ -36,7 +36,7 @@ SCAN_SQL = (
     f"{_secs('created_at')}, {_secs('started_at')}, {_secs('detected_at')}, "
     f"{_secs('acknowledged_at')}, {_secs('resolved_at')}, i.hold_seconds, "
     f"{_secs('on_hold_since')}, i.escalation_level, i.management_engaged, i.reopen_count "
-    "FROM incidents i INDEXED BY ix_kpi_scan LEFT JOIN teams t ON t.id = i.team "
+    "FROM incidents i LEFT JOIN teams t ON t.id = i.team "
     "WHERE (i.created_at >= :low AND i.created_at < :until) OR i.is_open = 1 "
     "OR i.created_at IS NULL")
 
