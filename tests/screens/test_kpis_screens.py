@@ -60,9 +60,10 @@ async def test_kpi_screen_at_80x24(open_app: Any, frozen: Any, no_color: bool,
         assert mttr.rstrip().endswith("(hold excluded)")  # one line, not wrapped at 80
         assert "missing" in text and "SLA met" in text
         # Scroll to the trend: sparklines are characters, readable without colour.
-        app.screen.query_one("VerticalScroll").scroll_to(y=16, animate=False)
-        text = await wait_text(pilot, "trend, 12 weeks")
-        volume = next(line for line in screen_lines(app) if "volume  " in line)
+        app.screen.query_one("VerticalScroll").scroll_to(y=18, animate=False)
+        await wait_text(pilot, "trend, 12 weeks")
+        await wait_text(pilot, "  volume  ")
+        volume = next(line for line in screen_lines(app) if "  volume  " in line)
         assert any(c in volume for c in "▁▂▃▄▅▆▇█")
         await pilot.press("b")
         await wait_text(pilot, "· by service")
