@@ -207,7 +207,9 @@ async def test_presets_by_number(demo_store: Any, frozen: Any, config_for: Any) 
         stale = await preset("8", "stale acks")
         assert [r.ref for r in stale] == ["INC-1311"]  # the demo's forgotten one
         assert stale[0].assignee == "lucia.moreno"
-        assert "idle ≥4h, oldest first" in title(app)
+        await wait_for(pilot, lambda: "oldest INC-1311 lucia.moreno idle 4h27m" in title(app),
+                       what="the oldest's owner and idle time")
+        assert title(app).startswith("Queue · stale acks · 1 · idle ≥4h · ")
 
 
 async def test_preset_cycle_with_p(demo_store: Any, frozen: Any, config_for: Any) -> None:

@@ -68,6 +68,8 @@ class QueueScreen(Screen[None]):
         self.sort = "priority"
         self.text = ""
         self._selected_shown = 0
+        #: The stale view's note on its longest forgotten incident (read in a worker).
+        self._oldest_stale = ""
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -184,15 +186,43 @@ class QueueScreen(Screen[None]):
                 why = "no incidents match this view (p: presets, /: filter, esc: clear)"
             empty.update(Content(why))
         self._update_title()
+        if self.preset == "stale":
+            self._read_oldest_stale()
+
+    @work(thread=True, exclusive=True, group="queue-stale")
+    def _read_oldest_stale(self) -> None:
+        """The stale view's title names the longest forgotten: owner and idle time (the
+        narrow layout has no owner column)."""
+        from incidenttui.present import duration, ref
+
+        store = self.app.store
+        if store is None:
+            return
+        now = datetime.now(UTC)
+        try:
+            stale = store.stale(STALE_HOURS, now)
+            oldest = store.get(stale[0].incident_id) if stale else None
+        except Exception as exc:  # a locked store: the list still shows
+            self.app.report_error("Reading stale acknowledgements failed", exc)
+            return
+        note = (f"oldest {ref(oldest.number)} {stale[0].owner or '-'} idle "
+                f"{duration(stale[0].idle(now))}") if oldest is not None else ""
+        self.app.call_from_thread(self._stale_read, note)
+
+    def _stale_read(self, note: str) -> None:
+        self._oldest_stale = note
+        if not self._widgets_gone():
+            self._update_title()
 
     def _update_title(self) -> None:
         self._selected_shown = len(self.view.selected)
         label = PRESETS[self.preset][0]
         # While the whole list is still being read, the count is at least what is shown.
         count = f"{len(self.view.ids)}" + ("+" if self.view.partial else "")
-        order = f"idle ≥{STALE_HOURS:g}h, oldest first" if self.preset == "stale" else \
-            f"sort {self.sort}"
+        order = f"idle ≥{STALE_HOURS:g}h" if self.preset == "stale" else f"sort {self.sort}"
         parts = [f"Queue · {label} · {count} · {order}"]
+        if self.preset == "stale" and self._oldest_stale:
+            parts.append(self._oldest_stale)
         if self.text:
             parts.append(f"filter “{self.text}”")
         if self.view.selected:
