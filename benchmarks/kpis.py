@@ -1,125 +1,103 @@
-"""KPIs: ``Store.kpis`` over 100,000 incidents, against a plain Python loop over the same rows.
+"""KPIs: one ``Store.kpis`` scan over 100,000 incidents beside a raw sqlite3 loop over the same
+rows, and the category/service suggester's cross-validated accuracy on the demo data.
 
-The baseline is what the KPI screen would cost written the obvious way: fetch the columns the
-KPIs need with sqlite3 and compute MTTD, MTTA, MTTR, both SLA compliances, first-contact
-resolution, reopen rate and the three volume breakdowns in Python. The store pushes the work
-into one aggregate query (plus three GROUP BYs) instead. The same SQL called on a bare sqlite3
-connection (``compute_kpis`` without the Store's engine) is reported in the note: it shows
-what the Store wrapper adds.
+``Store.kpis`` reads every figure (MTTD/MTTA/MTTR mean, median and p90, SLA per priority,
+FCR, escalation, reopen, volumes, backlog, the 12-week trend) in one query and one Python
+pass (store/kpis.py, domain/kpis.py). The baseline is the floor of that design: the same
+query on a bare sqlite3 connection, each row fetched and nothing computed. The ratio is what
+the arithmetic costs on top of reading the rows.
 """
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Context, Row, median, ratio, secs
+from benchmarks.common import Context, Row, median, ratio, secs, verdict
 from benchmarks.data import EPOCH, copy_store
 
 N = 100_000
+#: Under a second for one scan at 100k incidents, every one of them in the window (the
+#: issue's figure: 1.05 s for the four passes of the earlier KPI code, means only).
+TARGET = 1.0
 
 
-def python_kpis(path: Path, since: datetime, until: datetime) -> dict[str, Any]:
-    """The same figures as ``compute_kpis``, computed in a Python loop."""
-    from incidenttui.domain import DEFAULT_SLA
+def raw_loop(path: Any, since: datetime, until: datetime) -> int:
+    """The same scan, each row fetched by a plain sqlite3 loop that computes nothing."""
+    from incidenttui.domain.kpis import TREND_WEEKS, WEEK
+    from incidenttui.store.kpis import SCAN_SQL, _db_time
 
-    response = {int(p): t.response.total_seconds() for p, t in DEFAULT_SLA.items()}
-    resolution = {int(p): t.resolution.total_seconds() for p, t in DEFAULT_SLA.items()}
-    now = min(until, datetime.now(UTC))
+    low = datetime.fromtimestamp(min(since.timestamp(), until.timestamp()
+                                     - TREND_WEEKS * WEEK), UTC)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    rows = conn.execute(
-        "SELECT created_at, status, priority, started_at, detected_at, acknowledged_at, "
-        "resolved_at, hold_seconds, escalation_level, reopen_count, service, category "
-        "FROM incidents").fetchall()
-    conn.close()
+    try:
+        count = 0
+        for _ in conn.execute(SCAN_SQL, {"low": _db_time(low), "until": _db_time(until)}):
+            count += 1
+        return count
+    finally:
+        conn.close()
 
-    def t(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
 
-    total = 0
-    mttd, mtta, mttr = [], [], []
-    response_n = response_ok = resolved = resolved_ok = first = reopened = finished = 0
-    by_priority: Counter[str] = Counter()
-    by_service: Counter[str] = Counter()
-    by_category: Counter[str] = Counter()
-    for (created_s, status, priority, started_s, detected_s, ack_s, resolved_s, hold, level,
-         reopens, service, category) in rows:
-        created = t(created_s)
-        if created is None or not (since <= created < until) or status == "cancelled":
-            continue
-        total += 1
-        started, detected, ack, res = t(started_s), t(detected_s), t(ack_s), t(resolved_s)
-        if started is not None and detected is not None and detected >= started:
-            mttd.append((detected - started).total_seconds())
-        if ack is not None:
-            mtta.append((ack - created).total_seconds())
-        if ack is not None or (now - created).total_seconds() > response[priority]:
-            response_n += 1
-        if ack is not None and (ack - created).total_seconds() <= response[priority]:
-            response_ok += 1
-        if res is not None:
-            taken = (res - created).total_seconds() - (hold or 0.0)
-            mttr.append(taken)
-            resolved += 1
-            resolved_ok += taken <= resolution[priority]
-            first += level == 1
-        if status in ("resolved", "closed"):
-            finished += 1
-            reopened += reopens > 0
-        by_priority[f"P{priority}"] += 1
-        by_service[service] += 1
-        by_category[category] += 1
+def demo_accuracy() -> tuple[float, float, float, int]:
+    """5-fold cross-validated accuracy (category, service) of the suggester on the demo data
+    set (seeded in memory, cancelled incidents left out), and the commonest category's share
+    (what always guessing it would score)."""
+    from incidenttui.demo.seed import _Seeder
+    from incidenttui.domain.suggest import Example, cross_validate
 
-    def mean(values: list[float]) -> float | None:
-        return sum(values) / len(values) if values else None
-
-    def pct(part: int, whole: int) -> float | None:
-        return round(100.0 * part / whole, 1) if whole else None
-
-    return {"incidents": total, "mttd": mean(mttd), "mtta": mean(mtta), "mttr": mean(mttr),
-            "response_sla_pct": pct(response_ok, response_n),
-            "resolution_sla_pct": pct(resolved_ok, resolved),
-            "first_contact_pct": pct(first, resolved), "reopen_pct": pct(reopened, finished),
-            "by_priority": dict(by_priority), "by_service": dict(by_service),
-            "by_category": dict(by_category)}
+    numbers = itertools.count(1001)
+    walks = _Seeder(datetime(2026, 3, 2, 9, 30, tzinfo=UTC), 7).build(lambda: next(numbers))
+    examples = [Example(w.incident.title, w.incident.description, str(w.incident.category),
+                        w.incident.service) for w in walks if w.incident.status != "cancelled"]
+    category, service = cross_validate(examples, folds=5)
+    commonest = max(sum(e.category == c for e in examples)
+                    for c in {e.category for e in examples}) / len(examples)
+    return category, service, commonest, len(examples)
 
 
 def run(ctx: Context) -> list[Row]:
     from incidenttui.store import Store
-    from incidenttui.store.kpis import compute_kpis
 
     path = copy_store(ctx.store(N), ctx.work_dir / "kpis")
     since, until = EPOCH - timedelta(days=400), EPOCH + timedelta(days=1)
     store = Store(path)
-    ours, loop, bare = [], [], []
+    ours, floor = [], []
     try:
-        store.kpis(since, until)  # warm: page cache and the engine's first connection
-        for _ in range(ctx.reps(1, 7)):
+        store.kpis(since, until, now=until)  # warm: page cache and the engine's connection
+        for _ in range(ctx.reps(3, 7)):  # alternated, so load spikes hit both
             started = time.perf_counter()
-            result = store.kpis(since, until)
+            report = store.kpis(since, until, now=until)
             ours.append(time.perf_counter() - started)
             started = time.perf_counter()
-            expected = python_kpis(path, since, until)
-            loop.append(time.perf_counter() - started)
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            started = time.perf_counter()
-            compute_kpis(conn, since, until)
-            bare.append(time.perf_counter() - started)
-            conn.close()
+            scanned = raw_loop(path, since, until)
+            floor.append(time.perf_counter() - started)
     finally:
         store.close()
-    # The two ways must agree, or the comparison means nothing.
-    assert result.incidents == expected["incidents"], (result.incidents, expected["incidents"])
-    assert result.by_service == expected["by_service"]
-    assert result.reopen_pct == expected["reopen_pct"]
-    ctx.log(f"kpis: store {[round(v, 3) for v in ours]}, loop {[round(v, 3) for v in loop]}, "
-            f"bare SQL {[round(v, 3) for v in bare]}")
-    value, base = median(ours), median(loop)
-    return [Row(f"KPIs over {N // 1000}k incidents (Store.kpis)", secs(value),
-                f"{secs(base)} Python loop over sqlite3 rows", ratio(value, base), "-", "info",
-                note=f"the same SQL on a bare sqlite3 connection: {secs(median(bare))}",
-                raw={"ours": ours, "loop": loop, "bare_sql": bare})]
+    # Both read the same rows, or the comparison means nothing.
+    counted = report.window["incidents"] + report.cancelled
+    assert scanned >= counted > N * 0.9, (scanned, counted)
+    ctx.log(f"kpis: one scan {[round(v, 3) for v in ours]}, raw sqlite3 loop "
+            f"{[round(v, 3) for v in floor]}")
+    value, base = median(ours), median(floor)
+    rows = [Row(f"KPIs over {N // 1000}k incidents (Store.kpis, one scan)", secs(value),
+                f"{secs(base)} raw sqlite3 loop, same rows", ratio(value, base),
+                f"< {TARGET} s", verdict(value < TARGET),
+                note=f"{scanned:,} rows read; every figure incl. p90s, SLA per priority, "
+                     "backlog and the 12-week trend",
+                raw={"ours": ours, "raw_loop": floor})]
+    started = time.perf_counter()
+    category, service, commonest, n = demo_accuracy()
+    took = time.perf_counter() - started
+    rows.append(Row("Suggested category / service, accuracy (5-fold CV, demo data)",
+                    f"{category:.1%} / {service:.1%}",
+                    f"{commonest:.1%} commonest category", ratio(category, commonest),
+                    "-", "info",
+                    note=f"{n} demo incidents, naive Bayes over title and description words, "
+                         f"5 trainings in {took:.2f} s; the demo's titles come from templates, "
+                         "so real data will score lower",
+                    raw={"category": category, "service": service, "commonest": commonest}))
+    return rows

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
-from incidenttui.present import age, clock_text, forgotten_text, percent, ref, seconds, sla_cell
+from incidenttui.present import age, clock_text, forgotten_text, ref, sla_cell
 from incidenttui.tls import client_trust
 
 EXIT_PENDING = 3
@@ -137,6 +137,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     url = server_url(args.server)
     store = open_store(url)
+    if args.stale:
+        from incidenttui.report_verbs import list_stale
+
+        return list_stale(args, store)
     mine = store.user_id if args.mine else None
     if args.mine and mine is None:
         raise VerbError("who you are is not known yet: run `incidenttui sync` once online")
@@ -239,30 +243,6 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             print(f"#{c.id} {name} refused: {c.summary}: {c.reason}")
     if not conflicts:
         print("no conflicts")
-    return 0
-
-
-def cmd_kpis(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    url = server_url(args.server)
-    store = open_store(url)
-    until = datetime.now(UTC)
-    kpis = store.kpis(until - timedelta(days=args.days), until)
-    if args.json:
-        _print_json(kpis.as_dict())
-        return 0
-
-    print(f"last {args.days} days: {kpis.incidents} incidents (cancelled ones left out)")
-    print(f"MTTD {seconds(kpis.mttd_seconds)} · MTTA {seconds(kpis.mtta_seconds)} · "
-          f"MTTR {seconds(kpis.mttr_seconds)}")
-    print(f"SLA met: response {percent(kpis.response_sla_pct)} · resolution "
-          f"{percent(kpis.resolution_sla_pct)}")
-    print(f"first-contact resolution {percent(kpis.first_contact_pct)} · reopen rate "
-          f"{percent(kpis.reopen_pct)}")
-    for title, counts in (("priority", kpis.by_priority), ("service", kpis.by_service),
-                          ("category", kpis.by_category)):
-        print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
@@ -383,8 +363,11 @@ def cmd_escalate(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from incidenttui.report_verbs import suggest_for_create
     from incidenttui.store import CreateIncident
 
+    if suggest_for_create(args):
+        return 0
     return _execute(args, lambda store: CreateIncident.new(
         title=args.title, description=args.description, service=args.service,
         category=args.category, impact=args.impact, urgency=args.urgency, major=args.major))
@@ -430,6 +413,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 def add_verbs(sub: Any) -> None:
     """Register the scripting verbs on the top-level parser's subparsers."""
     from incidenttui.domain.enums import Category, Status
+    from incidenttui.report_verbs import add_kpis_verb
 
     def verb(name: str, func: Any, help_: str, *, writes: bool = False,
              takes_id: bool = True) -> argparse.ArgumentParser:
@@ -461,6 +445,11 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--sort", default="priority", choices=["priority", "newest", "sla",
                                                           "updated"])
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--stale", action="store_true",
+                   help="stale acknowledgements: acknowledged or in progress, no note or "
+                        "status change for --hours; oldest first, with owner and idle time")
+    p.add_argument("--hours", type=float, default=4.0,  # store.stale.DEFAULT_STALE_HOURS
+                   help="with --stale: hours untouched (default: 4)")
     p.add_argument("--json", action="store_true")
     p = verb("show", cmd_show, "show one incident and its timeline")
     p.add_argument("--json", action="store_true")
@@ -485,17 +474,17 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--note", required=True, help="what was done")
     p = verb("create", cmd_create, "log a new incident", writes=True, takes_id=False)
     p.add_argument("--title", required=True)
-    p.add_argument("--service", required=True)
-    p.add_argument("--category", default="other",
-                   choices=[c.value for c in Category])
+    p.add_argument("--service", default=None,
+                   help="default: the service suggested from past incidents")
+    p.add_argument("--category", default=None, choices=[c.value for c in Category],
+                   help="default: the category suggested from past incidents, else other")
+    p.add_argument("--suggest", action="store_true",
+                   help="only print the suggested category and service; log nothing")
     p.add_argument("--impact", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--urgency", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--description", default="")
     p.add_argument("--major", action="store_true")
-    p = verb("kpis", cmd_kpis, "service KPIs from the local store (MTTA, MTTR, SLA, ...)",
-             takes_id=False)
-    p.add_argument("--days", type=int, default=30, help="the window (default: 30 days)")
-    p.add_argument("--json", action="store_true")
+    add_kpis_verb(verb)
     p = verb("oncall", cmd_oncall, "who is on call now and next (from the local store)",
              takes_id=False)
     p.add_argument("--team", default=None, help="only this team's schedules")

@@ -28,8 +28,10 @@ from incidenttui.widgets.queue_view import QueueView
 
 #: The demo data set's open incidents, in the default (priority) order.
 #: The demo's open incidents by priority, as the demo responder sees them: not the leaked
-#: key (INC-1302) nor the DDoS (INC-1307), restricted security incidents.
-OPEN_REFS = ["INC-1304", "INC-1309", "INC-1306", "INC-1308", "INC-1303", "INC-1301"]
+#: key (INC-1302) nor the DDoS (INC-1307), restricted security incidents. INC-1311 is the
+#: forgotten acknowledgement (logged offline, numbered last).
+OPEN_REFS = ["INC-1304", "INC-1309", "INC-1306", "INC-1308", "INC-1303", "INC-1311",
+             "INC-1301"]
 
 
 def view(app: Any) -> QueueView:
@@ -155,9 +157,9 @@ async def test_filter_enter_returns_to_the_list(demo_store: Any, frozen: Any,
         await pilot.press("slash")
         await type_text(pilot, "checkout")
         await pilot.press("enter")
-        refs = await wait_queue(pilot, lambda ids: len(ids) == 2)
+        refs = await wait_queue(pilot, lambda ids: len(ids) == 3)
         assert view(app).has_focus
-        assert {view(app).row(i).ref for i in refs} == {"INC-1304", "INC-1306"}
+        assert {view(app).row(i).ref for i in refs} == {"INC-1304", "INC-1306", "INC-1311"}
         await pilot.press("j")  # j moves the cursor now, it is not typed
         assert app.screen.query_one("#queue-filter").value == "checkout"
         assert view(app).cursor == 1
@@ -202,6 +204,12 @@ async def test_presets_by_number(demo_store: Any, frozen: Any, config_for: Any) 
         assert {r.ref for r in top} == {"INC-1304", "INC-1309", "INC-1306"}
         opened = await preset("6", "open")
         assert {r.ref for r in opened} == set(OPEN_REFS)
+        stale = await preset("8", "stale acks")
+        assert [r.ref for r in stale] == ["INC-1311"]  # the demo's forgotten one
+        assert stale[0].assignee == "lucia.moreno"
+        await wait_for(pilot, lambda: "oldest INC-1311 lucia.moreno idle 4h27m" in title(app),
+                       what="the oldest's owner and idle time")
+        assert title(app).startswith("Queue · stale acks · 1 · idle ≥4h · ")
 
 
 async def test_preset_cycle_with_p(demo_store: Any, frozen: Any, config_for: Any) -> None:
@@ -209,10 +217,11 @@ async def test_preset_cycle_with_p(demo_store: Any, frozen: Any, config_for: Any
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_queue(pilot, lambda ids: len(ids) == DEMO_OPEN)
         seen = []
-        for _ in range(7):
+        for _ in range(8):
             await pilot.press("p")
             seen.append(title(app).split(" · ")[1])
-        assert seen == ["all", "mine", "my team", "unassigned", "breaching", "P1–P2", "open"]
+        assert seen == ["all", "stale acks", "mine", "my team", "unassigned", "breaching",
+                        "P1–P2", "open"]
 
 
 async def test_sort_cycle(demo_store: Any, frozen: Any, config_for: Any) -> None:

@@ -68,6 +68,8 @@ from incidenttui.server.service import event_json, incident_json, next_numbers
 PAST_INCIDENTS = 300
 #: How far back the past incidents go.
 HISTORY_DAYS = 90
+#: The title of the demo's forgotten acknowledgement (the stale view finds it).
+FORGOTTEN_TITLE = "Gift card balance shows 0.00 at checkout"
 #: The title of the live P1 major incident.
 MAJOR_TITLE = "Checkout failing: payment gateway timeouts"
 #: The e-mail domain of the demo organisation.
@@ -609,6 +611,7 @@ class _Seeder:
 
     def __init__(self, now: datetime, seed: int) -> None:
         self.now = now
+        self.seed = seed
         self.rng = random.Random(seed)
         org = demo_organisation()
         self.team_levels = {team.id: team.level for team in org.teams}
@@ -660,7 +663,8 @@ class _Seeder:
                     child_urgency, template=template, duplicate_of=plan, fill=_Fill(rng)))
         past.sort(key=lambda p: p.created_at)
         self._plan_links(past)
-        self.plans = sorted(past + self._live_plans(past), key=lambda p: p.created_at)
+        self.plans = sorted(past + self._live_plans(past), key=lambda p: p.created_at) \
+            + self._offline_plans()
         return self.plans
 
     def _pick_priority(self, bounds: tuple[int, int]) -> tuple[int, int]:
@@ -917,6 +921,15 @@ class _Seeder:
                  "Personal data breach: customer export bucket was publicly readable", 1, 1),
         ]
 
+    def _offline_plans(self) -> list[_Plan]:
+        """Incidents logged on a client while it was offline: the server numbered them when
+        they arrived, after every other one (so the others keep their numbers). Their ids
+        come from a generator of their own: the shared one must not move, or every past
+        incident would change."""
+        ids = random.Random(f"{self.seed}:offline")
+        return [_Plan(str(uuid.UUID(int=ids.getrandbits(128), version=4)), self.ago(270),
+                      "checkout", FORGOTTEN_TITLE, 2, 2, live="forgotten")]
+
     def live(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
         """A live incident, scripted minute by minute up to now."""
         getattr(self, f"_live_{plan.live.replace('-', '_')}")(plan, plans)  # type: ignore[union-attr]
@@ -1127,10 +1140,27 @@ class _Seeder:
         w.note(a(8), "fatima.elamrani", "Only the Frankfurt and Paris POPs; asked the CDN "
                                         "provider whether they see it too.")
 
+    def _live_forgotten(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
+        """A forgotten acknowledgement: logged and taken at the service desk four and a half
+        hours ago on a laptop without network (it reached the server later, hence its
+        number), one note, then nothing (the shift changed). No SLA is near breach, so only
+        the stale view (`list --stale`, the queue's stale preset) brings it back."""
+        a = self.ago
+        w = self.create(plan, plan.created_at, "lucia.moreno", "service-desk",
+                        "Customer care: a few customers see a gift card balance of 0.00 at "
+                        "checkout although the card was topped up.\n\n"
+                        f"Impact: {IMPACT_TEXT[2]}", detected=timedelta(minutes=10),
+                        started=timedelta(minutes=30), category=C.SOFTWARE_BUG)
+        w.act(a(266), "lucia.moreno", Action.ACKNOWLEDGE)
+        w.patch(a(265.5), "lucia.moreno", assignee="lucia.moreno")
+        w.note(a(262), "lucia.moreno", "Two cards affected so far, both topped up in the app; "
+                                       "asked the customers for their card numbers.")
+
     # -- everything --------------------------------------------------------------------------
 
     def build(self, numbers: Callable[[], int]) -> list[_Walk]:
-        """Number the planned incidents in created order and walk each one."""
+        """Number the planned incidents in created order (those logged offline last: the
+        server numbered them when they arrived) and walk each one."""
         plans = self.plan()
         for plan in plans:
             plan.number = numbers()

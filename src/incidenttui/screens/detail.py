@@ -18,6 +18,7 @@ from incidenttui.domain.refs import describe_event
 from incidenttui.present import clock_text, ref, status_long
 from incidenttui.screens.incident_read import IncidentRead, read_incident
 from incidenttui.widgets.hints import key_hints
+from incidenttui.widgets.similar_view import SimilarView
 from incidenttui.widgets.status_line import StatusLine
 from incidenttui.widgets.timeline_view import Entry, TimelineView
 
@@ -51,6 +52,9 @@ class DetailScreen(Screen[None]):
         Binding("t", "assign", "Assign", show=False, id="incident.assign"),
         Binding("i", "priority", "Impact/urgency", show=False, id="incident.priority"),
         Binding("l", "link", "Link", show=False, id="incident.link"),
+        Binding("D", "link_duplicate", "Link duplicate", show=False,
+                id="incident.link_duplicate",
+                tooltip="Link this incident as a duplicate of the open similar one shown"),
         Binding("P", "playbook", "Playbook", show=False, id="incident.playbook",
                 tooltip="The security playbook's checklist (check steps)"),
     ]
@@ -68,6 +72,7 @@ class DetailScreen(Screen[None]):
         yield Static(id="detail-title", markup=False)
         yield Static(id="detail-fields", markup=False)
         yield Static(id="detail-security", markup=False)
+        yield SimilarView(self.incident_id, id="detail-similar")
         yield TimelineView(id="timeline")
         yield Input(placeholder="n: write a note, enter to add it, esc to leave",
                     id="note", compact=True)
@@ -85,6 +90,7 @@ class DetailScreen(Screen[None]):
 
     def store_changed(self) -> None:
         self.load()
+        self.query_one(SimilarView).load()
 
     @work(thread=True, exclusive=True, group="detail-load")
     def load(self) -> None:
@@ -281,6 +287,20 @@ class DetailScreen(Screen[None]):
             return
         await self.app.execute([AddLink(self.incident_id, link=kind, target_id=target.id,
                                         target_ref=ref(target.number))], done="Linked")
+
+    async def action_link_duplicate(self) -> None:
+        """One key: this incident is a duplicate of the open similar one shown."""
+        from incidenttui.store.commands import AddLink
+
+        target = self.query_one(SimilarView).duplicate
+        if target is None:
+            self.notify("No open similar incident to link as a duplicate.", timeout=4)
+            return
+        if self._allowed("link", "link incidents"):
+            await self.app.execute([AddLink(self.incident_id, link="duplicate_of",
+                                            target_id=target.id,
+                                            target_ref=ref(target.number))],
+                                   done=f"Linked as a duplicate of {ref(target.number)}")
 
     def _ref(self) -> str:
         return ref(self.incident.number) if self.incident is not None else "this incident"

@@ -227,6 +227,7 @@ class NewIncidentScreen(DirectoryForm):
     def fields(self) -> ComposeResult:
         yield Label("Title")
         yield Input(id="title", placeholder="what is broken, for whom", compact=True)
+        yield Static(id="suggestion", classes="form-hint", markup=False)
         yield Label("Service")
         yield Select([], id="service", prompt="choose a service", compact=True)
         yield Label("Category")
@@ -241,10 +242,70 @@ class NewIncidentScreen(DirectoryForm):
 
     def on_mount(self) -> None:
         self.query_one("#title").focus()
+        #: The category/service model (domain/suggest.py), trained in a worker.
+        self.suggester: Any = None
+        self.suggestion: Any = None
+        #: What the form itself last put in each select: a different value is the user's
+        #: choice, which a later suggestion never overrides.
+        self._filled: dict[str, Any] = {"category": Category.AVAILABILITY.value,
+                                        "service": Select.NULL}
+        self._chosen: set[str] = set()
+        self._services: set[str] = set()
+        self._train()
+
+    @work(thread=True, exclusive=True, group="form-suggest")
+    def _train(self) -> None:
+        store = self.app.store
+        if store is None:
+            return
+        try:
+            suggester = store.suggester()
+        except Exception as exc:  # a locked store: no suggestion, the form still works
+            self.app.report_error("Learning from past incidents failed", exc)
+            return
+        self.app.call_from_thread(self._trained, suggester)
+
+    def _trained(self, suggester: Any) -> None:
+        self.suggester = suggester
+        self._suggest()
+
+    @on(Input.Changed, "#title, #description")
+    def _suggest(self) -> None:
+        """Suggest a category and service for what is typed (fast: a few words against a
+        few classes, so on the event loop); fill the selects the user has not chosen."""
+        if self.suggester is None:
+            return
+        self.suggestion = self.suggester.suggest(self.query_one("#title", Input).value,
+                                                 self.query_one("#description", Input).value)
+        hint = self.query_one("#suggestion", Static)
+        if self.suggestion is None:
+            hint.update(Content(""))
+            return
+        s = self.suggestion
+        hint.update(Content(f"suggested: {s.category.replace('_', ' ')} {s.category_p:.0%}"
+                            f" · {s.service} {s.service_p:.0%} (from {s.examples} past "
+                            "incidents)"))
+        self._fill("category", s.category)
+        self._fill("service", s.service)
+
+    def _fill(self, name: str, value: str) -> None:
+        known = self._services if name == "service" else {c.value for c in Category}
+        if name in self._chosen or value not in known:
+            return  # the user chose, or the directory is not loaded yet
+        self._filled[name] = value
+        self.query_one(f"#{name}", Select).value = value
+
+    @on(Select.Changed, "#category, #service")
+    def _chose(self, event: Select.Changed) -> None:
+        name = event.select.id or ""
+        if event.value != self._filled.get(name):
+            self._chosen.add(name)
 
     def choices(self, directory: DirectoryLoaded) -> None:
         self.query_one("#service", Select).set_options(
             (Content(f"{s.id} — {s.name}"), s.id) for s in directory.services)
+        self._services = {s.id for s in directory.services}
+        self._suggest()  # a suggestion made before the services were there
 
     def answer(self) -> Any:
         from incidenttui.store.commands import CreateIncident

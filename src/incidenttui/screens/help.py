@@ -38,6 +38,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Content(f"Keys: {area}  (esc closes; ctrl+p or : lists every command)"),
                          classes="form-title")
             yield Static(Content("\n".join(lines)), id="help-keys")
+            # A screen may explain what it shows (the KPI screen: its definitions).
+            explained = getattr(self.under, "HELP", ())
+            if explained:
+                yield Static(Content("\n".join(explained)), id="help-text")
             yield Static(Content(
                 "Remap keys in config.toml: [keys] \"incident.acknowledge\" = \"A\" "
                 "(ids: see the command palette)."), classes="form-hint")

@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 from incidenttui.messages import QueueLoaded
 from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
 from incidenttui.store.reader import IncidentFilter
+from incidenttui.store.stale import DEFAULT_STALE_HOURS
 from incidenttui.sync.status import SyncState
 from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
@@ -26,8 +27,11 @@ from incidenttui.widgets.status_line import StatusLine
 #: Preset name → (label, key)
 PRESETS = {"mine": ("mine", "1"), "team": ("my team", "2"), "unassigned": ("unassigned", "3"),
            "breaching": ("breaching", "4"), "p1p2": ("P1–P2", "5"), "open": ("open", "6"),
-           "all": ("all", "7")}
+           "all": ("all", "7"), "stale": ("stale acks", "8")}
 SORT_CYCLE = ("priority", "sla", "newest", "updated")
+#: "Stale acks": acknowledged or in progress with no note or status change for this long
+#: (the default of ``incidenttui list --stale`` too).
+STALE_HOURS = DEFAULT_STALE_HOURS
 #: "Breaching" also shows what breaches within this time.
 BREACH_WINDOW = timedelta(minutes=30)
 
@@ -45,7 +49,8 @@ class QueueScreen(Screen[None]):
                 tooltip="Clear the filter and the selection"),
         Binding("s", "sort", "Sort", id="queue.sort", tooltip="Cycle the sort order"),
         Binding("p", "next_preset", "Preset", id="queue.preset",
-                tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all"),
+                tooltip="Cycle presets: mine, my team, unassigned, breaching, P1–P2, open, all, "
+                        "stale acks"),
         *[Binding(key, f"preset('{name}')", label[0].upper() + label[1:], show=False,
                   id=f"queue.preset_{name}", tooltip=f"Preset: show the {label} view")
           for name, (label, key) in PRESETS.items()],
@@ -63,6 +68,8 @@ class QueueScreen(Screen[None]):
         self.sort = "priority"
         self.text = ""
         self._selected_shown = 0
+        #: The stale view's note on its longest forgotten incident (read in a worker).
+        self._oldest_stale = ""
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -129,6 +136,9 @@ class QueueScreen(Screen[None]):
             return replace(flt, priorities=(1, 2), open_only=True)
         if self.preset == "open":
             return replace(flt, open_only=True)
+        if self.preset == "stale":
+            # Acknowledged or in progress, untouched for STALE_HOURS: oldest first.
+            return replace(flt, idle_before=datetime.now(UTC) - timedelta(hours=STALE_HOURS))
         return flt
 
     def _first_rows(self) -> int:
@@ -176,13 +186,43 @@ class QueueScreen(Screen[None]):
                 why = "no incidents match this view (p: presets, /: filter, esc: clear)"
             empty.update(Content(why))
         self._update_title()
+        if self.preset == "stale":
+            self._read_oldest_stale()
+
+    @work(thread=True, exclusive=True, group="queue-stale")
+    def _read_oldest_stale(self) -> None:
+        """The stale view's title names the longest forgotten: owner and idle time (the
+        narrow layout has no owner column)."""
+        from incidenttui.present import duration, ref
+
+        store = self.app.store
+        if store is None:
+            return
+        now = datetime.now(UTC)
+        try:
+            stale = store.stale(STALE_HOURS, now)
+            oldest = store.get(stale[0].incident_id) if stale else None
+        except Exception as exc:  # a locked store: the list still shows
+            self.app.report_error("Reading stale acknowledgements failed", exc)
+            return
+        note = (f"oldest {ref(oldest.number)} {stale[0].owner or '-'} idle "
+                f"{duration(stale[0].idle(now))}") if oldest is not None else ""
+        self.app.call_from_thread(self._stale_read, note)
+
+    def _stale_read(self, note: str) -> None:
+        self._oldest_stale = note
+        if not self._widgets_gone():
+            self._update_title()
 
     def _update_title(self) -> None:
         self._selected_shown = len(self.view.selected)
         label = PRESETS[self.preset][0]
         # While the whole list is still being read, the count is at least what is shown.
         count = f"{len(self.view.ids)}" + ("+" if self.view.partial else "")
-        parts = [f"Queue · {label} · {count} · sort {self.sort}"]
+        order = f"idle ≥{STALE_HOURS:g}h" if self.preset == "stale" else f"sort {self.sort}"
+        parts = [f"Queue · {label} · {count} · {order}"]
+        if self.preset == "stale" and self._oldest_stale:
+            parts.append(self._oldest_stale)
         if self.text:
             parts.append(f"filter “{self.text}”")
         if self.view.selected:

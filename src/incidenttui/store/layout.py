@@ -3,6 +3,7 @@ layouts (each keeps the data and the outbox)."""
 
 from __future__ import annotations
 
+from incidenttui.store.kpis import KPI_INDEX_SQL
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
@@ -40,6 +41,8 @@ MIGRATIONS: dict[int, list[str]] = {
     # you type.
     2: [*INDEX_SQL, "DROP INDEX IF EXISTS ix_local_open_priority",
         "DROP INDEX IF EXISTS ix_local_created", *_search_index("1 2 3")],
+    # 6: the KPI scan's covering index (store/kpis.py): every figure in one narrow scan.
+    6: [KPI_INDEX_SQL],
     # 7: read the change feed again from the start, once. A store synced before layout 3
     # skipped the feed's schedules and policies (entities it did not know) and kept its
     # services without their policy, and its cursor is past all of them: without this it

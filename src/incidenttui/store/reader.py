@@ -69,6 +69,19 @@ class IncidentFilter:
     service: str | None = None
     text: str = ""
     sort: str = "priority"
+    #: Stale acknowledgements: acknowledged or in progress and untouched (no note, no
+    #: status change) since this moment; listed oldest first (:data:`TOUCHED_SQL`).
+    idle_before: datetime | None = None
+
+
+#: Statuses a stale acknowledgement can be in: someone took it and may have forgotten it.
+STALE_STATUSES = ("acknowledged", "in_progress")
+#: When an incident was last touched: its latest note or status change (pending local ones
+#: included), else when it was acknowledged or logged. The events index (incident, at) makes
+#: this one seek per incident; only the few acknowledged ones are asked.
+TOUCHED_SQL = ("coalesce((SELECT max(e.at) FROM events e WHERE e.incident_id = incidents.id "
+               "AND e.kind IN ('note', 'status', 'created')), incidents.acknowledged_at, "
+               "incidents.created_at)")
 
 
 def fts_query(text: str) -> str | None:
@@ -106,6 +119,9 @@ def filter_sql(flt: IncidentFilter, *, search: str | None = None
     if flt.breaching_before is not None:
         clauses.append("is_open = 1 AND sla_due_at IS NOT NULL AND sla_due_at <= :due")
         params["due"] = _db_time(flt.breaching_before)
+    if flt.idle_before is not None:
+        clauses.append(f"status IN {STALE_STATUSES!r} AND {TOUCHED_SQL} <= :idle")
+        params["idle"] = _db_time(flt.idle_before)
     query = search or fts_query(flt.text)
     if query:
         clauses.append("rowid IN (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :fts)")
@@ -116,7 +132,9 @@ def filter_sql(flt: IncidentFilter, *, search: str | None = None
 def ids_sql(flt: IncidentFilter, limit: int | None = None) -> tuple[str, dict[str, Any]]:
     """The ordered ids matching ``flt`` (the first ``limit`` of them)."""
     where, params = filter_sql(flt)
-    sql = f"SELECT id FROM incidents {where} ORDER BY {SORTS[sort_of(flt)]}"
+    # Stale acknowledgements: the longest forgotten first (a handful of rows, sorted).
+    order = f"{TOUCHED_SQL}, id" if flt.idle_before is not None else SORTS[sort_of(flt)]
+    sql = f"SELECT id FROM incidents {where} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, params
@@ -258,7 +276,7 @@ class QueueReader:
         search = self._search(conn, words) if words and self._has_queue_indexes(conn) else None
         if search is not None and not search[0]:
             return []  # a word that starts no word in the search index
-        if search is None or search[1] <= RARE_MATCHES:
+        if search is None or search[1] <= RARE_MATCHES or flt.idle_before is not None:
             # No text: read in index order, no sorting. A rare word (or a store of an older
             # layout, until it is upgraded): collect its matches and sort those.
             sql, params = ids_sql(flt, limit)

@@ -233,12 +233,37 @@ class Store:
                 LocalEvent.incident_id == incident_id).order_by(
                     col(LocalEvent.at), col(LocalEvent.id))).all())
 
-    def kpis(self, since: datetime, until: datetime) -> Any:
-        """Service-management KPIs over incidents logged in [since, until)."""
+    def kpis(self, since: datetime, until: datetime, *, by: str | None = None,
+             now: datetime | None = None) -> Any:
+        """Service-management KPIs over incidents logged in [since, until) (one scan; see
+        :mod:`incidenttui.domain.kpis`), grouped ``by`` service, team, category or
+        priority when asked."""
         from incidenttui.store.kpis import compute_kpis
 
         with self._read_engine.connect() as conn:
-            return compute_kpis(conn.connection.driver_connection, since, until)
+            return compute_kpis(conn.connection.driver_connection, since, until, by=by,
+                                now=now)
+
+    def similar(self, incident_id: str, limit: int = 5) -> list[Any]:
+        """The incidents most like this one, best first (store/similar.py)."""
+        from incidenttui.store.similar import similar_incidents
+
+        with self._read_engine.connect() as conn:
+            return similar_incidents(conn.connection.driver_connection, incident_id, limit)
+
+    def suggester(self) -> Any:
+        """A category/service suggester trained on this store's incidents (store/suggest.py)."""
+        from incidenttui.store.suggest import train
+
+        with self._read_engine.connect() as conn:
+            return train(conn.connection.driver_connection)
+
+    def stale(self, hours: float, now: datetime) -> list[Any]:
+        """Acknowledged or in-progress incidents untouched for ``hours`` (store/stale.py)."""
+        from incidenttui.store.stale import stale_acks
+
+        with self._read_engine.connect() as conn:
+            return stale_acks(conn.connection.driver_connection, hours, now)
 
     def teams(self) -> list[LocalTeam]:
         with self._read() as session:
