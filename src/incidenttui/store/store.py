@@ -331,7 +331,13 @@ class Store:
             row = session.get(LocalService, service)
             return row.team_id if row else None
 
-        return Context(now=now, actor=actor, team_level=team_level, service_team=service_team)
+        def action_items(incident_id: str) -> list[str]:
+            rows = session.exec(select(LocalEvent).where(
+                LocalEvent.incident_id == incident_id, LocalEvent.kind == "action_item")).all()
+            return [str(r.data.get("item")) for r in rows]
+
+        return Context(now=now, actor=actor, team_level=team_level, service_team=service_team,
+                       action_items=action_items)
 
     def execute(self, command: Command | SettleConflict, now: datetime | None = None
                 ) -> LocalIncident | None:
@@ -374,7 +380,7 @@ class Store:
         for n, draft in enumerate(effect.events):
             session.add(LocalEvent(
                 id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id,
-                at=now + timedelta(microseconds=n),
+                at=draft.at or now + timedelta(microseconds=n),
                 kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
                 data=clean_json(draft.data), pending=True, outbox_key=key))
         session.flush()
