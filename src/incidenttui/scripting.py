@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
@@ -189,6 +190,42 @@ def cmd_show(args: argparse.Namespace) -> int:
         mark = " (pending)" if e.pending else ""
         print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {describe_event(e)}{mark}")
     return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Write the post-incident review (Markdown) from the local store: offline too."""
+    url = server_url(args.server)
+    store = open_store(url)
+    incident = _find(store, args.id)
+    now = datetime.now(UTC)
+    view = store.major_view(incident.id, now)
+    if view is None:
+        raise VerbError(f"no incident {args.id!r} in the local store")
+    text = view.review(now)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    write_review(Path(args.output), text)
+    print(f"review of {ref(incident.number)} written to {args.output}")
+    return 0
+
+
+def write_review(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename);
+    a missing folder or a refused write is said in words."""
+    import os
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise VerbError(f"cannot write {path}: the folder {folder} does not exist")
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise VerbError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _print_security(incident: Any, events: list[Any], now: datetime) -> None:
@@ -464,6 +501,10 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = verb("show", cmd_show, "show one incident and its timeline")
     p.add_argument("--json", action="store_true")
+    p = verb("review", cmd_review, "write the post-incident review (Markdown) from the "
+             "local store")
+    p.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="write it to FILE (default: standard output)")
     for action, text in (("ack", "acknowledge"), ("start", "start"), ("hold", "hold"),
                          ("resume", "resume"), ("close", "close"), ("reopen", "reopen"),
                          ("cancel", "cancel")):

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from incidenttui.domain.escalation_policy import Policy
     from incidenttui.domain.oncall import Schedule
     from incidenttui.store.escalation import EscalationView
+    from incidenttui.store.major import MajorView
 
 # Where they were before the layout and the rows had modules of their own.
 __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
@@ -282,6 +283,13 @@ class Store:
         if events is None:
             events = self.timeline(incident.id)
         return escalation_view(policy, incident, events, {s.id: s for s in schedules}, now)
+
+    def major_view(self, key: str, now: datetime) -> MajorView | None:
+        """Major incident ``key`` with its linked incidents, one timeline across them and
+        its record (roles, updates, action items, review fields); None: not in the store."""
+        from incidenttui.store.major import major_view
+
+        return major_view(self, key, now)
 
     def schedules(self) -> tuple[list[Schedule], list[str]]:
         """The on-call schedules the server last sent, and a line for each one that could
