@@ -145,8 +145,8 @@ def test_inline(text, expected):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("one\ntwo", "one\\\ntwo"), ("a\n\n\nb", "a\n\nb"), ("- x\n+ y\n> z\n1. w\n2) v",
-                                                      "\\- x\\\n\\+ y\\\n\\> z\\\n\\1. w\\\n\\2) v"),
+    ("one\ntwo", "one\\\ntwo"), ("a\n\n\nb", "a\n\nb"),
+    ("- x\n+ y\n> z\n1. w\n2) v", "\\- x\\\n\\+ y\\\n\\> z\\\n\\1. w\\\n\\2) v"),
     ("    code", "code"), ("===", "\\==="), ("", "")])
 def test_block(text, expected):
     assert block(text) == expected
