@@ -205,27 +205,14 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
-    write_review(Path(args.output), text)
+    from incidenttui.files import write_whole
+
+    try:
+        write_whole(Path(args.output), text)
+    except OSError as exc:
+        raise VerbError(str(exc)) from None
     print(f"review of {ref(incident.number)} written to {args.output}")
     return 0
-
-
-def write_review(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename);
-    a missing folder or a refused write is said in words."""
-    import os
-    import tempfile
-
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VerbError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except OSError as exc:
-        raise VerbError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _print_security(incident: Any, events: list[Any], now: datetime) -> None:

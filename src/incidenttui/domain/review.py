@@ -120,6 +120,9 @@ class Linked:
     title: str
     status: str
     how: str  # "duplicate of this", "caused by this", "related", ...
+    #: Grouped under the major incident (it links to the major one): its timeline is part
+    #: of the major incident's; a past incident the major one refers to is only named.
+    grouped: bool = True
 
 
 def review_markdown(incident: Any, events: Iterable[Any], linked: Sequence[Linked],

@@ -46,7 +46,8 @@ class MajorView:
 
 
 def linked_incidents(store: Store, incident: LocalIncident) -> list[Linked]:
-    """The incidents linked to ``incident`` either way, oldest number first."""
+    """The incidents linked to ``incident`` either way, oldest number first; those that
+    link to it (its duplicates, what it caused) are grouped under it."""
     found: dict[str, str] = {}
     for link in incident.links or []:
         found.setdefault(str(link.get("target")), _HOW.get((link.get("kind"), "ours"),
@@ -56,12 +57,15 @@ def linked_incidents(store: Store, incident: LocalIncident) -> list[Linked]:
             "SELECT i.id, json_extract(l.value, '$.kind') FROM incidents i, "
             "json_each(i.links) l WHERE json_extract(l.value, '$.target') = :id"),
             {"id": incident.id}).all()
+    grouped = set()
     for other, kind in rows:
         found[str(other)] = _HOW.get((kind, "theirs"), "related")
+        grouped.add(str(other))
     found.pop(incident.id, None)
-    rows = store.incidents(list(found))
-    rows.sort(key=lambda r: (r.number is None, r.number or 0))
-    return [Linked(r.id, r.number, r.title, r.status, found[r.id]) for r in rows]
+    held = store.incidents(list(found))
+    held.sort(key=lambda r: (r.number is None, r.number or 0))
+    return [Linked(r.id, r.number, r.title, r.status, found[r.id], r.id in grouped)
+            for r in held]
 
 
 def major_view(store: Store, key: str, now: datetime) -> MajorView | None:
@@ -73,7 +77,8 @@ def major_view(store: Store, key: str, now: datetime) -> MajorView | None:
     linked = linked_incidents(store, incident)
     events: list[Any] = list(store.timeline(incident.id))
     for other in linked:
-        events += store.timeline(other.id)
+        if other.grouped:
+            events += store.timeline(other.id)
     events.sort(key=lambda e: (e.at, e.id))
     record = fold_major(incident.id, events)
     last = record.last_update
