@@ -16,12 +16,12 @@ import httpx
 import pytest
 from app_fixtures import APP_NOW, DEMO_NOW, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
+    paste,
     type_text,
     wait_for,
     wait_queue,
     wait_screen,
     wait_store,
-    paste,
     wait_text,
     widget_text,
 )

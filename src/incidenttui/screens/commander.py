@@ -80,11 +80,11 @@ class CommanderScreen(Screen[None]):
         bind(AREA, "u", "update", "Update", tooltip="Publish a stakeholder update"),
         bind(AREA, "r", "role", "Role", tooltip="Assign a role (commander, comms, ops, "
              "scribe)"),
-        bind(AREA, "a", "item", "Action item", tooltip="Add an action item"),
-        bind(AREA, "d", "done", "Item done", tooltip="Mark an action item done (or open)"),
-        bind(AREA, "f", "review_field", "Review notes",
+        bind(AREA, "a", "item", "Action", tooltip="Add an action item"),
+        bind(AREA, "d", "done", "Done", tooltip="Mark an action item done (or open)"),
+        bind(AREA, "f", "review_field", "Notes",
              tooltip="Root cause, contributing factors, went well/badly, summary, impact"),
-        bind(AREA, "w", "write_review", "Write review",
+        bind(AREA, "w", "write_review", "Review",
              tooltip="Write the post-incident review as Markdown"),
     ]
 
