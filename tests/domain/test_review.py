@@ -98,6 +98,8 @@ def test_review_content_matches_the_record():
     assert "**FINDING: Retry storm triples PSP load**" in timeline
     assert "**MITIGATION: Error rate back to baseline**" in timeline
     assert "10:20 · INC-1043 · lucia · note: Customers abort at payment" in timeline
+    assert "10:14 · claire · action item: Lower PSP retries\n" in timeline  # named once
+    assert "review" not in timeline  # the review's own fields are not timeline entries
     assert "INC-1043 (duplicate of this): Customers cannot complete checkout, resolved" in \
         parts["Linked incidents"]
     assert "Public wording: Some card payments fail." in parts["Stakeholder updates"]

@@ -287,8 +287,9 @@ def check_status_update(data: Mapping[str, Any]) -> dict[str, Any]:
 def status_update_text(data: Mapping[str, Any]) -> str:
     """The update as one timeline line."""
     public = " [public]" if data.get("public") else ""
+    due = parse_time(data["next_update_due"], "next_update_due")
     return (f"{data['state']} · impact: {data['impact']} · next: {data['next_steps']} · "
-            f"next update {data['next_update_due']}{public}")
+            f"next update {due:%Y-%m-%d %H:%M} UTC{public}")
 
 
 def check_major_event(kind: EventKind | str, data: Mapping[str, Any],

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from incidenttui.domain.enums import EventKind
 from incidenttui.domain.major import (
     HIGHLIGHTED,
     ROLE_LABELS,
@@ -174,7 +175,8 @@ def review_markdown(incident: Any, events: Iterable[Any], linked: Sequence[Linke
         for role in MajorRole))
     section("Timeline", "All times UTC. Decisions, findings and mitigations are in bold; "
             "entries of linked incidents name their incident.",
-            "\n".join(_timeline_line(e, incident.id, refs) for e in events) or "*No events.*")
+            "\n".join(_timeline_line(e, incident.id, refs) for e in events
+                      if str(e.kind) != EventKind.REVIEW) or "*No events.*")
     if linked:
         section("Linked incidents", "\n".join(
             f"- {inline(ref(item.number))} ({inline(item.how)}): {inline(item.title)}, "
@@ -202,7 +204,8 @@ def _timeline_line(event: Any, incident_id: str, refs: dict[str, str]) -> str:
         f"{inline(refs.get(event.incident_id, 'linked incident'))} · "
     kind = str(tag or event.kind).replace("_", " ")
     text = inline(describe_event(event))
-    label = f"{kind}: {text}" if text else kind
+    # An entry whose text already names its kind ("action item: …") is not named twice.
+    label = text if text.lower().startswith(kind) else f"{kind}: {text}" if text else kind
     if tag in HIGHLIGHTED:
         label = f"**{kind.upper()}: {text}**"
     actor = inline(event.actor) if event.actor else "system"

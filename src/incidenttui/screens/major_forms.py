@@ -85,7 +85,7 @@ class StatusUpdateForm(Form):
         if not 1 <= minutes <= 24 * 60:
             self.error("The next update is due in 1 to 1440 minutes.")
             return None
-        due = self.now.astimezone(UTC) + timedelta(minutes=minutes)
+        due = self.now.astimezone(UTC).replace(microsecond=0) + timedelta(minutes=minutes)
         data = {"state": value["state"], "impact": value["impact"],
                 "next_steps": value["next-steps"], "next_update_due": iso(due),
                 "public": bool(value["public-text"]),
