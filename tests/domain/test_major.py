@@ -129,6 +129,7 @@ def test_check_status_update(data, expected):
     ({**UPDATE, "next_steps": 3}, "next steps is required"),
     ({**UPDATE, "next_update_due": "soon"}, "ISO-8601"),
     ({**UPDATE, "next_update_due": "2026-05-04T10:30:00"}, "time zone"),
+    ({**UPDATE, "next_update_due": "9999-12-31T23:59:59-05:00"}, "out of range"),
     ({**UPDATE, "public": True}, "public text is required"),
     ({**UPDATE, "public": True, "public_text": "  "}, "public text is required"),
     ({**UPDATE, "public": "yes"}, "true or false"),

@@ -141,7 +141,10 @@ def parse_time(value: Any, name: str) -> datetime:
         raise Refused(f"{name} must be an ISO-8601 time.", name)
     if parsed.tzinfo is None:
         raise Refused(f"{name} needs a time zone (e.g. 2026-05-04T10:30:00Z).", name)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise Refused(f"{name} is out of range once converted to UTC.", name) from None
 
 
 def iso(value: datetime) -> str:
