@@ -6,6 +6,7 @@ incident major from its detail screen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,9 @@ import httpx
 import pytest
 from app_fixtures import APP_NOW, DEMO_NOW, OFFLINE_URL  # type: ignore[import-not-found]
 from app_harness import (  # type: ignore[import-not-found]
+    assert_inert,
     paste,
+    screen_text,
     type_text,
     wait_for,
     wait_queue,
@@ -269,3 +272,23 @@ async def test_declaring_an_incident_major_from_its_detail(commander_demo, froze
             screen.query_one("#major-clock")), what="P2 clock")
         assert app.store.get("INC-1306").major
         assert [e.kind for e in app.store.outbox()] == ["declare_major"]
+        # Untrusted text is inert: markup in a quick entry shows as typed, runs nothing.
+        await pilot.press("n")
+        await paste(pilot, "finding: [bold]x[/] [@click=app.quit]q \x1b[31mred")
+        await pilot.press("enter", "escape")
+        await wait_text(pilot, "[bold]x[/] [@click=app.quit]q")
+        assert_inert(screen_text(app))
+        # Its keys in help, and in the palette as "commander: verb".
+        await pilot.press("question_mark")
+        await wait_screen(pilot, "HelpScreen")
+        await wait_text(pilot, "Keys: commander")
+        for key, words in (("n", "Entry"), ("u", "Update"), ("r", "Role"), ("a", "Action"),
+                           ("d", "Done"), ("f", "Notes"), ("w", "Review")):
+            assert re.search(rf"^{key}\s+{words} — ", widget_text(
+                app.screen.query_one("#help-keys")), re.M), (key, words)
+        await pilot.press("escape")
+        await wait_screen(pilot, "CommanderScreen")
+        await pilot.press("colon")
+        await wait_screen(pilot, "CommandPalette")
+        await type_text(pilot, "commander")
+        await wait_text(pilot, "commander: update")
