@@ -1,6 +1,7 @@
-"""The major-incident routes on a real server: declaring (commanders only), entries that
-keep the time they were written (never later than now), idempotent by id, refused in words
-when bad; a published stakeholder update goes out through the notification webhook."""
+"""The major-incident routes on a real server (SQLite and PostgreSQL): declaring
+(commanders only), entries that keep the time they were written (never later than now),
+idempotent by id, refused in words when bad; a published stakeholder update goes out through
+the notification webhook."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from apihelpers import create, get
+from servers import DATABASES, threaded_server
 from sqlmodel import select
 
 from incidenttui.api import paths
@@ -19,18 +21,25 @@ UPDATE = {"state": "Degraded", "impact": "1 in 3 card payments fail",
           "public": True, "public_text": "Some card payments fail."}
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def major_server(request: pytest.FixtureRequest, db_url):
+    """A server per database with a webhook configured (nothing listens: deliveries just
+    fail and wait)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INCIDENTTUI_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+        with threaded_server(request.param, db_url(request.param)) as live:
+            yield live
+
+
 @pytest.fixture
-def major(make_server, monkeypatch: pytest.MonkeyPatch):
-    """A SQLite server with a webhook configured (nothing listens: deliveries just fail and
-    wait), and a major incident on it."""
-    monkeypatch.setenv("INCIDENTTUI_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    server = make_server("sqlite")
-    with server.client("commander") as http:
+def major(major_server):
+    """A fresh major incident on the server."""
+    with major_server.client("commander") as http:
         made = create(http, title="Checkout down", service="checkout", impact=1, urgency=1)
         answer = http.post(paths.incident(made["id"], paths.DECLARE_MAJOR))
         assert answer.status_code == 200, answer.text
         assert answer.json()["major"] is True
-    return server, made["id"]
+    return major_server, made["id"]
 
 
 def post_entry(http, key: str, kind: str, data: dict, at: str | None = None,
