@@ -90,27 +90,30 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
         await pilot.press("M")
         screen = await wait_screen(pilot, "CommanderScreen")
         await wait_text(pilot, "INC-1304 · P1 · MAJOR")
-        # Declared with the incident at 08:40, no update since: 30 min cadence, late.
-        await wait_for(pilot, lambda: "NEXT UPDATE LATE 25m (due 09:10)" in clock_text(app),
-                       what="late clock")
-        assert screen.query_one("#major-clock").has_class("-late")
-        assert "grouped: INC-1305 duplicate of this, INC-1306 caused by this" in \
-            widget_text(screen.query_one("#major-roles"))
+        # The seeded record: its roles, and the last update (09:21) promised the next by 09:51.
+        await wait_for(pilot, lambda: "next update in 16m (09:51)" in clock_text(app),
+                       what="the update clock")
+        assert "last update 13m ago" in clock_text(app)
+        assert not screen.query_one("#major-clock").has_class("-late")
+        roles = widget_text(screen.query_one("#major-roles"))
+        assert "IC claire.dubois · comms tom.becker · ops daniel.okafor · scribe -" in roles
+        assert "grouped: INC-1305 duplicate of this, INC-1306 caused by this" in roles
 
-        # Roles: the commander (first in the form), then the comms lead.
+        # Roles: Jonas takes over as commander (first in the form), Lucía is the scribe.
         await pilot.press("r")
         await wait_screen(pilot, "RoleForm")
-        await type_text(pilot, "claire.dubois")
+        await type_text(pilot, COMMANDER)
         await pilot.press("enter")
         await wait_screen(pilot, "CommanderScreen")
         await pilot.press("r")
         await wait_screen(pilot, "RoleForm")
-        await pilot.press("shift+tab", "enter", "down", "enter", "tab")
-        await type_text(pilot, "tom.becker")
+        await pilot.press("shift+tab", "enter", "down", "down", "down", "enter", "tab")
+        await type_text(pilot, "lucia.moreno")
         await pilot.press("enter")
         await wait_screen(pilot, "CommanderScreen")
-        await wait_for(pilot, lambda: "IC claire.dubois · comms tom.becker" in widget_text(
-            screen.query_one("#major-roles")), what="roles shown")
+        await wait_for(pilot, lambda: f"IC {COMMANDER} · comms tom.becker · ops daniel.okafor"
+                       " · scribe lucia.moreno" in widget_text(
+                           screen.query_one("#major-roles")), what="roles shown")
 
         # Quick entries, as the scribe types them.
         await pilot.press("n")
@@ -123,19 +126,19 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
             await paste(pilot, line)
             await pilot.press("enter")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: "actions 2 open of 2" in widget_text(
-            screen.query_one("#major-items")), what="two action items")
+        await wait_for(pilot, lambda: "actions 3 open of 3" in widget_text(
+            screen.query_one("#major-items")), what="three action items")
         await wait_text(pilot, "DECISION")
 
-        # The second action item is done.
+        # The third action item (the second of ours) is done.
         await pilot.press("d")
         await wait_screen(pilot, "ItemDoneForm")
-        await type_text(pilot, "2")
+        await type_text(pilot, "3")
         await pilot.press("enter")
         await wait_screen(pilot, "CommanderScreen")
-        await wait_for(pilot, lambda: "actions 1 open of 2: 1. lower PSP retries "
-                       "@kenji.watanabe due 2026-03-09" in widget_text(
-                           screen.query_one("#major-items")), what="one open item")
+        await wait_for(pilot, lambda: "actions 2 open of 3: 1. Alert on PSP latency before "
+                       "customers notice @kenji.watanabe due 2026-03-09 · 2. lower PSP retries"
+                       in widget_text(screen.query_one("#major-items")), what="two open items")
 
         # A stakeholder update, public: the clock starts again (next in 30 min).
         await pilot.press("u")
@@ -190,7 +193,7 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
     with httpx.Client(base_url=demo.url,
                       headers={"Authorization": f"Bearer {demo.token}"}) as http:
         timeline = http.get(incident_path("INC-1304")).json()["timeline"]
-    (update,) = [e for e in timeline if e["kind"] == "status_update"]
+    *_seeded, update = [e for e in timeline if e["kind"] == "status_update"]
     written = APP_NOW + timedelta(seconds=25)  # after the five quick entries
     assert iso(datetime.fromisoformat(update["at"])) == iso(written)
     assert update["data"]["public"] is True
@@ -199,7 +202,8 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
     record = fold_major(major.id, [SimpleNamespace(**{**e, "at": datetime.fromisoformat(
         e["at"])}) for e in timeline])
     assert {r.value: u for r, u in record.roles.items()} == {
-        "commander": "claire.dubois", "communications": "tom.becker"}
+        "commander": COMMANDER, "communications": "tom.becker",
+        "operations": "daniel.okafor", "scribe": "lucia.moreno"}
 
 
 def follow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,16 +241,17 @@ def check_review(review: str) -> None:
         "Summary", "Customer impact and duration", "Response times", "Roles", "Timeline",
         "Linked incidents", "Stakeholder updates", "Root cause", "Contributing factors",
         "What went well", "What went badly", "Action items"]
-    assert "- **Incident commander:** claire\\.dubois" not in review
-    assert "- **Incident commander:** claire.dubois" in review
+    assert f"- **Incident commander:** {COMMANDER}" in review
     assert "- **Communications lead:** tom.becker" in review
-    assert "- **Scribe:** *not assigned*" in review
+    assert "- **Operations lead:** daniel.okafor" in review
+    assert "- **Scribe:** lucia.moreno" in review
     assert "· jonas.weber · **DECISION: fail over card traffic to Stripe**" in review
     assert "**FINDING: retry storm triples PSP load**" in review
     assert "- **Mitigated:** 2026-03-02 09:35 UTC" in review
     assert "- **TTA** (logged to acknowledged): 1 min" in review
     assert "INC-1305 · lucia.moreno · created: Customers cannot complete checkout" in review
     assert "Public wording: Some card payments fail; PayPal works." in review
+    assert "**DECISION: Preparing failover of card traffic to Stripe" in review  # seeded
     assert "## Root cause\n\nA degraded Adyen node in Amsterdam.\n" in review
     assert ("- **open**: lower PSP retries; owner kenji.watanabe; due 2026-03-09"
             in review)

@@ -51,7 +51,7 @@ FROM_DETAIL = [  # of INC-1304, the P1 major incident
     (("g",), "DetailScreen", "description", "INC-1304 · P1 · working · MAJOR", "detail-top"),
     (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1304 · now L2",
      "escalate"),
-    (("M",), "CommanderScreen", "NEXT UPDATE LATE", "INC-1304 · P1 · MAJOR · working",
+    (("M",), "CommanderScreen", "next update in 16m", "INC-1304 · P1 · MAJOR · working",
      "commander"),
 ]
 MODALS_FROM_DETAIL = [

@@ -50,12 +50,20 @@ class TimelineView(ScrollView, can_focus=True):
     def set_entries(self, entries: Sequence[Entry]) -> None:
         at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         self._entries = list(entries)
-        self._layout(self.size.width)
+        self._layout(self._text_width())
         if at_end:
             self.scroll_end(animate=False)
 
     def on_resize(self) -> None:
-        self._layout(self.size.width)
+        self._layout(self._text_width())
+
+    def _text_width(self) -> int:
+        """The width lines wrap at: the widget's less the vertical scrollbar, shown or not
+        (wrapped to the full width, a line lost its last characters under the scrollbar
+        when it appeared)."""
+        if not self.region.width:
+            return self.size.width
+        return self.region.width - self.styles.scrollbar_size_vertical
 
     def _layout(self, width: int) -> None:
         width = max(10, width)
