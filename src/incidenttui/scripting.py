@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from incidenttui.config import VerbError, remember_server, server_url
@@ -192,6 +193,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     for e in events:
         mark = " (pending)" if e.pending else ""
         print(f"  {_iso(e.at)} {e.kind:<12} {e.actor or '-':<14} {describe_event(e)}{mark}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Write the post-incident review (Markdown) from the local store: offline too."""
+    url = server_url(args.server)
+    store = open_store(url)
+    incident = _find(store, args.id)
+    now = datetime.now(UTC)
+    view = store.major_view(incident.id, now)
+    if view is None:
+        raise VerbError(f"no incident {args.id!r} in the local store")
+    text = view.review(now)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    from incidenttui.files import write_whole
+
+    try:
+        write_whole(Path(args.output), text)
+    except OSError as exc:
+        raise VerbError(str(exc)) from None
+    print(f"review of {ref(incident.number)} written to {args.output}")
     return 0
 
 
@@ -453,6 +477,10 @@ def add_verbs(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = verb("show", cmd_show, "show one incident and its timeline")
     p.add_argument("--json", action="store_true")
+    p = verb("review", cmd_review, "write the post-incident review (Markdown) from the "
+             "local store")
+    p.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="write it to FILE (default: standard output)")
     for action, text in (("ack", "acknowledge"), ("start", "start"), ("hold", "hold"),
                          ("resume", "resume"), ("close", "close"), ("reopen", "reopen"),
                          ("cancel", "cancel")):

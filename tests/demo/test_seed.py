@@ -21,6 +21,7 @@ from incidenttui.api.schemas import (
     IncidentCreate,
     IncidentPatch,
     LinkBody,
+    MajorEventBody,
     NoteBody,
 )
 from incidenttui.demo import seed as seed_module
@@ -45,6 +46,7 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
+from incidenttui.domain.major import fold_major, major_event_effect, tagged_note_effect
 from incidenttui.server.db import Database
 from incidenttui.server.models import Change, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.models import Counter as CounterRow
@@ -229,6 +231,16 @@ def test_the_live_major_incident(data: Data) -> None:
     assert len(notes) >= 10
     assert all(NOW - timedelta(minutes=55) < e.at < NOW for e in notes)
     assert len({e.actor for e in notes}) >= 4
+    # run as a major incident: roles, two public stakeholder updates (the next one due in
+    # the future), a decision and a finding, an open action item
+    record = fold_major(major.id, data.events[major.id])
+    assert {r.value: u for r, u in record.roles.items()} == {
+        "commander": "claire.dubois", "communications": "tom.becker",
+        "operations": "daniel.okafor"}
+    assert len(record.updates) == 2 and all(u.data["public"] for u in record.updates)
+    assert datetime.fromisoformat(record.last_update.data["next_update_due"]) > NOW
+    assert {e.data.get("tag") for e in notes} >= {"decision", "finding"}
+    assert [i.done for i in record.items.values()] == [False]
 
 
 def test_the_other_live_incidents(data: Data) -> None:
@@ -365,7 +377,11 @@ def _effect_of(state: dict[str, Any], write: list[TimelineEvent]) -> Effect:
                                to_user=data["to_user"],
                                target_level=LEVELS[to_team] if to_team else None)
     if first.kind == EventKind.NOTE:
+        if data.get("tag"):  # a major incident's quick entry
+            return tagged_note_effect(data["tag"], first.text, first.id, first.at)
         return note_effect(first.text)
+    if first.kind in (EventKind.ROLE, EventKind.STATUS_UPDATE, EventKind.ACTION_ITEM):
+        return major_event_effect(state, first.kind, data, first.id, first.at)
     if first.kind == EventKind.LINK:
         return link_effect(state, data["kind"], data["target"], data["target_ref"])
     assert first.kind in (EventKind.FIELD, EventKind.ASSIGNMENT, EventKind.PRIORITY), first.kind
@@ -523,6 +539,16 @@ def _writer_shapes(tmp_path: Path) -> tuple[set[tuple[str, frozenset[str]]], dic
                                             to_user="noah.fischer"))
             writer.escalate(a, EscalateBody(kind=EscalationKind.HIERARCHICAL, reason="r"))
             writer.note(a, NoteBody(text="x"))
+            writer.declare_major(a)
+            writer.note(a, NoteBody(text="x", tag="decision", at=NOW))
+            for kind, entry in (
+                    ("role", {"role": "commander", "user": "amira.haddad"}),
+                    ("status_update", {"state": "s", "impact": "i", "next_steps": "n",
+                                       "next_update_due": "2026-03-02T10:00:00Z",
+                                       "public": True, "public_text": "p"}),
+                    ("action_item", {"item": str(uuid.uuid4()), "text": "t", "owner": None,
+                                     "due": None, "done": False})):
+                writer.major_event(a, MajorEventBody(id=uuid.uuid4(), kind=kind, data=entry))
             writer.link(a, LinkBody(kind=LinkKind.RELATED, target=b.id))
             writer.act(a, Action.RESOLVE, ActionBody(resolution_code="fixed",
                                                      resolution_note="done"))

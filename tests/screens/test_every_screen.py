@@ -51,6 +51,8 @@ FROM_DETAIL = [  # of INC-1304, the P1 major incident
     (("g",), "DetailScreen", "description", "INC-1304 · P1 · working · MAJOR", "detail-top"),
     (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1304 · support line L2",
      "escalate"),
+    (("M",), "CommanderScreen", "next update in 16m", "INC-1304 · P1 · MAJOR · working",
+     "commander"),
 ]
 MODALS_FROM_DETAIL = [
     (("question_mark",), "HelpScreen", "Keys: incident", "#help", None),

@@ -75,7 +75,10 @@ def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
               "/links": {"kind": "related", "target": "INC-99999998"},
               paths.MEMBERS: {"user": "ray"},
               paths.BREACH_NOTIFICATION: {"authority": "CNIL"},
-              "/policy-level": {"level": 2, "reason": "why"}}
+              "/policy-level": {"level": 2, "reason": "why"},
+              paths.DECLARE_MAJOR: {},
+              paths.MAJOR_EVENTS: {"id": str(uuid.uuid4()), "kind": "role",
+                                   "data": {"role": "scribe", "user": "ray"}}}
     if method == "GET" or method == "DELETE":
         return url, {}
     return url, {"json": bodies.get(suffix, {})}

@@ -21,6 +21,9 @@ MEMBERS = "/members"
 RESTRICT = "/restrict"
 UNRESTRICT = "/unrestrict"
 BREACH_NOTIFICATION = "/breach-notification"
+#: A major incident: declare it, and append its roles, updates, action items, review fields.
+DECLARE_MAJOR = "/declare-major"
+MAJOR_EVENTS = "/major"
 
 
 def incident(key: str, suffix: str = "") -> str:

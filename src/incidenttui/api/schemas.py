@@ -121,6 +121,22 @@ class NoteBody(Strict):
     #: Mark it as evidence (kept in the event's data; like every note, never edited or
     #: deleted).
     evidence: bool = False
+    #: A quick entry's tag (domain/major.py QuickTag: decision, finding, mitigation, note).
+    tag: Annotated[str, StringConstraints(max_length=20)] | None = None
+    #: When it was written (an entry made offline keeps its time); at most now.
+    at: UtcTime | None = None
+
+
+class MajorEventBody(Strict):
+    """A major incident's entry: a role change, a stakeholder update, an action item (or a
+    change to one) or a review field; ``data`` as domain/major.py ``check_major_event``
+    says. ``id`` (client-chosen) makes the append idempotent; ``at`` is when it was
+    written (kept, at most now)."""
+
+    id: UUID
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: UtcTime | None = None
 
 
 class BreachNotificationBody(Strict):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,7 @@ from incidenttui.domain import (
     Action,
     Category,
     EscalationKind,
+    EventKind,
     LinkKind,
     Priority,
     ResolutionCode,
@@ -55,6 +57,7 @@ from incidenttui.domain.effects import (
     patch_effect,
 )
 from incidenttui.domain.organisation import Organisation
+from incidenttui.domain.major import iso, major_event_effect
 from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.domain.refs import ref
@@ -583,6 +586,22 @@ class _Walk:
         at = self._at(at)
         self.effect(at, actor, note_effect(text))
 
+    def tagged(self, at: datetime, actor: str, tag: str, text: str) -> None:
+        """A quick entry of a major incident: a note with its tag (its id drawn as a plain
+        note's, so the rest of the data set stays as it was)."""
+        at = self._at(at)
+        self.effect(at, actor, Effect({}, [EventDraft(EventKind.NOTE, text, {"tag": tag})]))
+
+    def major_entry(self, at: datetime, actor: str, kind: EventKind,
+                    data: dict[str, Any]) -> None:
+        """Writer.major_event: a role, a stakeholder update or an action item. Its id comes
+        from the incident and the entry, not from the generator, so adding one leaves every
+        other random choice of the data set as it was."""
+        at = self._at(at)
+        digest = hashlib.sha256(f"{self.incident.id}/{kind}/{at.isoformat()}".encode())
+        entry_id = str(uuid.UUID(bytes=digest.digest()[:16], version=4))
+        self.effect(at, actor, major_event_effect(self.state(), kind, data, entry_id, at))
+
     def patch(self, at: datetime, actor: str, **asked: Any) -> None:
         """Writer.patch: field changes (here assignment and impact/urgency)."""
         at = self._at(at)
@@ -959,6 +978,9 @@ class _Seeder:
                                        "6-8s.")
         w.note(a(41), "claire.dubois", "Commander: Claire Dubois. Comms: Tom Becker. Ops: Daniel "
                                        "Okafor. Bridge open; next stakeholder update in 30 min.")
+        for role, user in (("commander", "claire.dubois"), ("communications", "tom.becker"),
+                           ("operations", "daniel.okafor")):
+            w.major_entry(a(41), "claire.dubois", EventKind.ROLE, {"role": role, "user": user})
         past_adyen = [p for p in self.plans if p.live is None and "Adyen" in p.title
                       and p.created_at < plan.created_at]
         if past_adyen:
@@ -968,17 +990,34 @@ class _Seeder:
         w.note(a(35), "tom.becker", "Stakeholder update #1 sent: checkout degraded, about 1 in 3 "
                                     "card payments fail, PayPal and Klarna work. Next update "
                                     "in 30 min.")
-        w.note(a(31), "kenji.watanabe", "Retry storm: our client retries 3x on timeout, "
-                                        "tripling load on Adyen. Lowered retries to 1 via flag "
-                                        "psp.retries.")
+        w.major_entry(a(35), "tom.becker", EventKind.STATUS_UPDATE, {
+            "state": "Checkout degraded: card payments time out at the PSP (Adyen)",
+            "impact": "About 1 in 3 card payments fail; PayPal and Klarna work",
+            "next_steps": "Lower our retries; prepare failover of card traffic to Stripe",
+            "next_update_due": iso(a(5)), "public": True,
+            "public_text": "Some card payments fail at checkout. PayPal and Klarna work. "
+                           "We are working on a fix."})
+        w.tagged(a(31), "kenji.watanabe", "finding", "Retry storm: our client retries 3x on "
+                 "timeout, tripling load on Adyen. Lowered retries to 1 via flag psp.retries.")
         w.note(a(27), "daniel.okafor", "Error rate down from 35% to 22% after the retry change; "
                                        "baseline is 0.4%.")
-        w.note(a(23), "elena.petrova", "Preparing failover of card traffic to Stripe (secondary "
-                                       "PSP); checking the 3-D Secure config first.")
+        w.tagged(a(23), "elena.petrova", "decision", "Preparing failover of card traffic to "
+                 "Stripe (secondary PSP); checking the 3-D Secure config first.")
         w.note(a(15), "daniel.okafor", "Stripe now takes 25% of card traffic; success rate "
                                        "there 99.1%.")
         w.note(a(9), "claire.dubois", "Stakeholder update #2 sent. Marketing paused the 10:00 "
                                       "newsletter to avoid extra load.")
+        w.major_entry(a(9), "tom.becker", EventKind.STATUS_UPDATE, {
+            "state": "Recovering: card traffic moving to Stripe",
+            "impact": "About 1 in 10 card payments fail, falling",
+            "next_steps": "Raise Stripe's share; wait for Adyen's fix (ETA unknown)",
+            "next_update_due": iso(a(-21)), "public": True,
+            "public_text": "Card payments are recovering. If a payment fails, please try "
+                           "again or use PayPal."})
+        w.major_entry(a(8), "claire.dubois", EventKind.ACTION_ITEM, {
+            "item": "5f0c3e8e-7c1a-4a53-9d1e-1b0a4f4c2a01",
+            "text": "Alert on PSP latency before customers notice", "owner": "kenji.watanabe",
+            "due": (a(0) + timedelta(days=7)).date().isoformat(), "done": False})
         w.note(a(6), "elena.petrova", "Adyen confirms a degraded node in their Amsterdam "
                                       "cluster; fix ETA 30 min.")
         w.note(a(2), "kenji.watanabe", "Stripe share raised to 60%. Checkout error rate 7% and "

@@ -29,12 +29,15 @@ REQUIRED_FIELDS = ("title", "category", "service", "impact", "urgency")
 
 @dataclass(frozen=True)
 class EventDraft:
-    """A timeline event to append; ``id`` is set when the caller chose it (notes)."""
+    """A timeline event to append; ``id`` is set when the caller chose it (notes), ``at``
+    when the event keeps the time it was written (a major incident's entries) rather than
+    the time it is applied."""
 
     kind: EventKind
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)

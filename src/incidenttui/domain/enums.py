@@ -97,6 +97,9 @@ class EventKind(StrEnum):
     ALERT = "alert"
     STATUS_UPDATE = "status_update"
     ROLE = "role"
+    MAJOR = "major"  # declared a major incident
+    ACTION_ITEM = "action_item"  # a major incident's action item, or a change to one
+    REVIEW = "review"  # a field of the post-incident review, written by the commander
 
 
 class EscalationKind(StrEnum):

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from incidenttui.domain import legal_actions, sla_clocks
+from incidenttui.domain.major import cadence
 from incidenttui.domain.refs import describe_event
 from incidenttui.present import clock_text, ref, status_long
 from incidenttui.screens.incident_read import IncidentRead, read_incident
@@ -57,6 +58,9 @@ class DetailScreen(Screen[None]):
                 tooltip="Link this incident as a duplicate of the open similar one shown"),
         Binding("P", "playbook", "Playbook", show=False, id="incident.playbook",
                 tooltip="The security playbook's checklist (check steps)"),
+        Binding("M", "commander", "Commander", show=False, id="incident.commander",
+                tooltip="Run it as a major incident: the commander screen (declares it "
+                        "major first)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
@@ -148,8 +152,10 @@ class DetailScreen(Screen[None]):
             f"resolution {clock_text(clocks.resolution)}",
             f"detected {_time(incident.detected_at)} · acked {_time(incident.acknowledged_at)}"
             f" · resolved {_time(incident.resolved_at)}",
-            f"moves: {moves or 'none'}" + (f" · {incident.pending} change(s) waiting to sync"
-                                           if incident.pending else ""),
+            f"moves: {moves or 'none'}" + (" · M: commander" if incident.major else
+                                           " · M: declare major" if incident.priority == 1
+                                           and incident.is_open else "")
+            + (f" · {incident.pending} change(s) waiting to sync" if incident.pending else ""),
         ]
         self.query_one("#detail-fields", Static).update(Content("\n".join(lines)))
         if events is not None:
@@ -197,6 +203,30 @@ class DetailScreen(Screen[None]):
                         timeout=4)
             return
         self.app.push_screen(PlaybookScreen(self.incident_id))
+
+    @work(exclusive=True, group="detail-action")
+    async def action_commander(self) -> None:
+        """The commander screen; an incident not yet major is declared major first (after
+        a yes), which the user's role must allow."""
+        from incidenttui.screens.commander import CommanderScreen
+        from incidenttui.screens.forms import ConfirmScreen
+        from incidenttui.store.commands import DeclareMajor
+
+        if self.incident is None:
+            return
+        if not self.incident.major:
+            if not self._allowed("command", "run major incidents"):
+                return
+            question = (f"Declare {self._ref()} (P{self.incident.priority}) a major incident? "
+                        "It gets roles, stakeholder updates every "
+                        f"{cadence(self.incident.priority).total_seconds() / 60:.0f} min, "
+                        "action items and a post-incident review.")
+            if not await self.app.push_screen_wait(ConfirmScreen(question)):
+                return
+            if not await self.app.execute([DeclareMajor(self.incident_id)],
+                                          done="Declared a major incident"):
+                return
+        self.app.push_screen(CommanderScreen(self.incident_id))
 
     def action_back(self) -> None:
         note = self.query_one("#note", Input)

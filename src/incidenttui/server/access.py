@@ -38,6 +38,8 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("POST", paths.incident("{key}", paths.UNRESTRICT)): Operation.UNRESTRICT,
     ("POST", paths.incident("{key}", paths.BREACH_NOTIFICATION)):
         Operation.RECORD_BREACH_NOTIFICATION,
+    ("POST", paths.incident("{key}", paths.DECLARE_MAJOR)): Operation.COMMAND,
+    ("POST", paths.incident("{key}", paths.MAJOR_EVENTS)): Operation.COMMAND,
     ("GET", paths.TEAMS): Operation.READ_DIRECTORY,
     ("GET", paths.USERS): Operation.READ_DIRECTORY,
     ("GET", paths.SERVICES): Operation.READ_DIRECTORY,

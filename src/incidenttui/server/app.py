@@ -89,6 +89,7 @@ def create_app(database: Database | str, *, migrate: bool = True,
     app.state.db = db
     app.state.notifier = notifier
     app.state.metrics = metrics
+    app.state.channels = channels  # stakeholder updates go out as escalations do
     app.state.auth_limiter = auth_limiter if auth_limiter is not None else auth_limiter_from_env()
     # Innermost first: the metrics middleware (outermost) counts every answer, 413s too.
     # The alert routes bound their bodies themselves (512 KiB, in their own answer shapes).

@@ -116,14 +116,17 @@ class Channels:
 
 
 def queue(session: Session, channels: Channels, *, incident: Any, event_id: str,
-          kind: str, text: str, people: list[str], now: datetime) -> None:
-    """Queue the notifications of one escalation step (in its transaction)."""
+          kind: str, text: str, people: list[str], now: datetime,
+          extra: dict[str, Any] | None = None) -> None:
+    """Queue the notifications of one escalation step or stakeholder update (in its
+    transaction); ``extra`` adds keys to the payload (a stakeholder update's ``update``)."""
     if not channels.any:
         return
     payload = {"kind": kind, "text": text, "incident": {
         "id": incident.id, "number": incident.number, "ref": f"INC-{incident.number}",
         "title": incident.title, "priority": incident.priority, "status": str(incident.status),
-        "service": incident.service}, "on_call": people, "at": now.isoformat()}
+        "service": incident.service}, "on_call": people, "at": now.isoformat(),
+        **(extra or {})}
     rows = []
     if channels.webhook_url:
         rows.append(("webhook", []))

@@ -24,6 +24,7 @@ from incidenttui.api.schemas import (
     IncidentOut,
     IncidentPatch,
     LinkBody,
+    MajorEventBody,
     NoteBody,
     ServiceOut,
     TeamOut,
@@ -46,6 +47,13 @@ from incidenttui.domain.effects import (
     link_effect,
     note_effect,
     patch_effect,
+)
+from incidenttui.domain.major import (
+    QuickTag,
+    declare_effect,
+    entry_time,
+    major_event_effect,
+    tagged_note_effect,
 )
 from incidenttui.domain.permissions import is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
@@ -250,10 +258,11 @@ class Writer:
     # -- building blocks -------------------------------------------------------------------
 
     def event(self, incident: AnyIncident, kind: EventKind, text: str = "",
-              event_id: str | None = None, data: dict[str, Any] | None = None
-              ) -> TimelineEvent:
+              event_id: str | None = None, data: dict[str, Any] | None = None,
+              at: datetime | None = None) -> TimelineEvent:
+        """Append an event at ``at`` (an entry that keeps the time it was written) or now."""
         # Events of one write keep their order: each is a microsecond after the one before.
-        at = self.now + timedelta(microseconds=len(self._events))
+        at = at or self.now + timedelta(microseconds=len(self._events))
         # Built like a loaded row (a tenth of TimelineEvent(...)'s cost): finish() inserts it
         # with Core, the session never sees it.
         event = loaded(TimelineEvent, {"id": event_id or str(uuid.uuid4()),
@@ -389,7 +398,8 @@ class Writer:
             self.apply(incident, effect.changes)
         elif effect.events:
             self.touch(incident)
-        return [self.event(incident, e.kind, e.text, e.id, e.data) for e in effect.events]
+        return [self.event(incident, e.kind, e.text, e.id, e.data, e.at)
+                for e in effect.events]
 
     def patch(self, incident: AnyIncident, body: IncidentPatch) -> AnyIncident:
         check_base_version(body.base_version, incident.version)
@@ -436,12 +446,42 @@ class Writer:
             write_pending(self.session)
             existing = self.session.get(TimelineEvent, note_id)
             if existing is not None:
-                if (existing.incident_id != incident.id or existing.text != body.text
+                if (existing.incident_id != incident.id
+                        or existing.text.strip() != body.text.strip()
                         or bool((existing.data or {}).get("evidence")) != body.evidence):
                     raise Refused("That note id is already used for a different note.", "id")
                 return existing
+        if body.tag is not None or body.at is not None:  # a quick entry of a major incident
+            if body.evidence:
+                raise Refused("A quick entry is not evidence; send evidence as a plain note.",
+                              "evidence")
+            at = entry_time(body.at, self.now)
+            return self.effect(incident, tagged_note_effect(body.tag or QuickTag.NOTE,
+                                                            body.text, note_id or
+                                                            str(uuid.uuid4()), at))[0]
         return self.effect(incident, note_effect(body.text, note_id,
                                                  evidence=body.evidence))[0]
+
+    def declare_major(self, incident: AnyIncident) -> AnyIncident:
+        """Declare the incident major (already major: nothing changes)."""
+        self.effect(incident, declare_effect(incident_state(incident)))
+        return incident
+
+    def major_event(self, incident: AnyIncident, body: MajorEventBody) -> TimelineEvent:
+        """A major incident's role change, stakeholder update, action item or review field,
+        at the time it was written; idempotent by its id."""
+        event_id = str(body.id)
+        existing = self.session.get(TimelineEvent, event_id)
+        if existing is not None:
+            if existing.incident_id != incident.id or existing.kind != body.kind:
+                raise Refused("That entry id is already used for a different entry.", "id")
+            return existing
+        items = [e.data.get("item") for e in timeline(self.session, incident.id)
+                 if e.kind == EventKind.ACTION_ITEM] if body.kind == EventKind.ACTION_ITEM \
+            else []
+        at = entry_time(body.at, self.now)
+        return self.effect(incident, major_event_effect(incident_state(incident), body.kind,
+                                                        body.data, event_id, at, items))[0]
 
     def breach_notification(self, incident: AnyIncident,
                             body: BreachNotificationBody) -> TimelineEvent:

@@ -10,7 +10,8 @@ from incidenttui.lazy import exports
 
 _MODULES = {
     "commands": ("AddLink", "AddNote", "Command", "CreateIncident", "Escalate", "SettleConflict",
-                 "Transition", "UpdateFields", "CheckPlaybookStep"),
+                 "Transition", "UpdateFields", "CheckPlaybookStep", "DeclareMajor",
+                 "MajorEntry", "QuickNote"),
     "reader": ("IncidentFilter", "QueueReader", "QueueRow", "store_path_for"),
     "store": ("Store", "StoreError"),
 }

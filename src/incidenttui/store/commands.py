@@ -37,6 +37,8 @@ class Context:
     actor: str | None
     team_level: Callable[[str], int | None] = lambda _team: None
     service_team: Callable[[str], str | None] = lambda _service: None
+    #: The ids of an incident's action items (a change to one must name one of them).
+    action_items: Callable[[str], list[str]] = lambda _incident: []
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,103 @@ class CheckPlaybookStep(Command):
         return f"check {self.playbook}/{self.step}"
 
 
+def _now_iso() -> str:
+    from incidenttui.domain.major import iso
+    from incidenttui.sqltypes import utcnow
+
+    return iso(utcnow())
+
+
+@dataclass(frozen=True)
+class DeclareMajor(Command):
+    """Declare the incident a major incident (the commander screen follows)."""
+
+    kind: ClassVar[str] = "declare_major"
+    operation: ClassVar[Operation] = Operation.COMMAND
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        from incidenttui.domain.major import declare_effect
+
+        return declare_effect(self._need(state))
+
+    def request(self, base_version: int) -> ApiRequest:
+        from incidenttui.api.paths import DECLARE_MAJOR
+
+        return ApiRequest("POST", self._path(DECLARE_MAJOR), None)
+
+    def what(self) -> str:
+        return "run major incidents"
+
+    def describe(self) -> str:
+        return "declare major incident"
+
+
+@dataclass(frozen=True)
+class MajorEntry(Command):
+    """A major incident's role change, stakeholder update, action item (or change to one)
+    or review field: ``event`` is the event kind, ``data`` its data
+    (domain/major.py ``check_major_event``). ``at`` is when it was written (ISO-8601 UTC),
+    kept through an offline spell: the server records the entry at that time."""
+
+    event: str = "role"
+    data: dict[str, Any] = field(default_factory=dict)
+    entry_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    at: str = field(default_factory=_now_iso)
+    kind: ClassVar[str] = "major"
+    operation: ClassVar[Operation] = Operation.COMMAND
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        from incidenttui.domain.major import entry_time, major_event_effect, parse_time
+
+        return major_event_effect(self._need(state), self.event, self.data, self.entry_id,
+                                  entry_time(parse_time(self.at, "at"), ctx.now),
+                                  ctx.action_items(self.incident_id))
+
+    def request(self, base_version: int) -> ApiRequest:
+        from incidenttui.api.paths import MAJOR_EVENTS
+
+        return ApiRequest("POST", self._path(MAJOR_EVENTS), {
+            "id": self.entry_id, "kind": self.event, "data": self.data, "at": self.at})
+
+    def what(self) -> str:
+        return "run major incidents"
+
+    def describe(self) -> str:
+        return self.event.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class QuickNote(Command):
+    """A quick entry that is not an action item: a note with its tag (decision, finding,
+    mitigation, or none), kept at the time it was written (``at``, ISO-8601 UTC)."""
+
+    tag: str = "note"
+    text: str = ""
+    note_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    at: str = field(default_factory=_now_iso)
+    kind: ClassVar[str] = "quick_note"
+    operation: ClassVar[Operation] = Operation.NOTE
+
+    def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
+        from incidenttui.domain.major import entry_time, parse_time, tagged_note_effect
+
+        self._need(state)
+        return tagged_note_effect(self.tag, self.text, self.note_id,
+                                  entry_time(parse_time(self.at, "at"), ctx.now))
+
+    def request(self, base_version: int) -> ApiRequest:
+        body: dict[str, Any] = {"id": self.note_id, "text": self.text, "at": self.at}
+        if self.tag != "note":
+            body["tag"] = self.tag
+        return ApiRequest("POST", self._path("/notes"), body)
+
+    def what(self) -> str:
+        return "add notes"
+
+    def describe(self) -> str:
+        return f"{self.tag}: {self.text[:40]}"
+
+
 class ConflictFacts(Protocol):
     """What settling reads of a conflict the server reported (a stored conflict row)."""
 
@@ -326,7 +425,7 @@ class SettleConflict:
 
 COMMANDS: dict[str, type[Command]] = {
     c.kind: c for c in (CreateIncident, UpdateFields, Transition, Escalate, AddNote, AddLink,
-                        CheckPlaybookStep)
+                        CheckPlaybookStep, DeclareMajor, MajorEntry, QuickNote)
 }
 
 

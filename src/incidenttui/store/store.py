@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from incidenttui.domain.escalation_policy import Policy
     from incidenttui.domain.oncall import Schedule
     from incidenttui.store.escalation import EscalationView
+    from incidenttui.store.major import MajorView
 
 # Where they were before the layout and the rows had modules of their own.
 __all__ = ["INCIDENT_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SEARCH_REBUILD", "Store",
@@ -310,6 +311,13 @@ class Store:
             events = self.timeline(incident.id)
         return escalation_view(policy, incident, events, {s.id: s for s in schedules}, now)
 
+    def major_view(self, key: str, now: datetime) -> MajorView | None:
+        """Major incident ``key`` with its linked incidents, one timeline across them and
+        its record (roles, updates, action items, review fields); None: not in the store."""
+        from incidenttui.store.major import major_view
+
+        return major_view(self, key, now)
+
     def schedules(self) -> tuple[list[Schedule], list[str]]:
         """The on-call schedules the server last sent, and a line for each one that could
         not be read (from a newer or broken server: said, not hidden)."""
@@ -358,7 +366,13 @@ class Store:
             row = session.get(LocalService, service)
             return row.team_id if row else None
 
-        return Context(now=now, actor=actor, team_level=team_level, service_team=service_team)
+        def action_items(incident_id: str) -> list[str]:
+            rows = session.exec(select(LocalEvent).where(
+                LocalEvent.incident_id == incident_id, LocalEvent.kind == "action_item")).all()
+            return [str(r.data.get("item")) for r in rows]
+
+        return Context(now=now, actor=actor, team_level=team_level, service_team=service_team,
+                       action_items=action_items)
 
     def execute(self, command: Command | SettleConflict, now: datetime | None = None
                 ) -> LocalIncident | None:
@@ -401,7 +415,7 @@ class Store:
         for n, draft in enumerate(effect.events):
             session.add(LocalEvent(
                 id=draft.id or str(uuid.uuid4()), incident_id=command.incident_id,
-                at=now + timedelta(microseconds=n),
+                at=draft.at or now + timedelta(microseconds=n),
                 kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
                 data=clean_json(draft.data), pending=True, outbox_key=key))
         session.flush()

@@ -24,6 +24,8 @@ class Entry:
     heading: str
     body: str
     pending: bool = False
+    #: Drawn to stand out (a major incident's decisions, findings and mitigations).
+    highlight: bool = False
 
 
 class TimelineView(ScrollView, can_focus=True):
@@ -35,7 +37,8 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("g,home", "scroll_home", "Top", show=False, id="timeline.top"),
         Binding("G,end", "scroll_end", "Bottom", show=False, id="timeline.bottom"),
     ]
-    COMPONENT_CLASSES = {"timeline-view--heading", "timeline-view--pending"}
+    COMPONENT_CLASSES = {"timeline-view--heading", "timeline-view--pending",
+                         "timeline-view--highlight"}
     DEFAULT_CSS = "TimelineView { height: 1fr; }"
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -47,18 +50,27 @@ class TimelineView(ScrollView, can_focus=True):
     def set_entries(self, entries: Sequence[Entry]) -> None:
         at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         self._entries = list(entries)
-        self._layout(self.size.width)
+        self._layout(self._text_width())
         if at_end:
             self.scroll_end(animate=False)
 
     def on_resize(self) -> None:
-        self._layout(self.size.width)
+        self._layout(self._text_width())
+
+    def _text_width(self) -> int:
+        """The width lines wrap at: the widget's less the vertical scrollbar, shown or not
+        (wrapped to the full width, a line lost its last characters under the scrollbar
+        when it appeared)."""
+        if not self.region.width:
+            return self.size.width
+        return self.region.width - self.styles.scrollbar_size_vertical
 
     def _layout(self, width: int) -> None:
         width = max(10, width)
         console = self.app.console
         heading = self.get_component_rich_style("timeline-view--heading")
         pending = self.get_component_rich_style("timeline-view--pending")
+        highlight = self.get_component_rich_style("timeline-view--highlight")
         lines: list[Strip] = []
         for entry in self._entries:
             head = Text(entry.heading + (" (pending)" if entry.pending else ""),
@@ -67,7 +79,7 @@ class TimelineView(ScrollView, can_focus=True):
             head.truncate(width, overflow="ellipsis")
             lines.append(Strip(head.render(console), head.cell_len).adjust_cell_length(width))
             if entry.body:
-                body = Text(entry.body, style=Style())
+                body = Text(entry.body, style=highlight if entry.highlight else Style())
                 for line in body.wrap(console, width - 2, overflow="fold"):
                     line.pad_left(2)
                     lines.append(Strip(line.render(console)).adjust_cell_length(width))

@@ -10,7 +10,15 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from incidenttui.api.paths import BREACH_NOTIFICATION, INCIDENTS, MEMBERS, RESTRICT, UNRESTRICT
+from incidenttui.api.paths import (
+    BREACH_NOTIFICATION,
+    DECLARE_MAJOR,
+    INCIDENTS,
+    MAJOR_EVENTS,
+    MEMBERS,
+    RESTRICT,
+    UNRESTRICT,
+)
 from incidenttui.api.schemas import (
     SLUG_PATTERN,
     ActionBody,
@@ -23,6 +31,7 @@ from incidenttui.api.schemas import (
     IncidentPage,
     IncidentPatch,
     LinkBody,
+    MajorEventBody,
     MemberBody,
     MembersOut,
     NoteBody,
@@ -237,6 +246,45 @@ async def add_link(request: Request, caller: Allowed, key: Key, body: LinkBody,
     named only as "a restricted incident" on a timeline others may read."""
     return await write_on(request, caller, key, idempotency_key, body, Operation.LINK,
                      "incident.link", lambda w, i: w.snapshot(w.link(i, body)))
+
+
+# -- major incidents ----------------------------------------------------------------------
+
+
+@router.post(f"{ONE}{DECLARE_MAJOR}", response_model=IncidentOut, tags=["major"],
+             responses=WRITE_ERRORS)
+async def declare_major(request: Request, caller: Allowed, key: Key,
+                        idempotency_key: IdemKey = None) -> Response:
+    """Declare the incident a major incident (roles, stakeholder updates, action items and
+    a post-incident review follow). Already major: nothing changes."""
+    return await write_on(request, caller, key, idempotency_key, {}, Operation.COMMAND,
+                          "incident.declare_major",
+                          lambda w, i: w.snapshot(w.declare_major(i)))
+
+
+@router.post(f"{ONE}{MAJOR_EVENTS}", status_code=201, response_model=EventOut,
+             tags=["major"], responses=WRITE_ERRORS)
+async def add_major_event(request: Request, caller: Allowed, key: Key, body: MajorEventBody,
+                          idempotency_key: IdemKey = None) -> Response:
+    """Append a major incident's entry: ``role`` (assign a role), ``status_update`` (a
+    stakeholder update; it also goes out through the notification webhook), ``action_item``
+    (a new item, or a change to one) or ``review`` (a field of the post-incident review).
+    Entries never conflict and keep the time they were written (``at``, at most now)."""
+    from incidenttui.domain import EventKind
+    from incidenttui.server import notify
+
+    channels = getattr(request.app.state, "channels", None) or notify.Channels()
+
+    def append(writer: service.Writer, incident: service.AnyIncident) -> Answer:
+        known = writer.session.get(service.TimelineEvent, str(body.id)) is not None
+        event = writer.major_event(incident, body)
+        if not known and event.kind == EventKind.STATUS_UPDATE:
+            notify.queue(writer.session, channels, incident=incident, event_id=event.id,
+                         kind=EventKind.STATUS_UPDATE.value, text=event.text, people=[],
+                         now=writer.now, extra={"update": event.data})
+        return writer.event_snapshot(event)
+    return await write_on(request, caller, key, idempotency_key, body, Operation.COMMAND,
+                          f"incident.major_{body.kind}"[:60], append, status=201)
 
 
 # -- restricted incidents -----------------------------------------------------------------
