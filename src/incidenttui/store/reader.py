@@ -173,10 +173,12 @@ class QueueRow:
     #: A personal-data breach's 72-hour clock: since when, and when notified (security.py).
     breach_aware_at: datetime | None = None
     breach_notified_at: datetime | None = None
+    #: The number's series (domain/refs.py; None: INC).
+    series: str | None = None
 
     @property
     def ref(self) -> str:
-        return ref(self.number)
+        return ref(self.number, self.series)
 
 
 _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, created_at, "
@@ -184,7 +186,8 @@ _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, c
                 "detected_at, CASE WHEN category = 'security' THEN description END, "
                 "CASE WHEN category = 'security' THEN json_extract(base, '$.aware_at') END, "
                 "CASE WHEN category = 'security' THEN json_extract(base, '$.notified_at') END, "
-                "CASE WHEN category = 'security' THEN json_extract(base, '$.playbook') END")
+                "CASE WHEN category = 'security' THEN json_extract(base, '$.playbook') END, "
+                "series")
 
 
 class QueueReader:
@@ -351,7 +354,8 @@ class QueueReader:
                                   chunk):
                 out[r[0]] = QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
                                      parse_time(r[8]) or datetime.now(UTC), parse_time(r[9]),
-                                     r[10], r[11], bool(r[12]), parse_time(r[13]))
+                                     r[10], r[11], bool(r[12]), parse_time(r[13]),
+                                     series=r[20])
                 if r[14] == "security":
                     security[r[0]] = r
         if security:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.domain import RefusalKind, Refused
-from incidenttui.domain.refs import parse_key
+from incidenttui.domain.refs import INC, parse_key, ref
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.capabilities import (
@@ -175,8 +175,15 @@ class Store:
                                                                         for o in ops))))
 
     @property
-    def cursor(self) -> int:
-        return int(self.get_meta("cursor", "0") or 0)
+    def cursor(self) -> str:
+        """Where the change feed resumes: the server's opaque token (an integer from an
+        older server, or a store synced before the tokens, which the server still takes)."""
+        return self.get_meta("cursor", "0") or "0"
+
+    @property
+    def has_synced(self) -> bool:
+        """Whether the store ever applied a page of the feed."""
+        return self.cursor != "0"
 
     @property
     def user_id(self) -> str | None:
@@ -185,7 +192,7 @@ class Store:
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, key: str) -> LocalIncident | None:
-        """The incident with UUID ``key`` or number ``INC-1042`` / ``1042``."""
+        """The incident with UUID ``key`` or number ``INC-1042`` / ``1042`` / ``SEC-7``."""
         with self._read() as session:
             return self._find(session, key)
 
@@ -194,9 +201,10 @@ class Store:
         parsed = parse_key(key)
         if isinstance(parsed, str):
             return session.get(LocalIncident, parsed)
-        if isinstance(parsed, int):
+        if parsed is not None:
             return session.exec(select(LocalIncident).where(
-                LocalIncident.number == parsed)).first()
+                LocalIncident.number == parsed.number,
+                func.coalesce(LocalIncident.series, INC) == parsed.series)).first()
         return None
 
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
@@ -406,7 +414,7 @@ class Store:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             params = {f"i{n}": v for n, v in enumerate(chunk)}
             rows = session.execute(text(
-                f"SELECT rowid, id, number, title, description, service FROM incidents "
+                f"SELECT rowid, id, number, title, description, service, series FROM incidents "
                 f"WHERE id IN ({marks})"), params).all()
             notes = dict(session.execute(text(
                 f"SELECT incident_id, group_concat(text, ' ') FROM events WHERE kind = 'note' "
@@ -418,7 +426,7 @@ class Store:
             conn.exec_driver_sql(
                 "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r[0], f"INC-{r[2]}" if r[2] is not None else "", r[3], r[4], r[5],
+                [(r[0], ref(r[2], r[6]) if r[2] is not None else "", r[3], r[4], r[5],
                   notes.get(r[1], "")) for r in rows])
 
     def _rebuild(self, session: Session, incident_id: str) -> None:
@@ -444,9 +452,12 @@ class Store:
 
     # -- what the sync engine calls --------------------------------------------------------
 
-    def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
+    def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: str | int) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
         incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
+        cursor = str(cursor)
+        if not cursor or len(cursor) > 100 or not cursor.isascii() or not cursor.isprintable():
+            raise ValueError("the page's cursor is not a cursor")
         incidents: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
@@ -521,7 +532,7 @@ class Store:
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
             self._reindex(session, touched)
-            session.merge(Meta(key="cursor", value=str(int(cursor))))
+            session.merge(Meta(key="cursor", value=cursor))
         return len(incidents)
 
     def _forget(self, session: Session, incident_ids: list[str]) -> None:
@@ -534,11 +545,13 @@ class Store:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             params = {f"i{n}": v for n, v in enumerate(chunk)}
             held = session.execute(text(
-                f"SELECT rowid, id, number FROM incidents WHERE id IN ({marks})"), params).all()
+                f"SELECT rowid, id, number, series FROM incidents WHERE id IN ({marks})"),
+                params).all()
             dropped = dict(session.execute(text(
                 f"SELECT incident_id, count(*) FROM outbox WHERE incident_id IN ({marks}) "
                 "GROUP BY incident_id"), params).all())
-            notices += [{"id": r[1], "number": r[2], "dropped": int(dropped.get(r[1], 0))}
+            notices += [{"id": r[1], "number": r[2], "series": r[3] or INC,
+                         "dropped": int(dropped.get(r[1], 0))}
                         for r in held]
             if held:
                 session.connection().exec_driver_sql(
@@ -558,7 +571,7 @@ class Store:
 
     def take_forgotten(self) -> list[dict[str, Any]]:
         """The incidents removed because the user lost access, since the last call (each
-        ``{"id", "number", "dropped"}``: dropped is how many queued changes went with it);
+        ``{"id", "number", "series", "dropped"}``: dropped is how many queued changes went with it);
         taken once, so the user is told once."""
         with self._write() as session:
             row = session.get(Meta, FORGOTTEN_KEY)
