@@ -177,3 +177,19 @@ async def test_entries_leave_the_outbox_only_when_confirmed(live, make_client):
     assert await client.engine.push() == 0
     await client.sync()
     assert_same(store.get(incident_id), remote)
+
+
+async def test_a_store_cursor_the_feed_does_not_reach_is_reported_and_kept(live, make_client):
+    """A cursor past the server's feed (its database was replaced or restored): the server
+    answers 410, the engine says to reset the store, and the store keeps what it had."""
+    from incidenttui.sync.client import BadResponse
+
+    client = make_client(live.base_url, live.tokens["responder"])
+    client.store.set_meta("cursor", "99999999")
+    with pytest.raises(BadResponse, match="reset the local store"):
+        await client.sync()
+    assert client.store.cursor == "99999999" and client.store.list() == []
+    # From the start instead (the reset): a token, and everything.
+    client.store.set_meta("cursor", "0")
+    assert (await client.sync()).pulled > 0
+    assert client.store.cursor.startswith("c1.")
