@@ -210,7 +210,8 @@ class IncidentApp(App[None]):
         notices = message.notices
         if len(notices) <= 3:
             for n in notices:
-                self.notify(forgotten_text(n.get("number"), int(n.get("dropped") or 0)),
+                self.notify(forgotten_text(n.get("number"), int(n.get("dropped") or 0),
+                                           n.get("series")),
                             title="Access removed", severity="warning", timeout=15)
         else:
             refs = ", ".join(ref(n.get("number"), n.get("series")) for n in notices[:5])
