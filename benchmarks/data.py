@@ -99,6 +99,19 @@ def feed_changes(snaps: list[dict[str, Any]], first_seq: int = 1) -> list[dict[s
             for i, s in enumerate(snaps)]
 
 
+def feed_cursor(db_url: str, seq: int) -> str:
+    """A change-feed cursor token at ``seq`` of the server database ``db_url`` (white-box:
+    the server's own key, server/cursors.py), for a client or a request that starts there."""
+    from incidenttui.server.cursors import load_codec
+    from incidenttui.server.db import Database
+
+    db = Database(db_url)
+    try:
+        return load_codec(db).encode(seq)
+    finally:
+        db.dispose()
+
+
 def fill_store(path: Path, snaps: list[dict[str, Any]], page: int = 500) -> None:
     """Write ``snaps`` into a new store at ``path`` through ``Store.apply_changes``, one
     change-feed page (the sync engine's page size) per transaction."""

@@ -16,7 +16,7 @@ import sys
 import httpx
 
 
-async def client(http: httpx.AsyncClient, cursor: int, ready: asyncio.Event,
+async def client(http: httpx.AsyncClient, cursor: str, ready: asyncio.Event,
                  count: list[int], total: int) -> None:
     first = True
     while True:
@@ -33,7 +33,7 @@ async def client(http: httpx.AsyncClient, cursor: int, ready: asyncio.Event,
             await asyncio.sleep(1)
 
 
-async def main(url: str, token: str, n: int, cursor: int) -> None:
+async def main(url: str, token: str, n: int, cursor: str) -> None:
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                  limits=limits, timeout=httpx.Timeout(60)) as http:
@@ -46,4 +46,4 @@ async def main(url: str, token: str, n: int, cursor: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))

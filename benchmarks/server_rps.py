@@ -134,7 +134,10 @@ def _measure(ctx: Context, label: str, db_url: str, floor_url: str, head: int,
     with ServerProcess(db_url, log) as server:
         token = (ctx.work_dir / f"token-{label}").read_text()
         auth = {"Authorization": f"Bearer {token}"}
-        feed = f"{server.url}/api/v1/changes?cursor={head - 100}&limit=100"
+        from benchmarks.data import feed_cursor
+
+        start = feed_cursor(db_url, head - 100)
+        feed = f"{server.url}/api/v1/changes?cursor={start}&limit=100"
         wrk(feed, 1, auth)  # warm-up
         results["feed"] = wrk(feed, seconds, auth)
         # Notes go to the second half of the incidents, acknowledges to the first.

@@ -157,7 +157,7 @@ async def acknowledge(url: str, token: str, numbers: list[int]) -> None:
 
 
 async def propagation(ctx: Context, url: str, token: str, snaps: list[dict[str, Any]],
-                      head: int, targets: list[dict[str, Any]]) -> dict[str, list[float]]:
+                      head: str, targets: list[dict[str, Any]]) -> dict[str, list[float]]:
     from incidenttui.store import Store
     from incidenttui.store.commands import Transition
     from incidenttui.sync.client import ApiClient
@@ -168,7 +168,7 @@ async def propagation(ctx: Context, url: str, token: str, snaps: list[dict[str, 
     class WatchedStore(Store):
         """Client B's store: notes when an acknowledged snapshot has been committed."""
 
-        def apply_changes(self, changes: Any, cursor: int) -> int:
+        def apply_changes(self, changes: Any, cursor: str | int) -> int:
             applied = super().apply_changes(changes, cursor)
             now = time.monotonic()
             for change in changes:
@@ -328,7 +328,10 @@ async def _run(ctx: Context) -> list[Row]:
         # -- propagation A → B with 200 idle long-polls --
         head = sqlite3.connect(db_path).execute("SELECT max(seq) FROM changes").fetchone()[0]
         targets = fresh[used:used + ctx.reps(10, 100) + 1]
-        result = await propagation(ctx, server.url, token, snaps, head, targets)
+        from benchmarks.data import feed_cursor
+
+        result = await propagation(ctx, server.url, token, snaps,
+                                   feed_cursor(f"sqlite:///{db_path}", head), targets)
         ctx.log("propagation ours: " + ", ".join(f"{v * 1000:.0f}" for v in result["ours"])
                 + " ms")
         ctx.log("propagation raw: " + ", ".join(f"{v * 1000:.0f}" for v in result["raw"])

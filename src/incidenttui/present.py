@@ -128,9 +128,9 @@ def clock_text(clock: ClockLike) -> str:
     return f"{duration(clock.remaining)} left" + (" (paused)" if clock.paused else "")
 
 
-def forgotten_text(number: int | None, dropped: int = 0) -> str:
+def forgotten_text(number: int | None, dropped: int = 0, series: str | None = None) -> str:
     """What the user is told once when the server took an incident out of their sight."""
-    text = f"{ref(number)} is no longer visible to you; its local copy was removed"
+    text = f"{ref(number, series)} is no longer visible to you; its local copy was removed"
     if dropped:
         text += f" ({dropped} unsent change{'' if dropped == 1 else 's'} dropped)"
     return text

@@ -45,7 +45,7 @@ def incident_dict(incident: Any) -> dict[str, Any]:
     """Every field of a cached incident, times as ISO-8601 UTC."""
     from incidenttui.store.store import INCIDENT_COLUMNS
 
-    data: dict[str, Any] = {"ref": ref(incident.number)}
+    data: dict[str, Any] = {"ref": ref(incident.number, incident.series)}
     for name in INCIDENT_COLUMNS:
         value = getattr(incident, name)
         data[name] = _iso(value) if isinstance(value, datetime) else value
@@ -117,10 +117,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"ok": problem is None, "error": problem, "pending": pending,
                      "conflicts": conflicts, "cursor": store.cursor,
-                     "forgotten": [ref(n.get("number")) for n in forgotten]})
+                     "forgotten": [ref(n.get("number"), n.get("series")) for n in forgotten]})
     else:
         for notice in forgotten:
-            print(forgotten_text(notice.get("number"), int(notice.get("dropped") or 0)))
+            print(forgotten_text(notice.get("number"), int(notice.get("dropped") or 0),
+                                 notice.get("series")))
         state = "synced" if problem is None else f"not synced: {problem}"
         print(f"{state}; {pending} pending, {conflicts} conflicts")
     if pending:
@@ -156,10 +157,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for i in incidents:
         due, _ = sla_cell(i.sla_due_at, now, paused=i.on_hold_since is not None)
-        print(f"{ref(i.number):<11} P{i.priority} {i.status:<12} {age(i.created_at, now):>6} "
+        print(f"{ref(i.number, i.series):<11} P{i.priority} {i.status:<12} "
+              f"{age(i.created_at, now):>6} "
               f"SLA {due:>7}  {i.service:<16} {i.title}")
     if not incidents:
-        print("no incidents match" if store.cursor else
+        print("no incidents match" if store.has_synced else
               "the local store is empty: run `incidenttui sync` once online")
     return 0
 
@@ -180,7 +182,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                         acknowledged_at=incident.acknowledged_at,
                         resolved_at=incident.resolved_at, hold_seconds=incident.hold_seconds,
                         on_hold_since=incident.on_hold_since)
-    print(f"{ref(incident.number)}  P{incident.priority}  {incident.status}  {incident.title}")
+    print(f"{ref(incident.number, incident.series)}  P{incident.priority}  {incident.status}  "
+          f"{incident.title}")
     print(f"service {incident.service} · category {incident.category} · team "
           f"{incident.team or '-'} · assignee {incident.assignee or '-'} · level "
           f"L{incident.escalation_level}")
@@ -260,7 +263,8 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         return 0
     for c in conflicts:
         incident = store.get(c.incident_id)
-        name = ref(incident.number if incident else None)
+        name = ref(incident.number if incident else None,
+                   incident.series if incident else None)
         if c.field:
             print(f"#{c.id} {name} {c.field}: mine={c.mine!r} theirs={c.theirs!r}")
         else:
@@ -338,7 +342,7 @@ def _execute(args: argparse.Namespace, build: Any) -> int:
     where = "sent" if problem is None else f"queued (offline: {problem})"
     if args.no_sync:
         where = "queued"
-    print(f"{ref(incident.number)} {incident.status}: {where}")
+    print(f"{ref(incident.number, incident.series)} {incident.status}: {where}")
     conflicts = [c for c in store.conflicts() if c.incident_id == incident.id]
     for c in conflicts:
         print(f"  the server did not apply it: {c.reason} (see `incidenttui conflicts`)")

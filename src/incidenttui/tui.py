@@ -210,10 +210,11 @@ class IncidentApp(App[None]):
         notices = message.notices
         if len(notices) <= 3:
             for n in notices:
-                self.notify(forgotten_text(n.get("number"), int(n.get("dropped") or 0)),
+                self.notify(forgotten_text(n.get("number"), int(n.get("dropped") or 0),
+                                           n.get("series")),
                             title="Access removed", severity="warning", timeout=15)
         else:
-            refs = ", ".join(ref(n.get("number")) for n in notices[:5])
+            refs = ", ".join(ref(n.get("number"), n.get("series")) for n in notices[:5])
             more = f" and {len(notices) - 5} more" if len(notices) > 5 else ""
             self.notify(f"{len(notices)} incidents are no longer visible to you ({refs}{more});"
                         " their local copies were removed", title="Access removed",

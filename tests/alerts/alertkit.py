@@ -122,6 +122,13 @@ def feed_end(server: Any) -> int:
         return latest_seq(session)
 
 
+def feed_end_cursor(server: Any) -> str:
+    """A cursor token at the change feed's end (white-box: made with the server's key)."""
+    from incidenttui.server.cursors import load_codec
+
+    return load_codec(server.database).encode(feed_end(server))
+
+
 def timeline(server: Any, incident_id: str) -> list[dict[str, Any]]:
     response = client(server).get(f"{API}/incidents/{incident_id}/timeline")
     assert response.status_code == 200, response.text

@@ -21,6 +21,7 @@ from alertkit import (
     client,
     create_integration,
     feed_end,
+    feed_end_cursor,
     incidents_of,
     parse,
     pd_event,
@@ -116,7 +117,7 @@ def test_the_documented_400_for_a_routing_key_of_the_wrong_length(http):
 
 def test_repeats_join_the_open_incident_and_raise_one_count(server, http, service_key):
     service, key = service_key
-    cursor = feed_end(server)
+    cursor = feed_end_cursor(server)
     for _ in range(4):
         accepted(send(http, pd_event(PD_TRIGGER_EXAMPLE, key)))
     [incident] = incidents_of(server, service)

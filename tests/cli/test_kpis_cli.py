@@ -188,16 +188,16 @@ def test_list_stale_shows_the_forgotten_acknowledgement(run: Any, frozen: dateti
     code, out, _ = run("list", "--stale", "--json")
     assert code == 0
     [stale] = json.loads(out)
-    assert stale["title"] == FORGOTTEN_TITLE and stale["ref"] == "INC-1311"
+    assert stale["title"] == FORGOTTEN_TITLE and stale["ref"] == "INC-1287"
     assert stale["owner"] == "lucia.moreno" and stale["status"] == "acknowledged"
     idle = APP_NOW - t(stale["touched_at"])  # type: ignore[operator]
     assert idle.total_seconds() == stale["idle_seconds"] == (262 + 5) * 60
     code, text, _ = run("list", "--stale")
-    assert text.startswith("INC-1311") and "lucia.moreno" in text and "idle" in text
+    assert text.startswith("INC-1287") and "lucia.moreno" in text and "idle" in text
     # Half an hour finds the live incidents last touched before then too: oldest first.
     code, out, _ = run("list", "--stale", "--hours", "0.5", "--json")
     listed = json.loads(out)
-    assert listed[0]["ref"] == "INC-1311" and len(listed) > 1
+    assert listed[0]["ref"] == "INC-1287" and len(listed) > 1
     assert [s["idle_seconds"] for s in listed] == sorted((s["idle_seconds"] for s in listed),
                                                          reverse=True)
     assert {s["status"] for s in listed} <= {"acknowledged", "in_progress"}

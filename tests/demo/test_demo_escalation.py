@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from incidenttui.demo.seed import seed_demo
+from incidenttui.domain.refs import ref
 from incidenttui.server import audit, service
 from incidenttui.server.db import Database
 from incidenttui.server.escalation import ACTOR, EscalationClock, run_due
@@ -32,11 +33,15 @@ def test_the_demo_incident_nobody_acknowledged_escalates_level_by_level(tmp_path
         assert seed_demo(db, now=T0)
         with db.read() as session:
             clocks = {c.incident_id: c for c in session.exec(select(EscalationClock)).all()}
-            running = {service.find_incident(session, i).number: i for i in clocks}
-            incident = service.find_incident(session, running[1309])
-            acked = service.find_incident(session, running[1306])
+            running = {}
+            for incident_id in clocks:
+                found = service.find_incident(session, incident_id)
+                running[ref(found.number, found.series)] = incident_id
+            incident = service.find_incident(session, running["INC-1286"])
+            acked = service.find_incident(session, running["INC-1284"])
         # every open incident of a service with a policy runs it (as the app shows it)
-        assert sorted(running) == [1304, 1306, 1307, 1309, 1310, 1311]
+        assert sorted(running) == ["INC-1282", "INC-1284", "INC-1286", "INC-1287", "SEC-23",
+                                   "SEC-24"]
         assert (incident.status, incident.service) == ("new", "accounts")
         # its clock runs from when it was opened, minutes ago: level 2 at once,
         # level 3 once level 2's three minutes are up

@@ -29,6 +29,7 @@ from incidenttui.demo.seed import MAJOR_TITLE, PAST_INCIDENTS, seed_demo
 from incidenttui.domain import (
     EDITABLE_FIELDS,
     Action,
+    Category,
     EscalationKind,
     EventKind,
     LinkKind,
@@ -51,7 +52,7 @@ from incidenttui.server.db import Database
 from incidenttui.server.models import Change, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.models import Counter as CounterRow
 from incidenttui.server.service import (
-    NUMBER_START,
+    COUNTERS,
     Writer,
     event_json,
     incident_json,
@@ -210,15 +211,21 @@ def test_counts_and_spread(data: Data) -> None:
 
 
 def test_numbers_follow_creation_and_the_counter(seeded: Database, data: Data) -> None:
-    # The forgotten acknowledgement was logged offline: the server numbered it on arrival,
-    # after all the others (so the demo's other incidents kept their numbers).
+    """Each series runs without gaps in created order: INC for the incidents everyone may
+    see, SEC for the security ones (restricted from the start, domain/refs.py). The forgotten
+    acknowledgement was logged offline: the server numbered it on arrival, after all the
+    others (so the demo's other incidents kept their numbers)."""
     forgotten = data.by_title(seed_module.FORGOTTEN_TITLE)
-    numbers = [i.number for i in sorted(data.incidents, key=lambda i: i.created_at)
-               if i.id != forgotten.id] + [forgotten.number]
-    assert numbers == list(range(NUMBER_START + 1, NUMBER_START + 1 + len(numbers)))
-    with seeded.read() as session:
-        counter = session.get(CounterRow, "incident")
-    assert counter is not None and counter.value == numbers[-1]
+    ordered = sorted((i for i in data.incidents if i.id != forgotten.id),
+                     key=lambda i: (i.created_at, i.number)) + [forgotten]
+    for series, (name, start) in COUNTERS.items():
+        numbers = [i.number for i in ordered if i.series == series]
+        assert numbers == list(range(start + 1, start + 1 + len(numbers))), series
+        with seeded.read() as session:
+            counter = session.get(CounterRow, name)
+        assert counter is not None and counter.value == numbers[-1]
+    assert {i.series for i in data.incidents if i.category == Category.SECURITY} == {"SEC"}
+    assert {i.series for i in data.incidents if i.category != Category.SECURITY} == {"INC"}
 
 
 def test_the_live_major_incident(data: Data) -> None:
@@ -426,8 +433,9 @@ def test_every_incident_replays_through_the_effect_functions(data: Data) -> None
         stored = {name: getattr(incident, name) for name in state}
         assert state == stored, (incident.number, {
             name: (state[name], stored[name]) for name in state if state[name] != stored[name]})
-    # the seed marks no incident restricted: its security ones are restricted by category
-    assert set(Incident.model_fields) - set(state) == {"number", "restricted"}
+    # the seed marks no incident restricted: its security ones are restricted by category;
+    # the number and its series are the server's, not the effects'
+    assert set(Incident.model_fields) - set(state) == {"number", "series", "restricted"}
     assert not any(i.restricted for i in data.incidents)
 
 

@@ -1,4 +1,5 @@
-"""How people name incidents (``INC-1042``, ``1042`` or a UUID) and read timeline events."""
+"""How people name incidents (``INC-1042``, ``1042``, ``SEC-7`` or a UUID) and read timeline
+events."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from incidenttui.domain.enums import EventKind
-from incidenttui.domain.refs import describe_event, parse_key, ref
+from incidenttui.domain.refs import INC, SEC, Number, describe_event, parse_key, ref, series_for
 
 UUID = "0f6c2f4e-8a57-4d0e-9a57-1d2d6a0e3c11"
 
@@ -20,25 +21,28 @@ UUID = "0f6c2f4e-8a57-4d0e-9a57-1d2d6a0e3c11"
     (f"{{{UUID}}}", UUID),
     (f"urn:uuid:{UUID}", UUID),
     (f"  {UUID}\n", UUID),
-    ("INC-1042", 1042),
-    ("inc-1042", 1042),
-    ("INC1042", 1042),
-    ("inc1042", 1042),
-    ("Inc-01042", 1042),
-    ("1042", 1042),
-    (" 1042 ", 1042),
-    ("\tINC-1042\n", 1042),
-    ("7", 7),
-    ("123456789", 123456789),
+    ("INC-1042", Number(INC, 1042)),
+    ("inc-1042", Number(INC, 1042)),
+    ("INC1042", Number(INC, 1042)),
+    ("inc1042", Number(INC, 1042)),
+    ("Inc-01042", Number(INC, 1042)),
+    ("1042", Number(INC, 1042)),
+    (" 1042 ", Number(INC, 1042)),
+    ("\tINC-1042\n", Number(INC, 1042)),
+    ("7", Number(INC, 7)),
+    ("123456789", Number(INC, 123456789)),
+    ("SEC-7", Number(SEC, 7)),
+    ("sec7", Number(SEC, 7)),
+    ("Sec-0042", Number(SEC, 42)),
 ])
-def test_keys_that_name_an_incident(key: str, parsed: str | int) -> None:
+def test_keys_that_name_an_incident(key: str, parsed: str | Number) -> None:
     assert parse_key(key) == parsed
     assert type(parse_key(key)) is type(parsed)
 
 
 @pytest.mark.parametrize("key", [
     "", "   ", "INC-", "INC", "garbage", "INC 1042", "INC--1042", "INC-10x", "#1042", "-1042",
-    "10.42", "1e3", "INC-1042-2", "PRB-1042",
+    "10.42", "1e3", "INC-1042-2", "PRB-1042", "SEC-", "SEC", "SECINC-7", "SEC 7",
     "1234567890",  # ten digits: no incident number is that long
     "INC-1234567890",
     UUID[:-1], UUID + "0", UUID.replace("-", "_"),
@@ -52,11 +56,18 @@ def test_keys_that_name_nothing(key: str) -> None:
     (1042, "INC-1042"), (1, "INC-1"), (0, "INC-0"), (None, "INC-pending"),
 ])
 def test_ref(number: int | None, text: str) -> None:
-    assert ref(number) == text
+    assert ref(number) == text == ref(number, INC)
+
+
+def test_a_restricted_incident_has_its_own_series() -> None:
+    assert (series_for(False), series_for(True)) == (INC, SEC)
+    assert ref(7, SEC) == "SEC-7" and ref(None, SEC) == "SEC-pending"
+    assert ref(1042, None) == "INC-1042"  # an older server's incident: no series
 
 
 def test_a_ref_parses_back_to_its_number() -> None:
-    assert parse_key(ref(1042)) == 1042
+    assert parse_key(ref(1042)) == Number(INC, 1042)
+    assert parse_key(ref(7, SEC)) == Number(SEC, 7)
     assert parse_key(ref(None)) is None
 
 

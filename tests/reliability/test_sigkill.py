@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -192,7 +193,7 @@ def sound_store(path: Path, context: str) -> dict[str, Any]:
             if entry.kind == "note":
                 note_id = entry.payload["note_id"]
                 assert note_id in pending_events, f"{context}: queued note {note_id} not shown"
-        int(store.cursor)
+        assert re.fullmatch(r"[0-9]+|c1\.[A-Za-z0-9_-]+", store.cursor), store.cursor
         conflicts = {c.outbox_key: c for c in store.conflicts()}
         return {"outbox": {e.key: e for e in outbox}, "conflicts": conflicts,
                 "incidents": by_id,

@@ -85,11 +85,11 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
     follow_clock(monkeypatch)
     app = make_app(config_for(store_path=store_path, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_incident(pilot, app, "INC-1304")
+        await open_incident(pilot, app, "INC-1282")
         await wait_text(pilot, "M: commander")
         await pilot.press("M")
         screen = await wait_screen(pilot, "CommanderScreen")
-        await wait_text(pilot, "INC-1304 · P1 · MAJOR")
+        await wait_text(pilot, "INC-1282 · P1 · MAJOR")
         # The seeded record: its roles, and the last update (09:21) promised the next by 09:51.
         await wait_for(pilot, lambda: "next update in 16m (09:51)" in clock_text(app),
                        what="the update clock")
@@ -97,7 +97,7 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
         assert not screen.query_one("#major-clock").has_class("-late")
         roles = widget_text(screen.query_one("#major-roles"))
         assert "IC claire.dubois · comms tom.becker · ops daniel.okafor · scribe -" in roles
-        assert "grouped: INC-1305 duplicate of this, INC-1306 caused by this" in roles
+        assert "grouped: INC-1283 duplicate of this, INC-1284 caused by this" in roles
 
         # Roles: Jonas takes over as commander (first in the form), Lucía is the scribe.
         await pilot.press("r")
@@ -171,7 +171,7 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
         await wait_screen(pilot, "ReviewFileForm")
         await pilot.press("enter")
         await wait_screen(pilot, "CommanderScreen")
-        review_file = tmp_path / "INC-1304-review.md"
+        review_file = tmp_path / "INC-1282-review.md"
         await wait_for(pilot, review_file.exists, what="the review file")
 
     review = review_file.read_text()
@@ -183,7 +183,7 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
     try:
         pending = store.pending_count()
         assert pending == 10  # 2 roles, 5 quick entries, 1 done, 1 update, 1 review field
-        major = store.get("INC-1304")
+        major = store.get("INC-1282")
         # The link is back two hours later (the in-process server's clock says so).
         server_clock(monkeypatch, APP_NOW + timedelta(hours=2))
         await sync_store_async(store, demo.url, demo.token)
@@ -192,7 +192,7 @@ async def test_the_live_p1_run_as_a_major_incident(commander_demo, frozen, confi
         store.close()
     with httpx.Client(base_url=demo.url,
                       headers={"Authorization": f"Bearer {demo.token}"}) as http:
-        timeline = http.get(incident_path("INC-1304")).json()["timeline"]
+        timeline = http.get(incident_path("INC-1282")).json()["timeline"]
     *_seeded, update = [e for e in timeline if e["kind"] == "status_update"]
     written = APP_NOW + timedelta(seconds=25)  # after the five quick entries
     assert iso(datetime.fromisoformat(update["at"])) == iso(written)
@@ -237,7 +237,7 @@ def check_review(review: str) -> None:
     tokens = MarkdownIt("commonmark").parse(review)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings == [
-        "Post-incident review: INC-1304 Checkout failing: payment gateway timeouts",
+        "Post-incident review: INC-1282 Checkout failing: payment gateway timeouts",
         "Summary", "Customer impact and duration", "Response times", "Roles", "Timeline",
         "Linked incidents", "Stakeholder updates", "Root cause", "Contributing factors",
         "What went well", "What went badly", "Action items"]
@@ -249,7 +249,7 @@ def check_review(review: str) -> None:
     assert "**FINDING: retry storm triples PSP load**" in review
     assert "- **Mitigated:** 2026-03-02 09:35 UTC" in review
     assert "- **TTA** (logged to acknowledged): 1 min" in review
-    assert "INC-1305 · lucia.moreno · created: Customers cannot complete checkout" in review
+    assert "INC-1283 · lucia.moreno · created: Customers cannot complete checkout" in review
     assert "Public wording: Some card payments fail; PayPal works." in review
     assert "**DECISION: Preparing failover of card traffic to Stripe" in review  # seeded
     assert "## Root cause\n\nA degraded Adyen node in Amsterdam.\n" in review
@@ -264,18 +264,18 @@ async def test_declaring_an_incident_major_from_its_detail(commander_demo, froze
     store_path = copy_store(template, tmp_path / "stores" / "d.db")
     app = make_app(config_for(store_path=store_path, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_incident(pilot, app, "INC-1306")
+        await open_incident(pilot, app, "INC-1284")
         await wait_text(pilot, "moves:")
         await pilot.press("M")
         await wait_screen(pilot, "ConfirmScreen")
         await wait_text(pilot, "a major incident?")
         await pilot.press("y")
         screen = await wait_screen(pilot, "CommanderScreen")
-        await wait_text(pilot, "INC-1306 · P2 · MAJOR")
+        await wait_text(pilot, "INC-1284 · P2 · MAJOR")
         # Declared now: the P2 cadence (an hour) runs from the declaration.
         await wait_for(pilot, lambda: "next update in 1h00m (10:35)" in widget_text(
             screen.query_one("#major-clock")), what="P2 clock")
-        assert app.store.get("INC-1306").major
+        assert app.store.get("INC-1284").major
         assert [e.kind for e in app.store.outbox()] == ["declare_major"]
         # Untrusted text is inert: markup in a quick entry shows as typed, runs nothing.
         await pilot.press("n")

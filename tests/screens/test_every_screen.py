@@ -34,7 +34,7 @@ from incidenttui.widgets.timeline_view import TimelineView
 #: A full screen: (keys, screen class, text it shows, the title line's start, snapshot)
 #: A modal: (keys, screen class, text it shows, selector of its box, snapshot)
 FROM_QUEUE = [
-    ((), "QueueScreen", "INC-1304", f"Queue · open · {DEMO_OPEN} · sort priority", "queue"),
+    ((), "QueueScreen", "INC-1282", f"Queue · open · {DEMO_OPEN} · sort priority", "queue"),
     (("C",), "ConflictsScreen", "No conflicts", "No conflicts: every change", "conflicts"),
     (("K",), "KpiScreen", "MTTA", "KPIs · last 30 days", None),
     (("O",), "OnCallScreen", "Service desk, primary", "On call ·", None),
@@ -45,21 +45,21 @@ MODALS_FROM_QUEUE = [
     (("space", "space", "a"), "ConfirmScreen", "Acknowledge 2 incidents", ".form", None),
     (("colon",), "CommandPalette", "", "CommandInput", None),
 ]
-FROM_DETAIL = [  # of INC-1304, the P1 major incident
-    (("G",), "DetailScreen", "SLA: response met", "INC-1304 · P1 · working · MAJOR",
+FROM_DETAIL = [  # of INC-1282, the P1 major incident
+    (("G",), "DetailScreen", "SLA: response met", "INC-1282 · P1 · working · MAJOR",
      "detail"),
-    (("g",), "DetailScreen", "description", "INC-1304 · P1 · working · MAJOR", "detail-top"),
-    (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1304 · support line L2",
+    (("g",), "DetailScreen", "description", "INC-1282 · P1 · working · MAJOR", "detail-top"),
+    (("e",), "EscalateScreen", "Reason (required)", " Escalate INC-1282 · support line L2",
      "escalate"),
-    (("M",), "CommanderScreen", "next update in 16m", "INC-1304 · P1 · MAJOR · working",
+    (("M",), "CommanderScreen", "next update in 16m", "INC-1282 · P1 · MAJOR · working",
      "commander"),
 ]
 MODALS_FROM_DETAIL = [
     (("question_mark",), "HelpScreen", "Keys: incident", "#help", None),
-    (("r",), "ResolveScreen", "Resolve INC-1304", ".form", "resolve"),
-    (("t",), "AssignScreen", "Assign INC-1304", ".form", None),
-    (("i",), "PriorityScreen", "Reprioritise INC-1304", ".form", None),
-    (("l",), "LinkScreen", "Link INC-1304 to", ".form", None),
+    (("r",), "ResolveScreen", "Resolve INC-1282", ".form", "resolve"),
+    (("t",), "AssignScreen", "Assign INC-1282", ".form", None),
+    (("i",), "PriorityScreen", "Reprioritise INC-1282", ".form", None),
+    (("l",), "LinkScreen", "Link INC-1282 to", ".form", None),
 ]
 SNAPSHOTS = textual.__version__ == PINNED_TEXTUAL
 
@@ -196,6 +196,6 @@ async def test_no_color(size: tuple[int, int], demo_store: Any, frozen: Any, con
         await pilot.press("enter")
         await wait_screen(pilot, "DetailScreen")
         await wait_text(pilot, "SLA:")
-        await check_full_screen(pilot, size, "INC-1304")
+        await check_full_screen(pilot, size, "INC-1282")
         svg = app.export_screenshot()
         assert "<svg" in svg and "\x1b" not in svg

@@ -158,14 +158,14 @@ async def test_keymap_remaps_by_binding_id(demo_store: Any, frozen: Any,
         assert any(re.match(r"o\s+Sort\b", line) for line in help_lines(app))
         assert not any(re.match(r"s\s+Sort\b", line) for line in help_lines(app))
         await pilot.press("escape")
-        # INC-1309 (new) sorts first by SLA: "A" acknowledges it in the detail screen
+        # INC-1286 (new) sorts first by SLA: "A" acknowledges it in the detail screen
         await wait_queue(pilot, lambda ids: app.screen.query_one(QueueView).row(ids[0]).ref
-                         == "INC-1309")
+                         == "INC-1286")
         await pilot.press("g", "enter")
-        await wait_text(pilot, "INC-1309 · P2 · new")
+        await wait_text(pilot, "INC-1286 · P2 · new")
         await pilot.press("a")
         await pilot.pause(0.1)
         assert app.store.pending_count() == 0
         await pilot.press("A")
-        await wait_text(pilot, "INC-1309 · P2 · acked")
+        await wait_text(pilot, "INC-1286 · P2 · acked")
         assert app.store.pending_count() == 1

@@ -83,9 +83,9 @@ async def test_similar_incidents_in_the_detail(open_app: Any) -> None:
     app = open_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
-        latency = app.store.get("INC-1306")  # Checkout p95 latency above 2s
+        latency = app.store.get("INC-1284")  # Checkout p95 latency above 2s
         await app.push_screen(DetailScreen(latency.id))
-        await wait_text(pilot, "INC-1306 · P2")
+        await wait_text(pilot, "INC-1284 · P2")
         view = app.screen.query_one(SimilarView)
         await wait_for(pilot, lambda: view.hits, what="similar incidents")
         text = await wait_text(pilot, "similar ")
@@ -105,12 +105,12 @@ async def test_an_open_similar_incident_is_linked_as_duplicate_with_one_key(open
         new = app.store.execute(CreateIncident.new(
             title="Checkout p95 latency above 2s for mobile", service="checkout",
             category="performance", impact=2, urgency=2))
-        original = app.store.get("INC-1306")
+        original = app.store.get("INC-1284")
         await app.push_screen(DetailScreen(new.id))
         view = app.screen.query_one(SimilarView)
         await wait_for(pilot, lambda: view.duplicate is not None, what="a duplicate")
         assert view.duplicate.id == original.id
-        await wait_text(pilot, "INC-1306 OPEN, duplicate? D links it")
+        await wait_text(pilot, "INC-1284 OPEN, duplicate? D links it")
         await pilot.press("D")
         await wait_for(pilot, lambda: app.store.get(new.id).links, what="the link")
         assert app.store.get(new.id).links == [{"kind": "duplicate_of",

@@ -80,7 +80,7 @@ async def test_login_escape_works_offline_from_the_cache(demo_store: Any, config
         await wait_screen(pilot, "LoginScreen")
         await pilot.press("escape")
         await wait_screen(pilot, "QueueScreen")
-        await wait_text(pilot, "INC-1304")
+        await wait_text(pilot, "INC-1282")
         assert screen_lines(app)[-2].startswith("OFFLINE (--offline)")
         assert app.engine is None
 

@@ -28,10 +28,10 @@ from incidenttui.widgets.queue_view import QueueView
 
 #: The demo data set's open incidents, in the default (priority) order.
 #: The demo's open incidents by priority, as the demo responder sees them: not the leaked
-#: key (INC-1302) nor the DDoS (INC-1307), restricted security incidents. INC-1311 is the
+#: key (SEC-22) nor the DDoS (SEC-23), restricted security incidents. INC-1287 is the
 #: forgotten acknowledgement (logged offline, numbered last).
-OPEN_REFS = ["INC-1304", "INC-1309", "INC-1306", "INC-1308", "INC-1303", "INC-1311",
-             "INC-1301"]
+OPEN_REFS = ["INC-1282", "INC-1286", "INC-1284", "INC-1285", "INC-1281", "INC-1287",
+             "INC-1280"]
 
 
 def view(app: Any) -> QueueView:
@@ -52,7 +52,7 @@ async def test_cached_queue_paints_with_offline_flag(size: tuple[int, int], demo
                                                      frozen: Any, config_for: Any) -> None:
     app = make_app(config_for(store_path=demo_store, offline=True, server_url=OFFLINE_URL))
     async with app.run_test(size=size) as pilot:
-        text = await wait_text(pilot, "INC-1301")
+        text = await wait_text(pilot, "INC-1280")
         lines = await wait_lines(pilot, lambda lines: "Filter" in lines[-1], what="the footer")
         assert lines[0].startswith(f"Queue · open · {DEMO_OPEN} · sort priority")
         assert [line.split()[0] for line in lines[2:2 + DEMO_OPEN]] == OPEN_REFS
@@ -60,13 +60,13 @@ async def test_cached_queue_paints_with_offline_flag(size: tuple[int, int], demo
         assert "Ack" in lines[-1]
         assert "MAJOR Checkout failing" in text
         await wait_store(pilot)
-        # INC-1309 is new: acknowledging it offline queues the change.
+        # INC-1286 is new: acknowledging it offline queues the change.
         await pilot.press("j")
         assert view(app).current_id == view(app).ids[1]
         await pilot.press("a")
         await wait_for(pilot, lambda: app.sync_status.pending == 1, what="1 pending")
-        text = await wait_text(pilot, "INC-1309+")
-        line = next(line for line in screen_lines(app) if line.startswith("  INC-1309+"))
+        text = await wait_text(pilot, "INC-1286+")
+        line = next(line for line in screen_lines(app) if line.startswith("  INC-1286+"))
         assert " ACK " in line
         assert "1 pending" in screen_lines(app)[-2]
         assert app.store.pending_count() == 1
@@ -77,7 +77,7 @@ async def test_unreachable_server_says_offline_and_works_from_store(
     url = f"http://127.0.0.1:{refused_port()}"
     app = make_app(config_for(store_path=demo_store, server_url=url, token="not-checked"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_text(pilot, "INC-1301")
+        await wait_text(pilot, "INC-1280")
         await wait_for(pilot, lambda: app.sync_status.last_error is not None,
                        what="a failed sync attempt")
         status = screen_lines(app)[-2]
@@ -86,11 +86,11 @@ async def test_unreachable_server_says_offline_and_works_from_store(
         await wait_store(pilot)
         await pilot.press("j", "a")
         await wait_for(pilot, lambda: app.sync_status.pending == 1, what="1 pending")
-        await wait_text(pilot, "INC-1309+")
+        await wait_text(pilot, "INC-1286+")
         assert screen_lines(app)[-2].startswith("OFFLINE · never synced · 1 pending")
         # and another: the detail screen works from the store too
         await pilot.press("enter")
-        await wait_text(pilot, "INC-1309 · P2 · acked")
+        await wait_text(pilot, "INC-1286 · P2 · acked")
         await pilot.press("n")
         await type_text(pilot, "checked the WAF rules")
         await pilot.press("enter")
@@ -103,7 +103,7 @@ async def test_cached_queue_paints_before_the_first_sync_answers(
     with blackhole() as url:
         app = make_app(config_for(store_path=demo_store, server_url=url, token="t"))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_text(pilot, "INC-1301", timeout=3)
+            await wait_text(pilot, "INC-1280", timeout=3)
             assert app.sync_status.state != "online"
             assert app.sync_status.last_sync_at is None
             assert "never synced" in screen_lines(app)[-2]
@@ -136,9 +136,9 @@ async def test_filter_as_you_type_and_escape_clears(demo_store: Any, frozen: Any
         assert counts == sorted(counts, reverse=True), counts
         assert counts[0] > 1
         await wait_queue(pilot, lambda ids: len(ids) == 1)
-        assert [r.ref for r in rows(app)] == ["INC-1309"]
+        assert [r.ref for r in rows(app)] == ["INC-1286"]
         lines = screen_lines(app)
-        assert lines[2].startswith("  INC-1309") and not lines[3].strip()
+        assert lines[2].startswith("  INC-1286") and not lines[3].strip()
         # a word that matches nothing: the empty view says why and how out
         await type_text(pilot, " zzzz")
         await wait_text(pilot, "no incidents match this view")
@@ -159,7 +159,7 @@ async def test_filter_enter_returns_to_the_list(demo_store: Any, frozen: Any,
         await pilot.press("enter")
         refs = await wait_queue(pilot, lambda ids: len(ids) == 3)
         assert view(app).has_focus
-        assert {view(app).row(i).ref for i in refs} == {"INC-1304", "INC-1306", "INC-1311"}
+        assert {view(app).row(i).ref for i in refs} == {"INC-1282", "INC-1284", "INC-1287"}
         await pilot.press("j")  # j moves the cursor now, it is not typed
         assert app.screen.query_one("#queue-filter").value == "checkout"
         assert view(app).cursor == 1
@@ -201,13 +201,13 @@ async def test_presets_by_number(demo_store: Any, frozen: Any, config_for: Any) 
         assert [r.sla_due_at for r in breaching] == sorted(r.sla_due_at for r in breaching)
         top = await preset("5", "P1–P2")
         assert top and all(r.priority <= 2 for r in top)
-        assert {r.ref for r in top} == {"INC-1304", "INC-1309", "INC-1306"}
+        assert {r.ref for r in top} == {"INC-1282", "INC-1286", "INC-1284"}
         opened = await preset("6", "open")
         assert {r.ref for r in opened} == set(OPEN_REFS)
         stale = await preset("8", "stale acks")
-        assert [r.ref for r in stale] == ["INC-1311"]  # the demo's forgotten one
+        assert [r.ref for r in stale] == ["INC-1287"]  # the demo's forgotten one
         assert stale[0].assignee == "lucia.moreno"
-        await wait_for(pilot, lambda: "oldest INC-1311 lucia.moreno idle 4h27m" in title(app),
+        await wait_for(pilot, lambda: "oldest INC-1287 lucia.moreno idle 4h27m" in title(app),
                        what="the oldest's owner and idle time")
         assert title(app).startswith("Queue · stale acks · 1 · idle ≥4h · ")
 
@@ -245,7 +245,7 @@ async def test_sort_cycle(demo_store: Any, frozen: Any, config_for: Any) -> None
         newest = rows(app)
         assert [r.created_at for r in newest] == sorted((r.created_at for r in newest),
                                                         reverse=True)
-        assert orders["sla"][0] == "INC-1309"  # the new P2 breaches first
+        assert orders["sla"][0] == "INC-1286"  # the new P2 breaches first
 
 
 async def test_cursor_keys_and_selection_marks(demo_store: Any, frozen: Any,
@@ -259,7 +259,7 @@ async def test_cursor_keys_and_selection_marks(demo_store: Any, frozen: Any,
         assert len(view(app).selected) == 2 and view(app).cursor == 2
         await wait_for(pilot, lambda: "2 selected" in title(app), what="2 selected")
         lines = screen_lines(app)
-        assert lines[2].startswith("* INC-1304") and lines[3].startswith("* INC-1309")
+        assert lines[2].startswith("* INC-1282") and lines[3].startswith("* INC-1286")
         await pilot.press("escape")
         assert not view(app).selected
         assert not screen_lines(app)[2].startswith("*")

@@ -48,8 +48,7 @@ def test_metrics_is_prometheus_text_with_request_counts_and_open_incidents(serve
                         for s in families["incidenttui_open_incidents"]}
     assert set(open_by_priority) == {"P1", "P2", "P3", "P4", "P5"}
     assert open_by_priority["P1"] >= 1
-    seq = families["incidenttui_change_feed_seq"][0].value
-    assert seq > 0
+    assert families["incidenttui_change_feed_public_changes"][0].value > 0
 
 
 def test_metrics_count_unmatched_routes_under_one_label(anon):

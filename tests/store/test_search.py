@@ -15,6 +15,7 @@ from hostile import change_page, event_json, incident_snapshot, iso
 from sqlalchemy import Engine, event
 
 from incidenttui.store import AddNote, CreateIncident, IncidentFilter, Store, UpdateFields
+from incidenttui.store.reader import QueueReader
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -181,3 +182,22 @@ def test_the_search_uses_the_fts_index(queue, store_path):
             # is reached by rowid or an index, never scanned whole.
             assert re.search(r"incident_fts VIRTUAL TABLE INDEX \d+:M", plan), plan
             assert "SCAN incidents" not in plan, plan
+
+
+def test_a_sec_number_is_found_by_its_own_ref_only(queue):
+    """An incident restricted when it was logged is numbered in the SEC series
+    (domain/refs.py): named, searched and shown as SEC-7, never mistaken for INC-7."""
+    store, _ids = queue
+    secret = incident_snapshot(number=7, series="SEC", ref="SEC-7", category="security",
+                               title="Card data exfiltrated")
+    plain = incident_snapshot(number=7, ref="INC-7", title="Search results stale")
+    page = change_page([("incident", secret), ("incident", plain)], start=store.cursor)
+    store.apply_changes(page["changes"], page["cursor"])
+    assert store.get("SEC-7").id == store.get("sec7").id == secret["id"]
+    assert store.get("INC-7").id == store.get("7").id == plain["id"]
+    assert [i.id for i in store.list(IncidentFilter(text="SEC-7"))] == [secret["id"]]
+    reader = QueueReader(store.path)
+    try:
+        assert reader.rows([secret["id"]])[secret["id"]].ref == "SEC-7"
+    finally:
+        reader.close()

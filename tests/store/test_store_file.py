@@ -49,7 +49,7 @@ def test_reopening_keeps_incidents_timeline_outbox_conflicts_and_cursor(store_pa
              [e.model_dump() for e in again.timeline(snap["id"])],
              [c.model_dump() for c in again.conflicts()])
     assert after == before
-    assert again.cursor == 42 and again.user_id == "rita"
+    assert again.cursor == "42" and again.user_id == "rita"
     assert again.get("INC-1100").status == "acknowledged"
     assert again.get(created.id).number is None
     assert again.list(IncidentFilter(text="vendor"))[0].id == snap["id"]

@@ -53,7 +53,7 @@ def move(client: httpx.Client, key: str, action: str, body: dict[str, Any] | Non
 RESOLVE = {"resolution_code": "fixed", "resolution_note": "Rolled back the bad deploy."}
 
 
-def latest_cursor(client: httpx.Client) -> int:
+def latest_cursor(client: httpx.Client) -> str:
     """The feed's current end: page through from 0 (cheap for test databases)."""
     cursor = 0
     while True:
@@ -63,7 +63,8 @@ def latest_cursor(client: httpx.Client) -> int:
             return cursor
 
 
-def read_feed(client: httpx.Client, cursor: int, limit: int = 1000) -> tuple[list[dict], int]:
+def read_feed(client: httpx.Client, cursor: str | int, limit: int = 1000
+              ) -> tuple[list[dict], str]:
     """Every change after ``cursor`` (following ``more``) and the cursor after them."""
     changes: list[dict] = []
     while True:
@@ -74,6 +75,30 @@ def read_feed(client: httpx.Client, cursor: int, limit: int = 1000) -> tuple[lis
         cursor = page["cursor"]
         if not page["more"]:
             return changes, cursor
+
+
+def feed_seqs(database: Any, changes: list[dict]) -> list[int]:
+    """White-box: the ``changes.seq`` of each feed entry a client received (the wire carries
+    no seq), matched by entity, id and snapshot in the server's table, in the order given
+    (an entry that matches no row, or one row twice, fails)."""
+    import json
+
+    from sqlalchemy import text
+
+    with database.read() as session:
+        rows = session.execute(text(
+            "SELECT seq, entity, entity_id, CAST(data AS TEXT) FROM changes ORDER BY seq")).all()
+    by_key: dict[tuple[str, str, str], list[int]] = {}
+    for seq, entity, entity_id, data in rows:
+        key = (entity, entity_id, json.dumps(json.loads(data), sort_keys=True))
+        by_key.setdefault(key, []).append(int(seq))
+    seqs = []
+    for change in changes:
+        key = (change["entity"], change["id"], json.dumps(change["data"], sort_keys=True))
+        candidates = by_key.get(key)
+        assert candidates, f"no feed row for {key[:2]}"
+        seqs.append(candidates.pop(0))
+    return seqs
 
 
 def assert_error(response: httpx.Response, status: int, field: str | None = None,

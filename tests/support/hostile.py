@@ -61,9 +61,11 @@ def event_json(incident_id: str, text: str = "", kind: str = "note", **overrides
     return data
 
 
-def change_page(entities: list[tuple[str, dict[str, Any]]], start: int = 0,
+def change_page(entities: list[tuple[str, dict[str, Any]]], start: int | str = 0,
                 more: bool = False) -> dict[str, Any]:
-    """A change-feed page carrying ``(entity, data)`` pairs with seqs after ``start``."""
+    """A change-feed page carrying ``(entity, data)`` pairs with seqs after ``start``, as an
+    older server sent it (integer seqs and cursor: clients still read that)."""
+    start = int(start)
     changes = [{"seq": start + n, "entity": entity, "id": str(data.get("id")), "data": data}
                for n, (entity, data) in enumerate(entities, 1)]
     return {"changes": changes, "cursor": start + len(changes), "more": more}

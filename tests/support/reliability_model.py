@@ -492,7 +492,7 @@ async def run_schedule(seed: int, env: Env) -> ScheduleResult:
     phases: dict[str, float] = {}
     failure: str | None = None
     try:
-        cursor = await asyncio.to_thread(env.db.latest_seq)
+        cursor = await asyncio.to_thread(env.db.end_cursor)
         for index, ((role, user), client_rng) in enumerate(zip(CLIENTS, client_rngs,
                                                               strict=True)):
             # A fresh store that knows the directory and starts at the feed's end, so it pulls
@@ -502,7 +502,7 @@ async def run_schedule(seed: int, env: Env) -> ScheduleResult:
             client = await asyncio.to_thread(
                 Client, index, user, env.server.tokens[role], path, proxy.url, client_rng, tag,
                 env.timeout)
-            await asyncio.to_thread(client.store.set_meta, "cursor", str(cursor))
+            await asyncio.to_thread(client.store.set_meta, "cursor", cursor)
             clients.append(client)
         phases["setup"] = time.monotonic() - started
         incident_ids: list[str] = []

@@ -181,6 +181,15 @@ class ServerDB:
     def latest_seq(self) -> int:
         return int(self.query("SELECT coalesce(max(seq), 0) FROM changes")[0][0])
 
+    def end_cursor(self) -> str:
+        """A cursor token at the feed's end, made with the server's own key (white-box: a
+        client would page through the whole feed to get one)."""
+        from incidenttui.server.cursors import HORIZON_NAME, KEY_NAME, CursorCodec
+
+        values = dict(self.query("SELECT name, value FROM server_secrets"))
+        codec = CursorCodec(bytes.fromhex(values[KEY_NAME]), int(values[HORIZON_NAME]))
+        return codec.encode(self.latest_seq())
+
     def idempotency(self, user: str, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
         """``key -> (status_code, body)`` of the server's idempotency records for ``keys``."""
         keys = list(keys)

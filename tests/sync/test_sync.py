@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from apihelpers import API, RESOLVE, create, get, latest_cursor, move
+from apihelpers import API, RESOLVE, create, get, move
 from hostile import refused_port
 from servers import OTHER_RESPONDER, SERVICES, TEAMS, USERS
 
@@ -48,7 +48,6 @@ async def test_a_full_sync_pulls_directory_incidents_and_timelines(live, make_cl
         move(http, b["id"], "acknowledge")
         move(http, b["id"], "resolve", RESOLVE)
         remote = {i: get(http, i) for i in (a["id"], b["id"])}
-        cursor = latest_cursor(http)
 
     client = make_client(live.base_url, live.tokens["responder"])
     result = await client.sync()
@@ -66,14 +65,18 @@ async def test_a_full_sync_pulls_directory_incidents_and_timelines(live, make_cl
         timeline = store.timeline(incident_id)
         assert sorted(e.id for e in timeline) == sorted(e["id"] for e in detail["timeline"])
         assert not any(e.pending for e in timeline)
-    assert store.cursor == cursor
+    # The stored cursor is the server's opaque token, and it stands at the feed's end.
+    assert store.cursor.startswith("c1.")
+    with live.client() as http:
+        assert http.get(f"{API}/changes", params={"cursor": store.cursor}).json()[
+            "changes"] == []
     assert store.user_id == "rita"
     assert client.engine.status.state == "online"
     assert client.engine.status.last_sync_at is not None
     assert client.engine.status.last_error is None
     # Nothing new: the next cycle pulls nothing.
     again = await client.sync()
-    assert (again.pulled, again.pushed) == (0, 0) and store.cursor == cursor
+    assert (again.pulled, again.pushed) == (0, 0)
 
 
 async def test_long_poll_picks_up_another_clients_change_within_two_seconds(
@@ -174,3 +177,19 @@ async def test_entries_leave_the_outbox_only_when_confirmed(live, make_client):
     assert await client.engine.push() == 0
     await client.sync()
     assert_same(store.get(incident_id), remote)
+
+
+async def test_a_store_cursor_the_feed_does_not_reach_is_reported_and_kept(live, make_client):
+    """A cursor past the server's feed (its database was replaced or restored): the server
+    answers 410, the engine says to reset the store, and the store keeps what it had."""
+    from incidenttui.sync.client import BadResponse
+
+    client = make_client(live.base_url, live.tokens["responder"])
+    client.store.set_meta("cursor", "99999999")
+    with pytest.raises(BadResponse, match="reset the local store"):
+        await client.sync()
+    assert client.store.cursor == "99999999" and client.store.list() == []
+    # From the start instead (the reset): a token, and everything.
+    client.store.set_meta("cursor", "0")
+    assert (await client.sync()).pulled > 0
+    assert client.store.cursor.startswith("c1.")

@@ -176,7 +176,12 @@ class IncidentOut(BaseModel):
 
     id: str
     number: int
-    ref: str = Field(description="The human number, e.g. INC-1042")
+    #: INC, or SEC for an incident restricted when it was logged (domain/refs.py); older
+    #: servers: absent (INC).
+    series: str = Field(default="INC", max_length=8,
+                        description="The number's series: INC, or SEC for an incident "
+                                    "restricted when it was logged")
+    ref: str = Field(description="The human number, e.g. INC-1042 or SEC-7")
     title: str
     description: str
     service: str
@@ -266,7 +271,9 @@ class ServiceOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
-    seq: int
+    """One change of the feed. No global sequence number: the gaps between two rows' numbers
+    would count the changes the caller may not see (older servers sent ``seq``; ignored)."""
+
     #: ``forget``: the user lost access to incident ``id``; the client drops its copy.
     #: ``schedule`` / ``policy``: an on-call schedule or escalation policy as its
     #: organisation-document item (``{"id": …, "removed": true}`` once removed).
@@ -277,8 +284,13 @@ class ChangeOut(BaseModel):
 
 
 class ChangePage(BaseModel):
+    # An older server's cursor is an integer: kept as its text, sent back the same.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
     changes: list[ChangeOut]
-    cursor: int = Field(description="Pass this as ?cursor= to get what comes after")
+    cursor: str = Field(max_length=100, description=(
+        "Pass this as ?cursor= to get what comes after. Opaque: a new token on every page, "
+        "which says nothing of the feed's position"))
     more: bool = Field(description="True when another page is ready at once")
 
 

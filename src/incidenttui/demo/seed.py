@@ -56,16 +56,16 @@ from incidenttui.domain.effects import (
     note_effect,
     patch_effect,
 )
-from incidenttui.domain.organisation import Organisation
 from incidenttui.domain.major import iso, major_event_effect
+from incidenttui.domain.organisation import Organisation
 from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
-from incidenttui.domain.refs import ref
+from incidenttui.domain.refs import INC, ref, series_for
 from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.membership import IncidentMember
 from incidenttui.server.models import Counter, Incident, TimelineEvent
-from incidenttui.server.service import event_json, incident_json, next_numbers
+from incidenttui.server.service import COUNTERS, event_json, incident_json, next_numbers
 
 #: How many past incidents the data set holds (spread over :data:`HISTORY_DAYS`).
 PAST_INCIDENTS = 300
@@ -75,6 +75,8 @@ HISTORY_DAYS = 90
 FORGOTTEN_TITLE = "Gift card balance shows 0.00 at checkout"
 #: The title of the live P1 major incident.
 MAJOR_TITLE = "Checkout failing: payment gateway timeouts"
+#: The live incidents that are security ones (restricted, numbered SEC-n).
+LIVE_SECURITY = frozenset({"ddos", "leaked-key", "breach"})
 #: The e-mail domain of the demo organisation.
 EMAIL_DOMAIN = "shop.example"
 
@@ -444,6 +446,18 @@ class _Plan:
     link: tuple[LinkKind, _Plan] | None = None
     fill: _Fill | None = None
     number: int = 0
+    #: Its number's series: SEC for a security incident (restricted from the start).
+    series: str = INC
+
+    @property
+    def ref(self) -> str:
+        return ref(self.number, self.series)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether it is logged restricted (a security incident)."""
+        category = self.template.category if self.template is not None else None
+        return category == C.SECURITY or self.live in LIVE_SECURITY
 
     @property
     def priority(self) -> int:
@@ -456,6 +470,7 @@ class _Incident:
 
     id: str
     number: int
+    series: str
     title: str
     description: str
     service: str
@@ -618,7 +633,7 @@ class _Walk:
     def link(self, at: datetime, actor: str, kind: LinkKind, target: _Plan) -> None:
         """Writer.link: add the link and a link event naming the target's number."""
         at = self._at(at)
-        self.effect(at, actor, link_effect(self.state(), kind, target.id, ref(target.number)))
+        self.effect(at, actor, link_effect(self.state(), kind, target.id, target.ref))
 
 
 #: The fields of an incident the effect functions read: all of them but the number.
@@ -729,7 +744,8 @@ class _Seeder:
                   "detected_at": at - detected, "started_at": at - detected - started}
         effect = create_effect(plan.id, fields, reporter=reporter, now=at,
                                team=self.owner[plan.service])
-        walk = _Walk(self, _Incident(**effect.changes, number=plan.number))
+        assert (category == C.SECURITY) == plan.restricted, plan.live
+        walk = _Walk(self, _Incident(**effect.changes, number=plan.number, series=plan.series))
         walk.append(at, reporter, effect.events)
         self.walks.append(walk)
         return walk
@@ -787,11 +803,11 @@ class _Seeder:
             walk.link(t, desk, LinkKind.DUPLICATE_OF, parent)
             t += rng.uniform(1, 5) * minutes
             if rng.random() < 0.5:
-                walk.act(t, desk, Action.CANCEL, comment=f"Duplicate of {ref(parent.number)}; "
+                walk.act(t, desk, Action.CANCEL, comment=f"Duplicate of {parent.ref}; "
                                                          "customers told it is being worked on.")
                 return
             walk.act(t, desk, Action.RESOLVE, RC.DUPLICATE.value,
-                     f"Duplicate of {ref(parent.number)}; follow-up happens there.")
+                     f"Duplicate of {parent.ref}; follow-up happens there.")
             t += rng.uniform(20, 72) * 60 * minutes
             walk.act(t, desk, Action.CLOSE)
             return
@@ -1033,7 +1049,7 @@ class _Seeder:
         w.patch(a(44.8), "lucia.moreno", assignee="lucia.moreno")
         w.link(a(44), "lucia.moreno", LinkKind.DUPLICATE_OF, plans["major"])
         w.act(a(43), "lucia.moreno", Action.RESOLVE, RC.DUPLICATE.value,
-              f"Duplicate of {ref(plans['major'].number)}; customer care tells customers to "
+              f"Duplicate of {plans['major'].ref}; customer care tells customers to "
               "use PayPal meanwhile.")
 
     def _live_checkout_latency(self, plan: _Plan, plans: Mapping[str, _Plan]) -> None:
@@ -1197,12 +1213,14 @@ class _Seeder:
 
     # -- everything --------------------------------------------------------------------------
 
-    def build(self, numbers: Callable[[], int]) -> list[_Walk]:
+    def build(self, numbers: Callable[[str], int]) -> list[_Walk]:
         """Number the planned incidents in created order (those logged offline last: the
-        server numbered them when they arrived) and walk each one."""
+        server numbered them when they arrived), each in its series (``numbers`` gives the
+        next number of a series), and walk each one."""
         plans = self.plan()
         for plan in plans:
-            plan.number = numbers()
+            plan.series = series_for(plan.restricted)
+            plan.number = numbers(plan.series)
         live = {p.live: p for p in plans if p.live}
         for plan in plans:
             if plan.live:
@@ -1233,12 +1251,15 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
         if session.exec(select(Incident.id).limit(1)).first() is not None:
             return False
         apply_organisation(session)
-        numbers = iter(next_numbers(session, _NUMBER_BLOCK))
-        walks = seeder.build(lambda: next(numbers))
-        # Give back the numbers the block reserved but the seed did not use.
-        last = max(w.incident.number for w in walks)
-        session.execute(update(Counter).where(col(Counter.name) == "incident")
-                        .values(value=last))
+        blocks = {series: iter(next_numbers(session, _NUMBER_BLOCK, series))
+                  for series in COUNTERS}
+        walks = seeder.build(lambda series: next(blocks[series]))
+        # Give back the numbers the blocks reserved but the seed did not use.
+        for series, (counter, start) in COUNTERS.items():
+            last = max((w.incident.number for w in walks if w.incident.series == series),
+                       default=start)
+            session.execute(update(Counter).where(col(Counter.name) == counter)
+                            .values(value=last))
         _write(session, walks)
         _start_clocks(session)
     return True
@@ -1286,7 +1307,7 @@ _NUMBER_BLOCK = 1_000
 
 
 def _write(session: Session, walks: list[_Walk]) -> None:
-    walks = sorted(walks, key=lambda w: w.incident.number)
+    walks = sorted(walks, key=lambda w: (w.incident.created_at, w.incident.number))
     # Core bulk INSERTs (executemany) of plain rows: the same columns, types and bind
     # processing (UTC datetimes, JSON) as ORM objects, at a fraction of the cost.
     tables = SQLModel.metadata.tables

@@ -67,7 +67,7 @@ class ConflictsScreen(Screen[None]):
         except Exception as exc:  # a locked or damaged store: say so, keep running
             self.app.report_error("Reading conflicts failed", exc)
             return
-        refs = {i.id: ref(i.number) for i in incidents}
+        refs = {i.id: ref(i.number, i.series) for i in incidents}
         self.app.call_from_thread(self._show, conflicts, refs)
 
     def _show(self, conflicts: list[Any], refs: dict[str, str]) -> None:

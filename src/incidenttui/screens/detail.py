@@ -128,7 +128,7 @@ class DetailScreen(Screen[None]):
         self.incident = incident
         now = datetime.now(UTC)
         major = "MAJOR · " if incident.major else ""
-        title = (f"{ref(incident.number)} · P{incident.priority} · "
+        title = (f"{ref(incident.number, incident.series)} · P{incident.priority} · "
                  f"{status_long(incident.status)} · {major}{incident.title}")
         self.query_one("#detail-title", Static).update(Content(title))
         clocks = sla_clocks(incident.priority, incident.created_at, now,
@@ -315,8 +315,9 @@ class DetailScreen(Screen[None]):
         if target is None:
             self.notify(f"No incident {key!r} in the local store.", severity="warning")
             return
-        await self.app.execute([AddLink(self.incident_id, link=kind, target_id=target.id,
-                                        target_ref=ref(target.number))], done="Linked")
+        link = AddLink(self.incident_id, link=kind, target_id=target.id,
+                       target_ref=ref(target.number, target.series))
+        await self.app.execute([link], done="Linked")
 
     async def action_link_duplicate(self) -> None:
         """One key: this incident is a duplicate of the open similar one shown."""
@@ -333,4 +334,6 @@ class DetailScreen(Screen[None]):
                                    done=f"Linked as a duplicate of {ref(target.number)}")
 
     def _ref(self) -> str:
-        return ref(self.incident.number) if self.incident is not None else "this incident"
+        if self.incident is None:
+            return "this incident"
+        return ref(self.incident.number, self.incident.series)

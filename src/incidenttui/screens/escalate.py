@@ -101,7 +101,7 @@ class EscalateScreen(Screen[bool]):
             self.query_one("#escalate-title", Static).update(Content("Nothing to escalate."))
             return
         first = incidents[0]
-        refs = ", ".join(ref(i.number) for i in incidents[:3])
+        refs = ", ".join(ref(i.number, i.series) for i in incidents[:3])
         more = f" and {len(incidents) - 3} more" if len(incidents) > 3 else ""
         self.query_one("#escalate-title", Static).update(Content(
             f"Escalate {refs}{more} · support line L{first.escalation_level} "

@@ -73,7 +73,8 @@ class PlaybookScreen(Screen[None]):
             return
         playbook = view.playbook
         done = progress(playbook, view.checked)
-        title.update(Content(f"{ref(incident.number)} · playbook {playbook.title} · "
+        name = ref(incident.number, incident.series)
+        title.update(Content(f"{name} · playbook {playbook.title} · "
                              f"{done.label} done · space: check"))
         highlighted = options.highlighted
         options.clear_options()

@@ -1,4 +1,4 @@
-"""Prometheus metrics: request counts and latencies by route, and the feed's position."""
+"""Prometheus metrics: request counts and latencies by route, and the feed's size."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ class Metrics:
         self.latency = Histogram("incidenttui_http_request_seconds", "HTTP request latency",
                                  ["method", "route"], registry=self.registry,
                                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 30, 60))
-        self.feed_seq = Gauge("incidenttui_change_feed_seq", "Last change-feed sequence written",
-                              registry=self.registry)
+        # A count of the rows everyone may see, never a position in the feed (whose gaps
+        # would count restricted activity).
+        self.feed_changes = Gauge("incidenttui_change_feed_public_changes",
+                                  "Change-feed entries visible to every user",
+                                  registry=self.registry)
         self.open_incidents = Gauge("incidenttui_open_incidents", "Open incidents by priority",
                                     ["priority"], registry=self.registry)
         # labels() validates and hashes on every call: keep the children (bounded: routes)

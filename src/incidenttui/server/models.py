@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    String,
     Text,
     UniqueConstraint,
     false,
@@ -67,15 +68,20 @@ class Service(SQLModel, table=True):
 
 
 class Incident(SQLModel, table=True):
-    """One incident. ``id`` is chosen by the client; ``number`` is given by the server."""
+    """One incident. ``id`` is chosen by the client; ``number`` is given by the server, in
+    its ``series``: ``INC`` for most, ``SEC`` for one restricted when it was logged (so the
+    INC numbers everyone sees have no gaps from incidents they may not see)."""
 
     __tablename__ = "incidents"
     __table_args__ = (
         Index("ix_incidents_status_priority", "status", "priority"),
+        UniqueConstraint("series", "number", name="uq_incidents_series_number"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
-    number: int = Field(sa_column=Column(Integer, unique=True, nullable=False))
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    series: str = Field(default="INC", sa_column=Column(
+        String(8), nullable=False, default="INC", server_default="INC"))
     title: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     service: str = Field(max_length=64, index=True)
@@ -171,6 +177,16 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ServerSecret(SQLModel, table=True):
+    """A secret every replica shares, made once (migration 0009): the key of the change
+    feed's cursor tokens (server/cursors.py) and the last integer cursor still accepted."""
+
+    __tablename__ = "server_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
 
 
 # -- alert ingestion (server/alerts.py) ---------------------------------------------------

@@ -38,6 +38,7 @@ from sqlalchemy import JSON, Column, Index, Text, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from incidenttui import __version__
+from incidenttui.domain.refs import ref
 from incidenttui.server.db import Database
 from incidenttui.sqltypes import UTCDateTime, utcnow
 
@@ -123,7 +124,7 @@ def queue(session: Session, channels: Channels, *, incident: Any, event_id: str,
     if not channels.any:
         return
     payload = {"kind": kind, "text": text, "incident": {
-        "id": incident.id, "number": incident.number, "ref": f"INC-{incident.number}",
+        "id": incident.id, "number": incident.number, "ref": ref(incident.number, incident.series),
         "title": incident.title, "priority": incident.priority, "status": str(incident.status),
         "service": incident.service}, "on_call": people, "at": now.isoformat(),
         **(extra or {})}

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentDetail, IncidentPage
 from incidenttui.domain import Status
-from incidenttui.server import service, visibility
+from incidenttui.server import cursors, service, visibility
 from incidenttui.server.models import Incident, User
 
 if TYPE_CHECKING:
@@ -63,18 +63,23 @@ def directory_rows(session: Session, table: Any, schema: type[BaseModel]) -> lis
 
 def change_page_json(db: Database, user: User, cursor: int, limit: int
                      ) -> tuple[bytes, int, int]:
-    """Up to ``limit`` feed entries after ``cursor`` that ``user`` may see, as the JSON of a
-    ``ChangePage``; how many changes it holds, and its cursor (server/visibility.py).
+    """Up to ``limit`` feed entries after position ``cursor`` that ``user`` may see, as the
+    JSON of a ``ChangePage`` with a fresh cursor token; how many changes it holds, and the
+    position the token stands for
+    (server/visibility.py, server/cursors.py).
 
     A catching-up client reads the feed page after page: the snapshots are stored as JSON
     text and are passed through as they are, instead of being decoded, validated as models
-    and encoded again (the feed only ever holds what the server wrote).
+    and encoded again (the feed only ever holds what the server wrote). The rows carry no
+    seq: two seqs' difference would count the rows the caller may not see.
     """
     rows, last, more = visibility.feed_page(db, user, cursor, limit)
+    token = cursors.load_codec(db).encode(last)
     dumps = json.dumps
-    items = ",".join(f'{{"seq":{seq},"entity":{dumps(entity)},"id":{dumps(entity_id)},'
-                     f'"data":{data}}}' for seq, entity, entity_id, data in rows)
-    page = f'{{"changes":[{items}],"cursor":{last},"more":{"true" if more else "false"}}}'
+    items = ",".join(f'{{"entity":{dumps(entity)},"id":{dumps(entity_id)},"data":{data}}}'
+                     for _seq, entity, entity_id, data in rows)
+    page = (f'{{"changes":[{items}],"cursor":"{token}",'
+            f'"more":{"true" if more else "false"}}}')
     return page.encode(), len(rows), last
 
 

@@ -57,7 +57,7 @@ from incidenttui.domain.major import (
 )
 from incidenttui.domain.permissions import is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind
-from incidenttui.domain.refs import parse_key, ref
+from incidenttui.domain.refs import INC, SEC, Number, parse_key, ref, series_for
 from incidenttui.server import audit
 from incidenttui.server.audit import Origin
 from incidenttui.server.changes import ChangeRow, record_changes
@@ -93,7 +93,8 @@ class Conflict(Exception):
 
 
 def incident_out(incident: AnyIncident) -> IncidentOut:
-    return IncidentOut.model_validate({**incident_state(incident), "ref": ref(incident.number)})
+    return IncidentOut.model_validate({**incident_state(incident),
+                                       "ref": ref(incident.number, incident.series)})
 
 
 def incident_json(incident: AnyIncident) -> dict[str, Any]:
@@ -106,10 +107,12 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
 
 _INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 _BY_ID = core_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("key"))
-_BY_NUMBER = core_select(_INCIDENTS).where(_INCIDENTS.c.number == bindparam("key"))
+_BY_NUMBER = core_select(_INCIDENTS).where(_INCIDENTS.c.number == bindparam("key"),
+                                           _INCIDENTS.c.series == bindparam("series"))
 _UPDATE_ROW = update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("row_id"),
                                       _INCIDENTS.c.version == bindparam("row_version"))
-_LOCKED = {str: _BY_ID.with_for_update(), int: _BY_NUMBER.with_for_update()}
+_LOCKED_BY_ID = _BY_ID.with_for_update()
+_LOCKED_BY_NUMBER = _BY_NUMBER.with_for_update()
 
 
 class IncidentRow:
@@ -135,7 +138,8 @@ AnyIncident = Incident | IncidentRow
 
 def find_incident(session: Session, key: str, *, for_update: bool = False
                   ) -> AnyIncident:
-    """The incident with UUID or number ``key`` (``INC-1042`` or ``1042``), or NotFound.
+    """The incident with UUID or number ``key`` (``INC-1042``, ``1042`` or ``SEC-7``), or
+    NotFound.
 
     With ``for_update`` the row is locked for the rest of the transaction (``FOR UPDATE``;
     SQLite's ``BEGIN IMMEDIATE`` already holds the database) and comes back as an
@@ -149,17 +153,20 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
             raise not_found(key)
         return row_held
     write_pending(session)  # what this transaction wrote so far is read back as written
-    if for_update and isinstance(parsed, str | int):
-        row = session.connection().execute(_LOCKED[type(parsed)], {"key": parsed}
-                                           ).mappings().first()
+    if for_update and parsed is not None:
+        statement, params = ((_LOCKED_BY_ID, {"key": parsed}) if isinstance(parsed, str) else
+                             (_LOCKED_BY_NUMBER, {"key": parsed.number,
+                                                  "series": parsed.series}))
+        row = session.connection().execute(statement, params).mappings().first()
         if row is None:
             raise not_found(key)
         return IncidentRow(row)
     incident: Incident | None = None
     if isinstance(parsed, str):
         incident = session.get(Incident, parsed)
-    elif isinstance(parsed, int):
-        incident = session.exec(select(Incident).where(Incident.number == parsed)).first()
+    elif parsed is not None:
+        incident = session.exec(select(Incident).where(
+            Incident.number == parsed.number, Incident.series == parsed.series)).first()
     if incident is None:
         raise not_found(key)
     return incident
@@ -168,11 +175,11 @@ def find_incident(session: Session, key: str, *, for_update: bool = False
 class _Held:
     """The incidents a batch of writes locked up front (:func:`lock_incidents`)."""
 
-    def __init__(self, asked: set[str | int], rows: list[IncidentRow]) -> None:
+    def __init__(self, asked: set[str | Number], rows: list[IncidentRow]) -> None:
         self.asked = asked
-        self.rows: dict[str | int, IncidentRow] = {}
+        self.rows: dict[str | Number, IncidentRow] = {}
         for row in rows:
-            self.rows[row.id] = self.rows[row.number] = row
+            self.rows[row.id] = self.rows[Number(row.series or INC, row.number)] = row
 
 
 _HELD = "incidenttui.held_incidents"
@@ -191,9 +198,11 @@ def lock_incidents(session: Session, keys: list[str]) -> Callable[[], None]:
     order, so two batches never wait on each other crosswise); sent at once (queued in a
     pipeline). Call what it returns once the rows are wanted: from then on
     :func:`find_incident` ``for_update`` answers these keys from the rows it read."""
-    parsed = {p for p in map(parse_key, keys) if isinstance(p, str | int)}
+    parsed = {p for p in map(parse_key, keys) if p is not None}
     ids = sorted(p for p in parsed if isinstance(p, str))
-    numbers = sorted(p for p in parsed if isinstance(p, int))
+    # By number alone: INC-7 and SEC-7 are both locked (a row or two more, never one
+    # fewer); the held rows are keyed by series and number.
+    numbers = sorted({p.number for p in parsed if isinstance(p, Number)})
     conn = session.connection()
     rows: Rows = send(conn, _LOCK_MANY_PG if is_postgres(conn) else _LOCK_MANY,
                       {"ids": ids, "numbers": numbers})
@@ -210,22 +219,28 @@ def forget_held(session: Session) -> None:
     session.info.pop(_HELD, None)
 
 
-def ensure_counters(session: Session) -> None:
-    if session.get(Counter, "incident") is None:
-        session.add(Counter(name="incident", value=NUMBER_START))
+#: Each number series' counter and where it starts (domain/refs.py: SEC-1 is the first
+#: incident restricted when logged; INC keeps the counter it always had).
+COUNTERS = {INC: ("incident", NUMBER_START), SEC: ("incident_sec", 0)}
+
+
+def ensure_counters(session: Session, series: str = INC) -> None:
+    name, start = COUNTERS[series]
+    if session.get(Counter, name) is None:
+        session.add(Counter(name=name, value=start))
         session.flush()
 
 
-def next_number(session: Session) -> int:
-    """The next incident number; the counter row lock serialises concurrent creates."""
-    return next_numbers(session, 1)[0]
+def next_number(session: Session, series: str = INC) -> int:
+    """The next number in ``series``; the counter row lock serialises concurrent creates."""
+    return next_numbers(session, 1, series)[0]
 
 
-def next_numbers(session: Session, count: int) -> list[int]:
-    """``count`` consecutive incident numbers in one counter update."""
-    ensure_counters(session)
+def next_numbers(session: Session, count: int, series: str = INC) -> list[int]:
+    """``count`` consecutive numbers of ``series`` in one counter update."""
+    ensure_counters(session, series)
     last = int(session.execute(
-        update(Counter).where(col(Counter.name) == "incident")
+        update(Counter).where(col(Counter.name) == COUNTERS[series][0])
         .values(value=Counter.value + count).returning(Counter.value)).scalar_one())
     return list(range(last - count + 1, last + 1))
 
@@ -380,8 +395,11 @@ class Writer:
         effect = create_effect(incident_id, body.model_dump(exclude={"id", "restricted"}),
                                reporter=self.actor.id, now=self.now,
                                team=service.team_id if service else None)
-        incident = Incident(**effect.changes, number=next_number(self.session),
-                            restricted=body.restricted)
+        # Restricted from the start: numbered in its own series (domain/refs.py), so no
+        # INC number is missing for those who may not see it.
+        series = series_for(is_restricted(effect.changes.get("category"), body.restricted))
+        incident = Incident(**effect.changes, number=next_number(self.session, series),
+                            series=series, restricted=body.restricted)
         self.session.add(incident)
         self._incidents[incident.id] = incident
         for event in effect.events:
@@ -518,7 +536,7 @@ class Writer:
             raise Refused(f"No incident {body.target!r} to link to.", "target")
         # A restricted target is not named on a timeline that others may read.
         shown = (RESTRICTED_REF if visibility.restricted(target)
-                 and not visibility.restricted(incident) else ref(target.number))
+                 and not visibility.restricted(incident) else ref(target.number, target.series))
         self.effect(incident, link_effect(incident_state(incident), body.kind, target.id,
                                           shown))
         return incident

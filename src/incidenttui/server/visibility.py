@@ -13,9 +13,15 @@ The change feed
     whether it was restricted when the row was written (``changes.incident_id`` and
     ``changes.restricted``); a row for one user only carries that user in ``audience``
     (``forget`` entries, snapshots re-sent to someone who gained access). A page for one
-    caller is one range scan on the primary key (:func:`feed_page`). Its cursor is the
+    caller is one range scan on the primary key (:func:`feed_page`). Its position is the
     feed's head whenever the page is not full, so a caller whose rows were all hidden still
-    moves past them, and the cursor is the same for every caller.
+    moves past them.
+
+    Nothing a caller receives depends on rows they may not see: the rows carry no global
+    seq, the position leaves the server only as an opaque token with a fresh nonce
+    (server/cursors.py), a long-poll answers early only for a row the caller may see, and
+    the page size and ``more`` count only their rows. So two worlds that differ only in
+    hidden activity look the same through the feed (tests/server/test_feed_oracle.py).
 
 Losing and gaining access
     When a user can no longer see an incident (taken off it, the incident restricted, their
@@ -30,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, func, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -44,6 +50,7 @@ from incidenttui.domain.permissions import (
     visibility_of,
 )
 from incidenttui.server.changes import record_changes, record_rows
+from incidenttui.server.cursors import UnknownCursor
 from incidenttui.server.membership import IncidentMember, is_member
 from incidenttui.server.models import Incident, User
 
@@ -134,11 +141,14 @@ def feed_page(db: Database, user: User, cursor: int, limit: int
 
     The head is read first and the page bounded by it: every row up to the head is committed
     (server/changes.py), so a page that is not full ends at the head, past every row it
-    left out, and the next page starts there.
+    left out, and the next page starts there. A ``cursor`` past the head raises
+    :class:`~incidenttui.server.cursors.UnknownCursor` (the database is older than it).
     """
     head_rows = db.query(_HEAD)
     head = int(head_rows[0][0] or 0) if head_rows else 0
-    if head <= cursor:
+    if head < cursor:  # no cursor handed out ever passes the head: an older database
+        raise UnknownCursor(str(cursor))
+    if head == cursor:
         return [], cursor, False
     if sees_all(user.role):
         sql, params = _PAGE.format(rows=""), (cursor, head, user.id, limit + 1)
@@ -153,15 +163,13 @@ def feed_page(db: Database, user: User, cursor: int, limit: int
     return rows, head, False
 
 
-def public_seq(session: Session) -> int:
-    """The last feed seq that everyone may know of (/metrics: restricted activity and
-    per-user entries do not move it)."""
+def public_changes(session: Session) -> int:
+    """How many feed rows everyone may know of (/metrics). A count, not the last row's seq:
+    the difference of two seqs counts the restricted and per-user rows in between."""
     from incidenttui.server.models import Change
 
-    value = session.exec(select(Change.seq).where(
-        col(Change.restricted) == false(), col(Change.audience).is_(None))
-        .order_by(col(Change.seq).desc()).limit(1)).first()
-    return int(value or 0)
+    return int(session.exec(select(func.count()).select_from(Change).where(
+        col(Change.restricted) == false(), col(Change.audience).is_(None))).one())
 
 
 # -- losing and gaining access ------------------------------------------------------------

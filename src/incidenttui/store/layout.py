@@ -7,14 +7,15 @@ from incidenttui.store.kpis import KPI_INDEX_SQL
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 #: Fills the search index from what the store already holds (notes included).
 SEARCH_REBUILD = [
     "DELETE FROM incident_fts",
     "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-    "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' ELSE 'INC-' || i.number END, "
+    "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' "
+    "ELSE coalesce(i.series, 'INC') || '-' || i.number END, "
     "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
     "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
 ]
@@ -63,4 +64,7 @@ MIGRATIONS: dict[int, list[str]] = {
 ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
     # 3: a service's escalation policy (the app shows it and its countdown offline).
     3: [("services", "policy_id", "VARCHAR")],
+    # 8: an incident's number series, INC or SEC (domain/refs.py); the incidents already
+    # held are INC ones (NULL reads as INC), so nothing is rewritten.
+    8: [("incidents", "series", "VARCHAR")],
 }

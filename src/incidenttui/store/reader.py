@@ -194,10 +194,12 @@ class QueueRow:
     #: When the service's escalation policy moves it to its next level by itself (past:
     #: overdue); None when no automatic move is coming or the service has no policy.
     escalates_at: datetime | None = None
+    #: The number's series (domain/refs.py; None: INC).
+    series: str | None = None
 
     @property
     def ref(self) -> str:
-        return ref(self.number)
+        return ref(self.number, self.series)
 
 
 _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, created_at, "
@@ -205,7 +207,8 @@ _ROW_COLUMNS = ("id, number, priority, status, title, service, team, assignee, c
                 "detected_at, CASE WHEN category = 'security' THEN description END, "
                 "CASE WHEN category = 'security' THEN json_extract(base, '$.aware_at') END, "
                 "CASE WHEN category = 'security' THEN json_extract(base, '$.notified_at') END, "
-                "CASE WHEN category = 'security' THEN json_extract(base, '$.playbook') END")
+                "CASE WHEN category = 'security' THEN json_extract(base, '$.playbook') END, "
+                "series")
 
 
 class QueueReader:
@@ -374,7 +377,8 @@ class QueueReader:
                                   chunk):
                 out[r[0]] = QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
                                      parse_time(r[8]) or datetime.now(UTC), parse_time(r[9]),
-                                     r[10], r[11], bool(r[12]), parse_time(r[13]))
+                                     r[10], r[11], bool(r[12]), parse_time(r[13]),
+                                     series=r[20])
                 if r[14] == "security":
                     security[r[0]] = r
         if security:

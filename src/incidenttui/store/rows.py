@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from incidenttui.api.schemas import IncidentOut
 from incidenttui.domain import Status
+from incidenttui.domain.refs import INC
 from incidenttui.domain.sla import next_breach_at
 from incidenttui.sqltypes import UTCDateTime
 from incidenttui.store.sanitize import clean_line, clean_text
@@ -54,6 +55,8 @@ def incident_row(state: Mapping[str, Any], base: dict[str, Any] | None,
         hold_seconds=row["hold_seconds"] or 0.0, on_hold_since=row["on_hold_since"])
     row["version"] = int(base["version"]) if base else 0
     row["number"] = int(base["number"]) if base else None
+    # An older server sends no series: all its numbers are INC ones.
+    row["series"] = ((base.get("series") or INC) if base else None)
     row["base"] = base
     row["pending"] = pending
     return row

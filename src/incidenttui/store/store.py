@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.domain import RefusalKind, Refused
-from incidenttui.domain.refs import parse_key
+from incidenttui.domain.refs import INC, parse_key, ref
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.capabilities import (
@@ -178,8 +178,15 @@ class Store:
                                                                         for o in ops))))
 
     @property
-    def cursor(self) -> int:
-        return int(self.get_meta("cursor", "0") or 0)
+    def cursor(self) -> str:
+        """Where the change feed resumes: the server's opaque token (an integer from an
+        older server, or a store synced before the tokens, which the server still takes)."""
+        return self.get_meta("cursor", "0") or "0"
+
+    @property
+    def has_synced(self) -> bool:
+        """Whether the store ever applied a page of the feed."""
+        return self.cursor != "0"
 
     @property
     def user_id(self) -> str | None:
@@ -188,7 +195,7 @@ class Store:
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, key: str) -> LocalIncident | None:
-        """The incident with UUID ``key`` or number ``INC-1042`` / ``1042``."""
+        """The incident with UUID ``key`` or number ``INC-1042`` / ``1042`` / ``SEC-7``."""
         with self._read() as session:
             return self._find(session, key)
 
@@ -197,9 +204,10 @@ class Store:
         parsed = parse_key(key)
         if isinstance(parsed, str):
             return session.get(LocalIncident, parsed)
-        if isinstance(parsed, int):
+        if parsed is not None:
             return session.exec(select(LocalIncident).where(
-                LocalIncident.number == parsed)).first()
+                LocalIncident.number == parsed.number,
+                func.coalesce(LocalIncident.series, INC) == parsed.series)).first()
         return None
 
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
@@ -447,7 +455,7 @@ class Store:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             params = {f"i{n}": v for n, v in enumerate(chunk)}
             rows = session.execute(text(
-                f"SELECT rowid, id, number, title, description, service FROM incidents "
+                f"SELECT rowid, id, number, title, description, service, series FROM incidents "
                 f"WHERE id IN ({marks})"), params).all()
             notes = dict(session.execute(text(
                 f"SELECT incident_id, group_concat(text, ' ') FROM events WHERE kind = 'note' "
@@ -459,7 +467,7 @@ class Store:
             conn.exec_driver_sql(
                 "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r[0], f"INC-{r[2]}" if r[2] is not None else "", r[3], r[4], r[5],
+                [(r[0], ref(r[2], r[6]) if r[2] is not None else "", r[3], r[4], r[5],
                   notes.get(r[1], "")) for r in rows])
 
     def _rebuild(self, session: Session, incident_id: str) -> None:
@@ -485,9 +493,15 @@ class Store:
 
     # -- what the sync engine calls --------------------------------------------------------
 
-    def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
+    def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: str | int, *,
+                      caught_up: bool = False) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
-        incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
+        incidents changed. ``caught_up``: the page is the feed's last for now (``more`` is
+        false), which ends a re-read (store layout 7). Raises ``ValueError`` (nothing
+        applied) for a malformed page."""
+        cursor = str(cursor)
+        if not cursor or len(cursor) > 100 or not cursor.isascii() or not cursor.isprintable():
+            raise ValueError("the page's cursor is not a cursor")
         incidents: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
@@ -534,8 +548,8 @@ class Store:
             # Unknown entities come from a newer server; skipping them keeps the feed moving.
         events = {k: e for k, e in events.items() if e["incident_id"] not in forgotten}
         with self._write() as session:
-            reread_until = int(self._meta_in(session, REREAD_KEY) or 0)
-            if forgotten and int(self._meta_in(session, "cursor") or 0) < reread_until:
+            reread = self._meta_in(session, REREAD_KEY) is not None
+            if forgotten and reread:
                 # Re-reading the feed (store layout 7): its forgets were carried out when
                 # first read; an incident with changes queued now was seen again since, and
                 # replaying an old forget must not drop those changes.
@@ -568,8 +582,8 @@ class Store:
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
             self._reindex(session, touched)
-            session.merge(Meta(key="cursor", value=str(int(cursor))))
-            if reread_until and cursor >= reread_until:
+            session.merge(Meta(key="cursor", value=cursor))
+            if reread and caught_up:
                 session.execute(delete(Meta).where(col(Meta.key) == REREAD_KEY))
         return len(incidents)
 
@@ -583,11 +597,13 @@ class Store:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             params = {f"i{n}": v for n, v in enumerate(chunk)}
             held = session.execute(text(
-                f"SELECT rowid, id, number FROM incidents WHERE id IN ({marks})"), params).all()
+                f"SELECT rowid, id, number, series FROM incidents WHERE id IN ({marks})"),
+                params).all()
             dropped = dict(session.execute(text(
                 f"SELECT incident_id, count(*) FROM outbox WHERE incident_id IN ({marks}) "
                 "GROUP BY incident_id"), params).all())
-            notices += [{"id": r[1], "number": r[2], "dropped": int(dropped.get(r[1], 0))}
+            notices += [{"id": r[1], "number": r[2], "series": r[3] or INC,
+                         "dropped": int(dropped.get(r[1], 0))}
                         for r in held]
             if held:
                 session.connection().exec_driver_sql(
@@ -607,7 +623,7 @@ class Store:
 
     def take_forgotten(self) -> list[dict[str, Any]]:
         """The incidents removed because the user lost access, since the last call (each
-        ``{"id", "number", "dropped"}``: dropped is how many queued changes went with it);
+        ``{"id", "number", "series", "dropped"}``: dropped is how many queued changes went with it);
         taken once, so the user is told once."""
         with self._write() as session:
             row = session.get(Meta, FORGOTTEN_KEY)

@@ -40,6 +40,8 @@ class LocalIncident(StoreModel, table=True):
 
     id: str = Field(primary_key=True)
     number: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    #: ``INC`` or ``SEC`` (domain/refs.py); None until the server has numbered it.
+    series: str | None = None
     title: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     service: str = Field(index=True)

@@ -3,7 +3,10 @@
 Push sends the outbox in order, each entry with its idempotency key; an entry leaves the
 outbox only when the server has answered it (applied, conflicting, or refused for good). Pull
 follows the change feed from the stored cursor and applies each page with its cursor in one
-transaction. Store work runs in threads, so the event loop of the app is never blocked.
+transaction. The cursor is the server's opaque token, stored and sent back as it came: the
+engine never reads a position out of it (a current server tells nothing through it of the
+changes the user may not see). Store work runs in threads, so the event loop of the app is
+never blocked.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(max(0, failures - 1), 16)))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def _went_backwards(sent: str, answered: str) -> bool:
+    """Whether an older server (integer cursors) answered a cursor below the one sent. A
+    current server's cursors are opaque tokens: it answers 410 to one it cannot resume."""
+    return sent.isdigit() and answered.isdigit() and int(answered) < int(sent)
 
 
 class SyncEngine:
@@ -203,7 +212,7 @@ class SyncEngine:
             while fetch is not None:
                 page = await fetch
                 fetch = None
-                if page.cursor < cursor:
+                if _went_backwards(cursor, page.cursor):
                     raise BadResponse("the server's change feed went backwards (restored from "
                                       "a backup?); reset the local store to resync")
                 if page.more:
@@ -228,10 +237,14 @@ class SyncEngine:
                 fetch.cancel()
                 fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    async def _fetch_page(self, cursor: int, wait: float) -> ChangePage:
+    async def _fetch_page(self, cursor: str, wait: float) -> ChangePage:
         answer = await self.client.call(
             "GET", paths.CHANGES, params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
             deadline=wait + self.client.timeout * 2)
+        if answer.status == 410:
+            raise BadResponse("the server's change feed no longer reaches this store's cursor "
+                              "(its database was replaced or restored from a backup); reset "
+                              "the local store to resync")
         if answer.status != 200:
             raise BadResponse(f"the change feed answered {answer.status}")
         try:
@@ -241,7 +254,8 @@ class SyncEngine:
             raise BadResponse("the change feed sent a page of the wrong shape") from None
 
     def _apply_page(self, page: ChangePage) -> None:
-        self.store.apply_changes([c.model_dump() for c in page.changes], page.cursor)
+        self.store.apply_changes([c.model_dump() for c in page.changes], page.cursor,
+                                 caught_up=not page.more)
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""

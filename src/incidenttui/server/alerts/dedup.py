@@ -110,6 +110,8 @@ class _IncidentInfo:
     id: str
     number: int
     status: str
+    #: the number's series (domain/refs.py)
+    series: str = "INC"
 
 
 @dataclass
@@ -164,6 +166,7 @@ _LOAD_INTEGRATIONS = select(*(INTEGRATIONS.c[name] for name in (
 #: replica's increment is lost.
 _LOAD_RECORDS = (
     select(ALERTS, INCIDENTS.c.number.label("incident_number"),
+           INCIDENTS.c.series.label("incident_series"),
            INCIDENTS.c.status.label("incident_status"), EVENTS.c.at.label("event_at"),
            EVENTS.c.actor.label("event_actor"), EVENTS.c.text.label("event_text"),
            EVENTS.c.data.label("event_data"))
@@ -223,7 +226,8 @@ class Batch:
                                  event_data=row["event_data"])
                 self.records[record.key_hash] = record
                 self.info.setdefault(record.incident_id, _IncidentInfo(
-                    record.incident_id, row["incident_number"], row["incident_status"]))
+                    record.incident_id, row["incident_number"], row["incident_status"],
+                    row["incident_series"]))
         group_keys: set[str] = set()
         for job in jobs:
             integration = self.integration_for(job)
@@ -257,7 +261,7 @@ class Batch:
             if incident is not None:
                 self.incidents[incident_id] = incident
                 self.info[incident_id] = _IncidentInfo(incident.id, incident.number,
-                                                       str(incident.status))
+                                                       str(incident.status), incident.series)
         return incident
 
     def status_of(self, incident_id: str) -> Status | None:
@@ -273,7 +277,8 @@ class Batch:
     def summary_of(self, incident_id: str) -> _IncidentInfo:
         incident = self.incidents.get(incident_id)
         if incident is not None:
-            return _IncidentInfo(incident.id, incident.number, str(incident.status))
+            return _IncidentInfo(incident.id, incident.number, str(incident.status),
+                                 incident.series)
         return self.info[incident_id]
 
     def is_open(self, incident_id: str) -> bool:
@@ -467,7 +472,7 @@ class Batch:
         incident = self.writer.create(IncidentCreate.model_construct(id=uuid.uuid4(), **fields))
         self.incidents[incident.id] = incident
         self.info[incident.id] = _IncidentInfo(incident.id, incident.number,
-                                               str(incident.status))
+                                               str(incident.status), incident.series)
         self.created.add(incident.id)
         return incident
 

@@ -58,6 +58,7 @@ class _IncidentLike(Protocol):
     id: str
     number: int
     status: str
+    series: str
 
 
 @dataclass
@@ -80,5 +81,6 @@ class Outcome:
         result = self.incidents.get(incident.id)
         if result is None:
             result = self.incidents[incident.id] = IncidentResult(
-                incident.id, ref(incident.number), str(incident.status), created)
+                incident.id, ref(incident.number, incident.series), str(incident.status),
+                created)
         result.status = str(incident.status)

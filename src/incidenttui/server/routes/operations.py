@@ -33,7 +33,7 @@ def prometheus_metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     registry = metrics(request)
     with database(request).read() as session:
-        registry.feed_seq.set(visibility.public_seq(session))
+        registry.feed_changes.set(visibility.public_changes(session))
         counts = queries.open_counts(session)
     for priority in Priority:
         registry.open_incidents.labels(priority.label).set(counts.get(int(priority), 0))
