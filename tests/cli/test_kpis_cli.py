@@ -18,7 +18,7 @@ from app_servers import copy_store  # type: ignore[import-not-found]
 
 from incidenttui import report_verbs
 from incidenttui.cli import main
-from incidenttui.demo.seed import FORGOTTEN_TITLE, TEAMS
+from incidenttui.demo.seed import FORGOTTEN_TITLE, demo_organisation
 from incidenttui.domain import DEFAULT_SLA
 from incidenttui.store.reader import store_path_for
 
@@ -67,7 +67,7 @@ def nearest_rank(values: list[float], p: float) -> float | None:
 def by_hand(incidents: list[dict[str, Any]], since: datetime, until: datetime,
             now: datetime) -> dict[str, Any]:
     """The KPI definitions of the README, written again from the listed incidents."""
-    levels = {team_id: level for team_id, _, level, _ in TEAMS}
+    levels = {team.id: team.level for team in demo_organisation().teams}
     window = [i for i in incidents if since <= t(i["created_at"]) < until  # type: ignore[operator]
               and i["status"] != "cancelled"]
     mttd, mtta, mttr = [], [], []
