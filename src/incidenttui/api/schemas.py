@@ -247,6 +247,9 @@ class ServiceOut(BaseModel):
     description: str
     #: its escalation policy (a ``policy`` entity of the feed); older servers: absent
     policy_id: str | None = None
+    #: on the public status page, and the state it shows there; older servers: absent
+    public: bool = False
+    component_state: str = "operational"
 
 
 class ChangeOut(BaseModel):
