@@ -61,8 +61,10 @@ def tokens(server) -> dict[str, str]:
 def request_for(method: str, path: str) -> tuple[str, dict]:
     """A harmless request: a missing incident or integration, an empty body."""
     url = (path.replace("{key}", "INC-99999999").replace("{integration_id}", "no-such-id")
-           .replace("{user}", "ray"))
-    return url, ({"json": {}} if method in ("POST", "PATCH") else {})
+           .replace("{user}", "ray").replace("{service_id}", "no-such-service")
+           .replace("{window_id}", "no-such-window")
+           .replace("{subscriber_id}", "no-such-subscriber"))
+    return url, ({"json": {}} if method in ("POST", "PATCH", "PUT") else {})
 
 
 def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
@@ -75,7 +77,8 @@ def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
               "/links": {"kind": "related", "target": "INC-99999998"},
               paths.MEMBERS: {"user": "ray"},
               paths.BREACH_NOTIFICATION: {"authority": "CNIL"},
-              "/policy-level": {"level": 2, "reason": "why"}}
+              "/policy-level": {"level": 2, "reason": "why"},
+              paths.PUBLIC_UPDATE: {"public_text": "We are looking into it."}}
     if method == "GET" or method == "DELETE":
         return url, {}
     return url, {"json": bodies.get(suffix, {})}

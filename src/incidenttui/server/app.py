@@ -92,6 +92,7 @@ def create_app(database: Database | str, *, migrate: bool = True,
     app = FastAPI(title="incidenttui", version=__version__, lifespan=lifespan,
                   description="The incidenttui server: ITIL incidents, timelines, a change feed.")
     app.state.db = db
+    app.state.deliverer = deliverer  # tests send their own rounds (deliver_due)
     app.state.notifier = notifier
     app.state.metrics = metrics
     app.state.auth_limiter = auth_limiter if auth_limiter is not None else auth_limiter_from_env()

@@ -210,12 +210,15 @@ class Deliverer:
         return len(claimed)
 
     def _claim(self, now: datetime) -> list[Notification]:
+        due = (col(Notification.state) == "pending", col(Notification.next_attempt_at) <= now,
+               or_(col(Notification.claimed_until).is_(None),
+                   col(Notification.claimed_until) <= now))
+        with self.db.read() as session:  # the common case, nothing due: no write transaction
+            if session.exec(select(Notification.id).where(*due).limit(1)).first() is None:
+                return []
         with self.db.write() as session:
-            query = (select(Notification).where(
-                col(Notification.state) == "pending", col(Notification.next_attempt_at) <= now,
-                or_(col(Notification.claimed_until).is_(None),
-                    col(Notification.claimed_until) <= now))
-                .order_by(col(Notification.next_attempt_at)).limit(BATCH))
+            query = (select(Notification).where(*due)
+                     .order_by(col(Notification.next_attempt_at)).limit(BATCH))
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.exec(query))
