@@ -40,7 +40,7 @@ a{color:var(--maint)}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .banner{padding:.75rem 1rem;border-radius:.5rem;border:1px solid var(--line);
 background:var(--card);font-weight:600}
-ul.plain{list-style:none;padding:0;margin:0}
+.plain{list-style:none;padding:0;margin:0}
 .component{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;
 margin:.5rem 0;background:var(--card)}
 .row{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap}
