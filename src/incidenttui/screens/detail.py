@@ -53,6 +53,8 @@ class DetailScreen(Screen[None]):
         Binding("l", "link", "Link", show=False, id="incident.link"),
         Binding("P", "playbook", "Playbook", show=False, id="incident.playbook",
                 tooltip="The security playbook's checklist (check steps)"),
+        Binding("U", "public_update", "Public update", show=False, id="incident.public_update",
+                tooltip="Post a public update to the status page (and its component's state)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
@@ -281,6 +283,20 @@ class DetailScreen(Screen[None]):
             return
         await self.app.execute([AddLink(self.incident_id, link=kind, target_id=target.id,
                                         target_ref=ref(target.number))], done="Linked")
+
+    @work(exclusive=True, group="detail-action")
+    async def action_public_update(self) -> None:
+        from incidenttui.screens.public_update import PublicUpdateScreen
+        from incidenttui.store.status_commands import PostPublicUpdate
+
+        if self.incident is None or not self._allowed("publish_status", "post public updates"):
+            return
+        answer = await self.app.push_screen_wait(
+            PublicUpdateScreen(self._ref(), self.incident.service))
+        if answer is not None:
+            await self.app.execute([PostPublicUpdate(self.incident_id, public_text=answer[0],
+                                                     components=answer[1])],
+                                   done="Public update queued")
 
     def _ref(self) -> str:
         return ref(self.incident.number) if self.incident is not None else "this incident"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from incidenttui.store.reader import INDEX_SQL
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 
 #: Fills the search index from what the store already holds (notes included).
@@ -49,4 +49,8 @@ MIGRATIONS: dict[int, list[str]] = {
 ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
     # 3: a service's escalation policy (the app shows it and its countdown offline).
     3: [("services", "policy_id", "VARCHAR")],
+    # 5: the status page: whether a service is public and its component state (the new
+    # ``maintenance`` table of windows is made with the other tables).
+    5: [("services", "public", "BOOLEAN NOT NULL DEFAULT 0"),
+        ("services", "component_state", "VARCHAR NOT NULL DEFAULT 'operational'")],
 }
