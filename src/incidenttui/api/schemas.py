@@ -257,8 +257,9 @@ class ChangeOut(BaseModel):
     #: ``forget``: the user lost access to incident ``id``; the client drops its copy.
     #: ``schedule`` / ``policy``: an on-call schedule or escalation policy as its
     #: organisation-document item (``{"id": …, "removed": true}`` once removed).
+    #: ``maintenance``: a maintenance window (api/status.py MaintenanceOut).
     entity: Literal["incident", "event", "team", "user", "service", "forget", "schedule",
-                    "policy"]
+                    "policy", "maintenance"]
     id: str
     data: dict[str, Any]
 
