@@ -56,6 +56,7 @@ from incidenttui.domain.effects import (
 from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.domain.refs import ref
+from incidenttui.domain.statuspage import public_update_effect
 from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.membership import IncidentMember
@@ -130,6 +131,11 @@ SERVICES: tuple[tuple[str, str, str, int, str], ...] = (
      "Stock, prices and orders between the shop, the ERP and the NordStock warehouse."),
     ("cdn", "CDN", "network", 1, "Edge caching, TLS termination and bot management."),
 )
+
+#: The services on the public status page (customer-facing ones, and the ERP sync whose
+#: maintenance window customers should know about).
+PUBLIC_SERVICES = frozenset({"storefront", "checkout", "payments", "search", "accounts",
+                             "erp-sync"})
 
 #: Which services run which of the demo's escalation policies (demo/organisation.toml).
 SERVICE_POLICIES = {"checkout": "customer-facing", "storefront": "customer-facing",
@@ -683,7 +689,8 @@ class _Seeder:
                              team_id=team, email=f"{user_id}@{EMAIL_DOMAIN}", token_hash=None,
                              active=True, created_at=self.now - timedelta(days=400 - 7 * index)))
         rows += [Service(id=service_id, name=name, team_id=team, tier=tier,
-                         description=description, policy_id=SERVICE_POLICIES.get(service_id))
+                         description=description, policy_id=SERVICE_POLICIES.get(service_id),
+                         public=service_id in PUBLIC_SERVICES)
                  for service_id, name, team, tier, description in SERVICES]
         return rows
 
@@ -1001,6 +1008,10 @@ class _Seeder:
         w.note(a(44), "daniel.okafor", "Adyen API calls time out after 10s (our client timeout) "
                                        "from both EU regions; successful authorisations take "
                                        "6-8s.")
+        w.effect(a(42), "tom.becker", public_update_effect(
+            w.state(), "Some card payments at checkout are failing. PayPal and Klarna work. We "
+                       "are working with our payment provider.",
+            {"checkout": "partial_outage", "payments": "major_outage"}))
         w.note(a(41), "claire.dubois", "Commander: Claire Dubois. Comms: Tom Becker. Ops: Daniel "
                                        "Okafor. Bridge open; next stakeholder update in 30 min.")
         past_adyen = [p for p in self.plans if p.live is None and "Adyen" in p.title
@@ -1023,6 +1034,10 @@ class _Seeder:
                                        "there 99.1%.")
         w.note(a(9), "claire.dubois", "Stakeholder update #2 sent. Marketing paused the 10:00 "
                                       "newsletter to avoid extra load.")
+        w.effect(a(8), "tom.becker", public_update_effect(
+            w.state(), "Card payments are recovering: most succeed again. We are moving card "
+                       "traffic to our second payment provider and keep monitoring.",
+            {"checkout": "degraded", "payments": "partial_outage"}))
         w.note(a(6), "elena.petrova", "Adyen confirms a degraded node in their Amsterdam "
                                       "cluster; fix ETA 30 min.")
         w.note(a(2), "kenji.watanabe", "Stripe share raised to 60%. Checkout error rate 7% and "
@@ -1231,7 +1246,46 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
                         .values(value=last))
         _write(session, walks)
         _organisation(session, seeder.now)
+        _maintenance(session, seeder.now, seed)
     return True
+
+
+def _maintenance(session: Any, now: datetime, seed: int) -> None:
+    """A maintenance window on the ERP sync, running now: the warehouse's monitoring
+    integration (Events API v2) sent an alert during it, which the window holds back (no
+    incident, nobody paged) until it ends; the status page shows the window."""
+    import hashlib
+
+    from incidenttui.server import maintenance
+    from incidenttui.server.alerts.dedup import key_hash
+    from incidenttui.server.models import Integration, MaintenanceWindow
+
+    ident = uuid.UUID(int=random.Random(seed + 19).getrandbits(128), version=4)
+    row = MaintenanceWindow(
+        id=str(ident), services=["erp-sync"], starts_at=now - timedelta(minutes=25),
+        ends_at=now + timedelta(minutes=95), created_by="priya.nair", created_at=now
+        - timedelta(days=2), reason="NordStock warehouse system upgrade: stock and order "
+                                    "updates reach the warehouse with a delay.")
+    session.add(row)
+    # Nobody knows this integration's key (its hash is of a random one): the demo shows
+    # what it held; a real one is made with incidenttui admin create-integration.
+    integration = Integration(
+        id=str(uuid.UUID(int=random.Random(seed + 20).getrandbits(128), version=4)),
+        name="NordStock WMS monitoring", service="erp-sync", kind="events",
+        key_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), created_by="priya.nair",
+        created_at=now - timedelta(days=30))
+    session.add(integration)
+    session.flush()
+    holder = maintenance.Holder(session, now - timedelta(minutes=12))
+    window = maintenance.domain_window(row)
+    for _ in range(3):
+        holder.hold(window, integration.id, key_hash(integration.id, "wms-api-503"), {
+            "alert_key": "wms-api-503", "group_key": "wms-api-503", "service": "erp-sync",
+            "severity": "error", "summary": "NordStock WMS API returns 503 (upgrade)",
+            "source": "wms-gw-1", "labels": {}, "details": {"endpoint": "/v2/stock"},
+            "starts_at": now - timedelta(minutes=12)})
+        session.flush()
+    maintenance._record(session, row)
 
 
 def _organisation(session: Any, now: datetime) -> None:
