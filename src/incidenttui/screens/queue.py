@@ -69,6 +69,9 @@ class QueueScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", markup=False)
+        maintenance = Static(id="queue-maintenance", markup=False)
+        maintenance.display = False  # shown while a maintenance window runs or is near
+        yield maintenance
         yield Static(id="queue-header", markup=False)
         yield QueueView(self.app.reader.rows, id="queue")
         yield Static(id="queue-empty", markup=False)
@@ -91,6 +94,7 @@ class QueueScreen(Screen[None]):
         # is in it (a few milliseconds, in index order); every later read is in a thread.
         self.reload(now=True)
         self.set_interval(60, self.view.tick)
+        self.call_after_refresh(self._read_maintenance)
 
     def on_unmount(self) -> None:
         self.queue_query.close()
@@ -192,6 +196,26 @@ class QueueScreen(Screen[None]):
     def store_changed(self) -> None:
         # A burst of changes (an alert storm) is read as one (the query coalesces them).
         self.queue_query.changed(self.current_filter())
+        self._read_maintenance()
+
+    @work(thread=True, exclusive=True, group="queue-maintenance")
+    def _read_maintenance(self) -> None:
+        """The maintenance windows running now or starting within a day (store, offline)."""
+        from incidenttui.present import maintenance_line
+
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return
+        now = datetime.now(UTC)
+        text = maintenance_line(store.maintenance(now), now)
+        self.app.call_from_thread(self._show_maintenance, text)
+
+    def _show_maintenance(self, text: str) -> None:
+        if self._widgets_gone():
+            return
+        line = self.query_one("#queue-maintenance", Static)
+        line.display = bool(text)
+        self._set_text("#queue-maintenance", text)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
