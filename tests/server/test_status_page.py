@@ -221,3 +221,28 @@ def test_the_page_shows_only_published_incidents(status):
     html = public(status, "/status").text
     assert SECRET_TITLE not in html
     assert 'lang="en"' in html and "<main" in html and "<script" not in html
+
+
+def test_planned_maintenance_shows_ahead_of_time_and_ending_it_takes_it_off(status):
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC) + timedelta(days=2)
+    with status.client("responder") as client:
+        window = client.post(f"{API}/maintenance", json={
+            "id": str(uuid.uuid4()), "services": ["payments", "search"],
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "reason": "Payment provider maintenance"}).json()
+    data = public(status, "/status.json").json()
+    [shown] = [w for w in data["maintenance"] if w["id"] == window["id"]]
+    assert shown["components"] == ["Payments"]  # "search" is not public: not named
+    assert shown["active"] is False and shown["reason"] == "Payment provider maintenance"
+    states = {c["id"]: c["state"] for c in data["components"]}
+    assert states["payments"] == "operational"  # not yet
+    html = public(status, "/status").text
+    assert "Scheduled maintenance" in html and "Planned" in html
+    assert_nothing_private(html)
+    with status.client("responder") as client:
+        assert client.post(f"{API}/maintenance/{window['id']}/end").status_code == 200
+    assert not [w for w in public(status, "/status.json").json()["maintenance"]
+                if w["id"] == window["id"]]
