@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -127,9 +127,6 @@ class ChangeNotifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
         self.closed = False
-        #: Called (in the writer's thread) on every notification: caches that a write makes
-        #: stale (the status page's) listen here.
-        self.listeners: list[Callable[[], None]] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -137,8 +134,6 @@ class ChangeNotifier:
 
     def notify(self) -> None:
         """Wake every waiter; safe to call from any thread."""
-        for listener in self.listeners:
-            listener()
         loop = self._loop
         if loop is None or loop.is_closed():
             return

@@ -8,8 +8,9 @@ wording and time, under an opaque id (never the number, title, notes, names or a
 field). Everything the page, the JSON and the Atom feed show comes from this snapshot.
 
 :class:`StatusCache` renders the snapshot at most once per :data:`FRESH_SECONDS` (sooner
-after a write in this process: the change notifier bumps its generation), in a worker thread
-with a deadline; when the database is slow or failing it serves the last rendered page.
+after a status page write in this process: those routes bump its generation), one render at
+a time in a worker thread, awaited with a deadline; when the database is slow or failing it
+serves the last rendered page.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def snapshot(session: Session, now: datetime | None = None, *, title: str = "Ser
     since = now - timedelta(days=HISTORY_DAYS)
     updates = _public_updates(session, since)
     incidents = {i.id: i for i in session.exec(select(Incident).where(
-        col(Incident.id).in_({e.incident_id for e in updates})))}
+        col(Incident.id).in_(sorted({e.incident_id for e in updates}))))}
     # never a restricted incident, whatever its updates say
     updates = [e for e in updates if e.incident_id in incidents
                and not is_restricted(incidents[e.incident_id].category,
@@ -106,9 +107,8 @@ def snapshot(session: Session, now: datetime | None = None, *, title: str = "Ser
         states = affected(incident, events)
         end = incident.resolved_at or (now if Status(incident.status).is_open else
                                        incident.updated_at)
-        start = min(e.at for e in events) if incident.created_at is None else incident.created_at
         for name, state in states.items():
-            spans.append(Span(name, start, end, ComponentState(state)))
+            spans.append(Span(name, incident.created_at, end, ComponentState(state)))
         if not Status(incident.status).is_open:
             continue
         newest = sorted(events, key=lambda e: e.at, reverse=True)[:FEED_ENTRIES]
@@ -193,9 +193,12 @@ class StatusCache:
                  fresh: float = FRESH_SECONDS, deadline: float = RENDER_DEADLINE) -> None:
         self.db, self.render = db, render
         self.fresh, self.deadline = fresh, deadline
-        self.generation = 0  # bumped by every write in this process (ChangeNotifier)
+        self.generation = 0  # bumped by the status page's writes in this process
         self.last: Rendered | None = None
         self._lock = threading.Lock()
+        #: The render in progress: every request waits on this one (a slow database never
+        #: ties up a thread per request).
+        self._pending: asyncio.Future[Rendered] | None = None
 
     def changed(self) -> None:
         self.generation += 1
@@ -222,9 +225,14 @@ class StatusCache:
         if last is not None and last.generation == generation and \
                 time.monotonic() - last.made < self.fresh:
             return last, False
+        pending = self._pending
+        if pending is None or pending.done():
+            pending = self._pending = asyncio.ensure_future(
+                asyncio.to_thread(self._build, generation))
+            # its failure is reported below to whoever waits; never "never retrieved"
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self._build, generation),
-                                          self.deadline), False
+            return await asyncio.wait_for(asyncio.shield(pending), self.deadline), False
         except Exception as exc:  # slow or failing database: the last page will do
             log.warning("status page not rendered (%s); serving the last one",
                         type(exc).__name__ if isinstance(exc, TimeoutError) else exc)

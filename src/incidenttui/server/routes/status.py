@@ -69,8 +69,14 @@ def status_cache(request: Request) -> StatusCache:
         from incidenttui.server.status_render import render_all
 
         cache = state.status_cache = StatusCache(state.db, render_all)
-        state.notifier.listeners.append(cache.changed)
     return cache
+
+
+def _changed(request: Request, answer: Response) -> Response:
+    """A status page write went through: the next page is rendered anew."""
+    if answer.status_code < 300:
+        status_cache(request).changed()
+    return answer
 
 
 async def _serve(request: Request, kind: str) -> Response:
@@ -166,8 +172,9 @@ async def post_public_update(request: Request, caller: Allowed, key: Key,
                                    text=event.data["public_text"],
                                    components=[r.name for r in rows], now=writer.now)
         return writer.event_snapshot(event)
-    return await write_on(request, caller, key, idempotency_key, body,
-                          Operation.PUBLISH_STATUS, "incident.public_update", op, status=201)
+    return _changed(request, await write_on(request, caller, key, idempotency_key, body,
+                                            Operation.PUBLISH_STATUS, "incident.public_update",
+                                            op, status=201))
 
 
 @router.put(service_state("{service_id}"), response_model=ServiceOut, tags=["status page"],
@@ -184,7 +191,7 @@ async def set_component_state(request: Request, caller: Allowed, service_id: Ser
         writer.audit("service.component_state", "service", service_id,
                      {"state": body.state.value})
         return 200, ServiceOut.model_validate(row)
-    return await write(request, caller.user, idempotency_key, body, op)
+    return _changed(request, await write(request, caller.user, idempotency_key, body, op))
 
 
 # -- maintenance windows --------------------------------------------------------------------
@@ -211,7 +218,7 @@ async def create_window(request: Request, caller: Allowed, body: MaintenanceCrea
     def op(writer: service.Writer) -> tuple[int, Answer]:
         writer.origin = caller.origin()
         return 201, maintenance.create(writer, body)
-    return await write(request, caller.user, idempotency_key, body, op)
+    return _changed(request, await write(request, caller.user, idempotency_key, body, op))
 
 
 @router.post(maintenance_end("{window_id}"), response_model=MaintenanceOut,
@@ -229,7 +236,7 @@ async def end_window(request: Request, caller: Allowed, window_id: WindowId,
                 request.app.state.notifier.notify()
         except Exception:  # the releaser tries again on its own
             log.exception("releasing the held alerts of window %s failed", window_id)
-    return answer
+    return _changed(request, answer)
 
 
 # -- webhook subscribers --------------------------------------------------------------------
