@@ -8,8 +8,7 @@ the one command path (``Store.execute`` → outbox → sync), so they work offli
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from incidenttui.config import VerbError, server_url
@@ -24,26 +23,16 @@ from incidenttui.scripting import (
 )
 from incidenttui.tls import client_trust
 
-_DURATION = re.compile(r"^(\d{1,5})([mhd])$")
-_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
-
 
 def _moment(value: str, what: str) -> datetime:
     """``now``, ``+2h`` (from now) or ISO 8601 with an offset."""
-    value = value.strip()
-    now = datetime.now(UTC)
-    if value == "now":
-        return now
-    if value.startswith("+") and (found := _DURATION.match(value[1:])):
-        return now + int(found.group(1)) * _UNITS[found.group(2)]
+    from incidenttui.domain import Refused
+    from incidenttui.domain.statuspage import parse_when
+
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise VerbError(f"{what}: {value!r} is not a time (now, +2h, or ISO 8601 with an "
-                        "offset such as 2026-12-06T02:00+01:00)") from None
-    if moment.tzinfo is None:
-        raise VerbError(f"{what}: give the time zone offset (…+01:00 or Z)")
-    return moment
+        return parse_when(value, datetime.now(UTC), what)
+    except Refused as exc:
+        raise VerbError(exc.reason) from None
 
 
 def _run(args: argparse.Namespace, command: Any, done: str) -> int:
@@ -155,10 +144,12 @@ def cmd_maintenance_create(args: argparse.Namespace) -> int:
     if args.end is None and args.duration is None:
         raise VerbError("give --end WHEN or --for DURATION (e.g. --for 2h)")
     if args.duration is not None:
-        found = _DURATION.match(args.duration.strip())
-        if found is None:
-            raise VerbError(f"--for {args.duration!r}: a number and m, h or d, e.g. 90m")
-        end = start + int(found.group(1)) * _UNITS[found.group(2)]
+        from incidenttui.domain.statuspage import parse_span
+
+        try:
+            end = start + parse_span(args.duration, "--for")
+        except Refused as exc:
+            raise VerbError(exc.reason) from None
     else:
         end = _moment(args.end, "--end")
     command = PlanMaintenance.new(args.service, start, end, args.reason)

@@ -14,6 +14,7 @@ Python, no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -185,6 +186,36 @@ def check_window(services: Sequence[str], start: datetime, end: datetime, reason
         raise Refused(f"A window lasts at most {WINDOW_MAX.days} days.", "end")
     if len(reason or "") > REASON_MAX:
         raise Refused(f"The reason is over {REASON_MAX} characters.", "reason")
+
+
+_SPAN = re.compile(r"^(\d{1,5})([mhd])$")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def parse_span(value: str, what: str = "duration") -> timedelta:
+    """``90m``, ``2h`` or ``1d`` as a duration; :class:`Refused` otherwise."""
+    found = _SPAN.match(value.strip().lower())
+    if found is None or int(found.group(1)) == 0:
+        raise Refused(f"{what}: {value!r} is not a duration (a number and m, h or d, e.g. "
+                      "90m or 2h).", what)
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
+def parse_when(value: str, now: datetime, what: str = "start") -> datetime:
+    """``now``, ``+2h`` (from now) or ISO 8601 with an offset; :class:`Refused` otherwise."""
+    value = value.strip()
+    if value.lower() == "now":
+        return now
+    if value.startswith("+"):
+        return now + parse_span(value[1:], what)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Refused(f"{what}: {value!r} is not a time (now, +2h, or ISO 8601 with an offset "
+                      "such as 2026-12-06T02:00+01:00).", what) from None
+    if moment.tzinfo is None:
+        raise Refused(f"{what}: give the time zone offset (…+01:00 or Z).", what)
+    return moment
 
 
 def check_end(window: Window, now: datetime) -> None:

@@ -55,6 +55,8 @@ class QueueScreen(Screen[None]):
         Binding("r", "resolve", "Resolve", id="queue.resolve"),
         Binding("t", "assign", "Assign", id="queue.assign", tooltip="Assign to a team/person"),
         Binding("n", "new", "New", id="queue.new", tooltip="Log a new incident"),
+        Binding("M", "maintenance", "Maintenance window", show=False, id="queue.maintenance",
+                tooltip="Plan a maintenance window (alerts held, SLA paused)"),
     ]
 
     def __init__(self) -> None:
@@ -197,6 +199,14 @@ class QueueScreen(Screen[None]):
         # A burst of changes (an alert storm) is read as one (the query coalesces them).
         self.queue_query.changed(self.current_filter())
         self._read_maintenance()
+
+    @work(exclusive=True, group="queue-action")
+    async def action_maintenance(self) -> None:
+        from incidenttui.screens.maintenance_form import MaintenanceScreen
+
+        command = await self.app.push_screen_wait(MaintenanceScreen())
+        if command is not None:
+            await self.app.execute([command], done="Maintenance window planned")
 
     @work(thread=True, exclusive=True, group="queue-maintenance")
     def _read_maintenance(self) -> None:
