@@ -96,6 +96,7 @@ class DetailScreen(Screen[None]):
 
     def _loaded(self, read: IncidentRead) -> None:
         self.capabilities = read.capabilities
+        self.sla_pauses = read.sla_pauses  # maintenance windows pause its clocks
         self._show(read.incident, read.events)
 
     def _refusal(self, operation: str, what: str) -> str | None:
@@ -127,7 +128,8 @@ class DetailScreen(Screen[None]):
                             acknowledged_at=incident.acknowledged_at,
                             resolved_at=incident.resolved_at,
                             hold_seconds=incident.hold_seconds,
-                            on_hold_since=incident.on_hold_since)
+                            on_hold_since=incident.on_hold_since,
+                            pauses=getattr(self, "sla_pauses", ()))
 
         legal = legal_actions(incident.status)
         allowed = [a for a in legal if self._refusal("move", f"{a.value} incidents") is None]
