@@ -80,6 +80,8 @@ def _admin_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("service_id")
     s.add_argument("--name", required=True)
     s.add_argument("--team", default=None, help="the owning team")
+    s.add_argument("--public", action=argparse.BooleanOptionalAction, default=None,
+                   help="show it on the public status page (--no-public: hide it)")
     s.add_argument("--db", default=None)
     s.set_defaults(func=cmd_create_service)
     ap = admin.add_parser("apply", help="declare teams, users, services, schedules and "
@@ -344,7 +346,7 @@ def cmd_create_service(args: argparse.Namespace) -> int:
     db = _open_db(args.db)
     with db.write() as session:
         try:
-            save_service(session, args.service_id, args.name, args.team)
+            save_service(session, args.service_id, args.name, args.team, public=args.public)
         except AdminError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
     print(f"service {args.service_id} saved")

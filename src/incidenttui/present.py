@@ -8,7 +8,7 @@ before SQLModel or httpx are imported.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from incidenttui.domain.enums import Status
@@ -184,3 +184,22 @@ def policy_lines(view: Any) -> list[str]:
         lines.append("no automatic escalation coming (acknowledged, on hold, closed or the "
                      "policy's last level)")
     return lines
+
+
+def maintenance_line(windows: Any, now: datetime) -> str:
+    """One line for the queue: the maintenance windows running now, and those starting
+    within a day ("" when there are none)."""
+    running, soon = [], []
+    for w in windows:
+        finish = min(w.ends_at, w.ended_at) if w.ended_at else w.ends_at
+        names = ", ".join(w.services)
+        if w.starts_at <= now < finish:
+            running.append(f"{names} until {finish.astimezone(UTC):%H:%M} UTC")
+        elif now < w.starts_at <= now + timedelta(days=1):
+            soon.append(f"{names} from {w.starts_at.astimezone(UTC):%H:%M} UTC")
+    parts = []
+    if running:
+        parts.append("Maintenance (alerts held, SLA paused): " + "; ".join(running))
+    if soon:
+        parts.append("planned: " + "; ".join(soon))
+    return " · ".join(parts)

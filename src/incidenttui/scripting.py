@@ -181,7 +181,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     clocks = sla_clocks(incident.priority, incident.created_at, now,
                         acknowledged_at=incident.acknowledged_at,
                         resolved_at=incident.resolved_at, hold_seconds=incident.hold_seconds,
-                        on_hold_since=incident.on_hold_since)
+                        on_hold_since=incident.on_hold_since,
+                        pauses=store.sla_pauses(incident.service))
     print(f"{ref(incident.number, incident.series)}  P{incident.priority}  {incident.status}  "
           f"{incident.title}")
     print(f"service {incident.service} · category {incident.category} · team "
@@ -535,3 +536,6 @@ def add_verbs(sub: Any) -> None:
                        help="send my value again for conflict #N")
     group.add_argument("--take-theirs", type=int, metavar="N",
                        help="accept the server's value for conflict #N (or dismiss refusal N)")
+    from incidenttui.scripting_status import add_status_verbs
+
+    add_status_verbs(sub)

@@ -41,6 +41,26 @@ def test_starts_on_a_free_loopback_port(demo: DemoServer) -> None:
     assert response.json()["status"] == "ok"
 
 
+def test_the_demo_status_page(demo: DemoServer) -> None:
+    """The live P1 with its public updates, and the ERP sync's maintenance window holding
+    back its warehouse alert; none of the P1's internal words."""
+    page = httpx.get(f"{demo.url}/status.json", timeout=10).json()
+    [p1] = page["incidents"]
+    assert [u["text"][:40] for u in p1["updates"]] == [
+        "Card payments are recovering: most succe", "Some card payments at checkout are faili"]
+    states = {c["id"]: c["state"] for c in page["components"]}
+    assert states["payments"] == "partial_outage" and states["erp-sync"] == "maintenance"
+    assert "cdn" not in states  # not public
+    [window] = page["maintenance"]
+    assert window["components"] == ["ERP/warehouse sync"] and window["active"]
+    html = httpx.get(f"{demo.url}/status", timeout=10).text
+    for private in (MAJOR_TITLE, "Adyen", "daniel.okafor", "INC-"):
+        assert private not in html
+    with httpx.Client(base_url=demo.url, headers=_auth(demo), timeout=10) as client:
+        [listed] = client.get("/api/v1/maintenance").json()
+    assert listed["services"] == ["erp-sync"] and listed["held_alerts"] == 1
+
+
 def test_the_demo_token_reads_the_seeded_incidents(demo: DemoServer) -> None:
     with httpx.Client(base_url=demo.url, headers=_auth(demo), timeout=10) as client:
         me = client.get("/api/v1/me").json()["user"]

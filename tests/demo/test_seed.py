@@ -48,6 +48,7 @@ from incidenttui.domain.effects import (
     patch_effect,
 )
 from incidenttui.domain.major import fold_major, major_event_effect, tagged_note_effect
+from incidenttui.domain.statuspage import public_update_effect
 from incidenttui.server.db import Database
 from incidenttui.server.models import Change, Incident, Service, Team, TimelineEvent, User
 from incidenttui.server.models import Counter as CounterRow
@@ -56,6 +57,7 @@ from incidenttui.server.service import (
     Writer,
     event_json,
     incident_json,
+    incident_state,
     record_directory,
 )
 
@@ -391,6 +393,9 @@ def _effect_of(state: dict[str, Any], write: list[TimelineEvent]) -> Effect:
         return major_event_effect(state, first.kind, data, first.id, first.at)
     if first.kind == EventKind.LINK:
         return link_effect(state, data["kind"], data["target"], data["target_ref"])
+    if first.kind == EventKind.STATUS_UPDATE:
+        return public_update_effect(state, data["public_text"], data.get("components"),
+                                    first.id)
     assert first.kind in (EventKind.FIELD, EventKind.ASSIGNMENT, EventKind.PRIORITY), first.kind
     asked = {name: change["to"] for event in write
              for name, change in event.data["fields"].items() if name in EDITABLE_FIELDS}
@@ -473,8 +478,10 @@ def test_everything_is_in_the_change_feed(seeded: Database, data: Data) -> None:
         directory |= {("service", s.id) for s in session.exec(select(Service)).all()}
         # the on-call schedules and escalation policies (demo/organisation.toml)
         directory |= {(c.entity, c.entity_id) for c in feed
-                      if c.entity in ("schedule", "policy")}
+                      if c.entity in ("schedule", "policy", "maintenance")}
     assert len([e for e, _ in directory if e in ("schedule", "policy")]) == 5
+    # the maintenance window on the ERP sync
+    assert len([e for e, _ in directory if e == "maintenance"]) == 1
     position = {(c.entity, c.entity_id): n for n, c in enumerate(feed)}
     assert len(position) == len(feed), "each row is recorded once"
     assert directory <= position.keys()
@@ -557,6 +564,8 @@ def _writer_shapes(tmp_path: Path) -> tuple[set[tuple[str, frozenset[str]]], dic
                     ("action_item", {"item": str(uuid.uuid4()), "text": "t", "owner": None,
                                      "due": None, "done": False})):
                 writer.major_event(a, MajorEventBody(id=uuid.uuid4(), kind=kind, data=entry))
+            writer.effect(a, public_update_effect(
+                incident_state(a), "public", {"checkout": "degraded"}))  # as the route does
             writer.link(a, LinkBody(kind=LinkKind.RELATED, target=b.id))
             writer.act(a, Action.RESOLVE, ActionBody(resolution_code="fixed",
                                                      resolution_note="done"))

@@ -3,6 +3,7 @@ capabilities in one read; a failing store is reported in words and gives None.""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from incidenttui.screens.incident_read import IncidentRead, read_incident
@@ -26,6 +27,9 @@ class FakeStore:
     def capabilities(self) -> str:
         return "caps"
 
+    def sla_pauses(self, service: str) -> list[tuple[str, str]]:
+        return [("start", "end")] if service == "erp" else []
+
 
 class FakeApp:
     def __init__(self, store: FakeStore | None) -> None:
@@ -37,10 +41,17 @@ class FakeApp:
 
 
 def test_an_incident_comes_with_its_timeline_and_capabilities() -> None:
-    app = FakeApp(FakeStore({"i1": "incident one"}))
+    one = SimpleNamespace(service="checkout")
+    app = FakeApp(FakeStore({"i1": one}))
     assert read_incident(app, "i1", "Reading failed") == IncidentRead(
-        "incident one", ["event of i1"], "caps")
+        one, ["event of i1"], "caps")
     assert app.reported == []
+
+
+def test_an_incident_comes_with_its_services_maintenance_windows() -> None:
+    one = SimpleNamespace(service="erp")
+    read = read_incident(FakeApp(FakeStore({"i1": one})), "i1", "Reading failed")
+    assert read is not None and read.sla_pauses == (("start", "end"),)
 
 
 def test_a_gone_incident_reads_no_timeline() -> None:

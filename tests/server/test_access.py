@@ -61,8 +61,10 @@ def tokens(server) -> dict[str, str]:
 def request_for(method: str, path: str) -> tuple[str, dict]:
     """A harmless request: a missing incident or integration, an empty body."""
     url = (path.replace("{key}", "INC-99999999").replace("{integration_id}", "no-such-id")
-           .replace("{user}", "ray"))
-    return url, ({"json": {}} if method in ("POST", "PATCH") else {})
+           .replace("{user}", "ray").replace("{service_id}", "no-such-service")
+           .replace("{window_id}", "no-such-window")
+           .replace("{subscriber_id}", "no-such-subscriber"))
+    return url, ({"json": {}} if method in ("POST", "PATCH", "PUT") else {})
 
 
 def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
@@ -78,7 +80,9 @@ def valid_request(method: str, path: str, key: str) -> tuple[str, dict]:
               "/policy-level": {"level": 2, "reason": "why"},
               paths.DECLARE_MAJOR: {},
               paths.MAJOR_EVENTS: {"id": str(uuid.uuid4()), "kind": "role",
-                                   "data": {"role": "scribe", "user": "ray"}}}
+                                   "data": {"role": "scribe", "user": "ray"}},
+
+              paths.PUBLIC_UPDATE: {"public_text": "We are looking into it."}}
     if method == "GET" or method == "DELETE":
         return url, {}
     return url, {"json": bodies.get(suffix, {})}

@@ -151,3 +151,29 @@ def test_the_cli_applies_exports_and_refuses_a_bad_file_in_one_line(tmp_path: Pa
     wrong = tmp_path / "org.txt"
     wrong.write_text("")
     assert ".toml, .yaml or .yml" in cli("admin", "apply", str(wrong), "--db", url).stderr
+
+
+def test_public_components_are_declared_in_the_document(db):
+    """``public = true`` puts a service on the status page; dropping it takes it off; its
+    live state (set by responders) is not the document's business and is kept."""
+    from incidenttui.server.models import Service
+
+    doc = copy.deepcopy(DOC)
+    doc["services"][0]["public"] = True
+    with db.write() as session:
+        apply(session, parse(doc))
+        session.get(Service, "checkout").component_state = "degraded"
+    with db.read() as session:
+        assert (session.get(Service, "checkout").public, session.get(Service, "search").public
+                ) == (True, False)
+        assert "public = true" in export_text(session, "toml")
+        fed = [c.data for c in session.exec(select(FeedChange).where(
+            FeedChange.entity == "service", FeedChange.entity_id == "checkout"))]
+    assert fed[-1]["public"] is True  # clients learn it through the feed
+    with db.write() as session:
+        outcome = apply(session, parse(DOC))
+    assert [(s.section, s.id, s.fields) for s, _ in outcome.steps] == [
+        ("services", "checkout", ("public",))]
+    with db.read() as session:
+        checkout = session.get(Service, "checkout")
+        assert (checkout.public, checkout.component_state) == (False, "degraded")

@@ -268,6 +268,9 @@ class ServiceOut(BaseModel):
     description: str
     #: its escalation policy (a ``policy`` entity of the feed); older servers: absent
     policy_id: str | None = None
+    #: on the public status page, and the state it shows there; older servers: absent
+    public: bool = False
+    component_state: str = "operational"
 
 
 class ChangeOut(BaseModel):
@@ -277,8 +280,9 @@ class ChangeOut(BaseModel):
     #: ``forget``: the user lost access to incident ``id``; the client drops its copy.
     #: ``schedule`` / ``policy``: an on-call schedule or escalation policy as its
     #: organisation-document item (``{"id": …, "removed": true}`` once removed).
+    #: ``maintenance``: a maintenance window (api/status.py MaintenanceOut).
     entity: Literal["incident", "event", "team", "user", "service", "forget", "schedule",
-                    "policy"]
+                    "policy", "maintenance"]
     id: str
     data: dict[str, Any]
 

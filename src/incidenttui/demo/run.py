@@ -201,6 +201,7 @@ def print_banner(demo: DemoServer, out: TextIO) -> None:
         f"  user:  {demo.user} ({demo.role}, team {demo.team})\n"
         f"  token: {demo.token}\n"
         f"  data:  {demo.directory} (temporary; removed on exit)\n"
+        f"  status page: {demo.url}/status (also /status.json, /status/feed.atom)\n"
         "\n"
         "Point a client at it:\n"
         f"  export {ENV_SERVER}={demo.url}\n"

@@ -61,6 +61,7 @@ from incidenttui.domain.organisation import Organisation
 from incidenttui.domain.permissions import SEES_ALL_RESTRICTED, is_restricted
 from incidenttui.domain.playbooks import DEFAULT_PLAYBOOKS, PlaybookKind, check_text
 from incidenttui.domain.refs import INC, ref, series_for
+from incidenttui.domain.statuspage import public_update_effect
 from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.membership import IncidentMember
@@ -992,6 +993,10 @@ class _Seeder:
         w.note(a(44), "daniel.okafor", "Adyen API calls time out after 10s (our client timeout) "
                                        "from both EU regions; successful authorisations take "
                                        "6-8s.")
+        w.effect(a(42), "tom.becker", public_update_effect(
+            w.state(), "Some card payments at checkout are failing. PayPal and Klarna work. We "
+                       "are working with our payment provider.",
+            {"checkout": "partial_outage", "payments": "major_outage"}))
         w.note(a(41), "claire.dubois", "Commander: Claire Dubois. Comms: Tom Becker. Ops: Daniel "
                                        "Okafor. Bridge open; next stakeholder update in 30 min.")
         for role, user in (("commander", "claire.dubois"), ("communications", "tom.becker"),
@@ -1034,6 +1039,10 @@ class _Seeder:
             "item": "5f0c3e8e-7c1a-4a53-9d1e-1b0a4f4c2a01",
             "text": "Alert on PSP latency before customers notice", "owner": "kenji.watanabe",
             "due": (a(0) + timedelta(days=7)).date().isoformat(), "done": False})
+        w.effect(a(10), "tom.becker", public_update_effect(
+            w.state(), "Card payments are recovering: most succeed again. We are moving card "
+                       "traffic to our second payment provider and keep monitoring.",
+            {"checkout": "degraded", "payments": "partial_outage"}))
         w.note(a(6), "elena.petrova", "Adyen confirms a degraded node in their Amsterdam "
                                       "cluster; fix ETA 30 min.")
         w.note(a(2), "kenji.watanabe", "Stripe share raised to 60%. Checkout error rate 7% and "
@@ -1262,7 +1271,46 @@ def seed_demo(db: Database, *, now: datetime | None = None, seed: int = 7) -> bo
                             .values(value=last))
         _write(session, walks)
         _start_clocks(session)
+        _maintenance(session, seeder.now, seed)
     return True
+
+
+def _maintenance(session: Any, now: datetime, seed: int) -> None:
+    """A maintenance window on the ERP sync, running now: the warehouse's monitoring
+    integration (Events API v2) sent an alert during it, which the window holds back (no
+    incident, nobody paged) until it ends; the status page shows the window."""
+    import hashlib
+
+    from incidenttui.server import maintenance
+    from incidenttui.server.alerts.dedup import key_hash
+    from incidenttui.server.models import Integration, MaintenanceWindow
+
+    ident = uuid.UUID(int=random.Random(seed + 19).getrandbits(128), version=4)
+    row = MaintenanceWindow(
+        id=str(ident), services=["erp-sync"], starts_at=now - timedelta(minutes=25),
+        ends_at=now + timedelta(minutes=95), created_by="priya.nair", created_at=now
+        - timedelta(days=2), reason="NordStock warehouse system upgrade: stock and order "
+                                    "updates reach the warehouse with a delay.")
+    session.add(row)
+    # Nobody knows this integration's key (its hash is of a random one): the demo shows
+    # what it held; a real one is made with incidenttui admin create-integration.
+    integration = Integration(
+        id=str(uuid.UUID(int=random.Random(seed + 20).getrandbits(128), version=4)),
+        name="NordStock WMS monitoring", service="erp-sync", kind="events",
+        key_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), created_by="priya.nair",
+        created_at=now - timedelta(days=30))
+    session.add(integration)
+    session.flush()
+    holder = maintenance.Holder(session, now - timedelta(minutes=12))
+    window = maintenance.domain_window(row)
+    for _ in range(3):
+        holder.hold(window, integration.id, key_hash(integration.id, "wms-api-503"), {
+            "alert_key": "wms-api-503", "group_key": "wms-api-503", "service": "erp-sync",
+            "severity": "error", "summary": "NordStock WMS API returns 503 (upgrade)",
+            "source": "wms-gw-1", "labels": {}, "details": {"endpoint": "/v2/stock"},
+            "starts_at": now - timedelta(minutes=12)})
+        session.flush()
+    maintenance._record(session, row)
 
 
 def apply_organisation(session: Session) -> None:

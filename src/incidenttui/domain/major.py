@@ -390,6 +390,10 @@ def major_event_effect(state: Mapping[str, Any], kind: EventKind | str,
         raise Refused("This incident is not a major incident; declare it major first.",
                       kind=RefusalKind.STATE)
     text, checked = check_major_event(kind, data, known_items)
+    if checked.get("public") and kind == EventKind.STATUS_UPDATE:
+        from incidenttui.domain.statuspage import check_may_go_public
+
+        check_may_go_public(state)
     return Effect({}, [EventDraft(EventKind(kind), text, checked, event_id, at)])
 
 

@@ -59,6 +59,8 @@ class Service:
     tier: int = 2
     policy: str | None = None
     description: str = ""
+    #: shown on the public status page
+    public: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +240,8 @@ def _user(r: _Reader) -> User:
 
 def _service(r: _Reader) -> Service:
     service = Service(r.slug("id"), r.text("name"), r.slug("team", None), r.get("tier", int, 2),
-                      r.slug("policy", None), r.text("description", "", limit=2000))
+                      r.slug("policy", None), r.text("description", "", limit=2000),
+                      r.get("public", bool, False))
     if not 1 <= service.tier <= 3:
         raise Refused(f"{r.at('tier')}: a service's tier is 1 to 3.", r.at("tier"))
     return service
@@ -389,7 +392,8 @@ def _user_doc(u: User) -> dict[str, Any]:
 
 def _service_doc(s: Service) -> dict[str, Any]:
     return _clean({"id": s.id, "name": s.name, "team": s.team, "tier": s.tier,
-                   "policy": s.policy, "description": s.description})
+                   "policy": s.policy, "description": s.description,
+                   "public": s.public or None})
 
 
 def _schedule_doc(s: Schedule) -> dict[str, Any]:

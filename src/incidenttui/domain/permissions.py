@@ -44,6 +44,7 @@ class Operation(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     RESTRICT = "restrict"
     UNRESTRICT = "unrestrict"
+    PUBLISH_STATUS = "publish_status"
     # not about one incident
     READ_SELF = "read_self"
     READ_DIRECTORY = "read_directory"
@@ -53,6 +54,9 @@ class Operation(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     MANAGE_INTEGRATIONS = "manage_integrations"
     INGEST_ALERTS = "ingest_alerts"
+    SET_COMPONENT_STATE = "set_component_state"
+    MANAGE_MAINTENANCE = "manage_maintenance"
+    MANAGE_STATUS_SUBSCRIBERS = "manage_status_subscribers"
 
 
 #: What each operation covers, in the words of the README's table.
@@ -72,6 +76,8 @@ DESCRIPTIONS: dict[Operation, str] = {
     Operation.MANAGE_MEMBERS: "add or remove the people who may see a restricted incident",
     Operation.RESTRICT: "mark an incident restricted",
     Operation.UNRESTRICT: "lift an incident's restriction",
+    Operation.PUBLISH_STATUS: "post a public update to the status page (never of a "
+                              "restricted incident: refused)",
     Operation.READ_SELF: "who am I, and what may I do (`/me`)",
     Operation.READ_DIRECTORY: "list users, teams and services",
     Operation.MANAGE_OWN_TOKENS: "list, create and revoke one's own tokens",
@@ -80,6 +86,10 @@ DESCRIPTIONS: dict[Operation, str] = {
     Operation.MANAGE_TOKENS: "list, expire and revoke anyone's tokens",
     Operation.MANAGE_INTEGRATIONS: "create, list and revoke alert integrations",
     Operation.INGEST_ALERTS: "send alerts (Alertmanager webhook, Events API v2)",
+    Operation.SET_COMPONENT_STATE: "set a status page component's state",
+    Operation.MANAGE_MAINTENANCE: "plan and end maintenance windows",
+    Operation.MANAGE_STATUS_SUBSCRIBERS: "add, list and remove status page webhook "
+                                         "subscribers",
 }
 
 #: Operations on one incident; the others take no visibility.
@@ -87,7 +97,7 @@ SCOPED: frozenset[Operation] = frozenset({
     Operation.READ, Operation.CREATE, Operation.CHANGE_FIELDS, Operation.MOVE, Operation.NOTE,
     Operation.EVIDENCE_NOTE, Operation.ESCALATE, Operation.LINK, Operation.COMMAND,
     Operation.CHECK_PLAYBOOK, Operation.RECORD_BREACH_NOTIFICATION, Operation.MANAGE_MEMBERS,
-    Operation.RESTRICT, Operation.UNRESTRICT,
+    Operation.RESTRICT, Operation.UNRESTRICT, Operation.PUBLISH_STATUS,
 })
 
 #: Operations whose caller becomes a member of the incident: who reports a security
@@ -126,6 +136,8 @@ RULES: dict[Operation, tuple[frozenset[Role], frozenset[Role] | None]] = {
     # anyone working an incident may hide it; only security lifts that
     Operation.RESTRICT: (_RESPONDERS, _RESPONDERS),
     Operation.UNRESTRICT: (_SECURITY, _SECURITY),
+    # the route refuses restricted incidents whoever asks: they never go public
+    Operation.PUBLISH_STATUS: (_RESPONDERS, _RESPONDERS),
     Operation.READ_SELF: (_PEOPLE | {Role.INTEGRATION}, None),
     Operation.READ_DIRECTORY: (_PEOPLE, None),
     Operation.MANAGE_OWN_TOKENS: (_PEOPLE, None),
@@ -134,6 +146,9 @@ RULES: dict[Operation, tuple[frozenset[Role], frozenset[Role] | None]] = {
     Operation.MANAGE_TOKENS: (_ADMINS, None),
     Operation.MANAGE_INTEGRATIONS: (_ADMINS, None),
     Operation.INGEST_ALERTS: (frozenset({Role.INTEGRATION}), None),
+    Operation.SET_COMPONENT_STATE: (_RESPONDERS, None),
+    Operation.MANAGE_MAINTENANCE: (_RESPONDERS, None),
+    Operation.MANAGE_STATUS_SUBSCRIBERS: (_ADMINS, None),
 }
 
 

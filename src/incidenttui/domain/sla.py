@@ -1,11 +1,13 @@
 """SLA clocks: a response target (to acknowledge) and a resolution target per priority.
 
-Time on hold pauses the resolution clock. All datetimes are timezone-aware UTC.
+Time on hold pauses the resolution clock. Time inside a maintenance window of the incident's
+service (``pauses``: its windows as ``(start, end)`` pairs, domain/statuspage.py) pauses
+both clocks: planned work is not a breach. All datetimes are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,22 +104,67 @@ class SlaClocks:
         return min(running, key=lambda c: c.remaining) if running else self.resolution
 
 
+#: Maintenance windows of an incident's service, as ``(start, end)`` pairs.
+Pauses = Sequence[tuple[datetime, datetime]]
+
+
+def _merged(pauses: Pauses) -> list[tuple[datetime, datetime]]:
+    spans: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(p for p in pauses if p[1] > p[0]):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def paused_between(pauses: Pauses, start: datetime, end: datetime) -> timedelta:
+    """How much of ``[start, end]`` falls inside ``pauses`` (overlaps count once)."""
+    total = timedelta(0)
+    for a, b in _merged(pauses):
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            total += b - a
+    return total
+
+
+def _deadline(start: datetime, target: timedelta, pauses: Pauses) -> datetime:
+    """When a clock started at ``start`` reaches ``target``, not running inside ``pauses``."""
+    due = start + target
+    for a, b in _merged(pauses):
+        if a >= due:
+            break
+        a = max(a, start)
+        if b > a:
+            due += b - a
+    return due
+
+
+def in_pause(pauses: Pauses, at: datetime) -> bool:
+    return any(a <= at < b for a, b in pauses)
+
+
 def sla_clocks(priority: Priority | int, opened_at: datetime, now: datetime, *,
                acknowledged_at: datetime | None = None, resolved_at: datetime | None = None,
                hold_seconds: float = 0.0, on_hold_since: datetime | None = None,
-               policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA) -> SlaClocks:
+               policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA,
+               pauses: Pauses = ()) -> SlaClocks:
     """Both SLA clocks of an incident opened at ``opened_at``, seen at ``now``."""
     target = policy[Priority(priority)]
     response_end = acknowledged_at or now
-    response = Clock(target.response, max(timedelta(0), response_end - opened_at),
-                     stopped=acknowledged_at is not None)
+    response = Clock(target.response, max(timedelta(0), response_end - opened_at
+                                          - paused_between(pauses, opened_at, response_end)),
+                     stopped=acknowledged_at is not None,
+                     paused=acknowledged_at is None and in_pause(pauses, now))
     resolution_end = resolved_at or now
     held = timedelta(seconds=hold_seconds)
     if on_hold_since is not None and resolved_at is None:
         held += max(timedelta(0), now - on_hold_since)
+    held += paused_between(pauses, opened_at, resolution_end)
     elapsed = max(timedelta(0), resolution_end - opened_at - held)
     resolution = Clock(target.resolution, elapsed, stopped=resolved_at is not None,
-                       paused=on_hold_since is not None and resolved_at is None)
+                       paused=resolved_at is None and (on_hold_since is not None
+                                                       or in_pause(pauses, now)))
     return SlaClocks(response, resolution)
 
 
@@ -125,8 +172,10 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
                    acknowledged_at: datetime | None = None,
                    resolved_at: datetime | None = None, hold_seconds: float = 0.0,
                    on_hold_since: datetime | None = None,
-                   policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA) -> datetime | None:
+                   policy: Mapping[Priority, SlaTarget] = DEFAULT_SLA,
+                   pauses: Pauses = ()) -> datetime | None:
     """When the next running SLA clock breaches (may be in the past); None if none runs.
+    A maintenance window (``pauses``) moves the deadline by the time it overlaps the clock.
 
     Stored with each cached incident so "breaching" is an index lookup, not a scan.
     """
@@ -135,7 +184,8 @@ def next_breach_at(priority: Priority | int, opened_at: datetime, *, status: str
     target = policy[Priority(priority)]
     deadlines = []
     if acknowledged_at is None:
-        deadlines.append(opened_at + target.response)
+        deadlines.append(_deadline(opened_at, target.response, pauses))
     if on_hold_since is None:
-        deadlines.append(opened_at + target.resolution + timedelta(seconds=hold_seconds))
+        deadlines.append(_deadline(opened_at, target.resolution
+                                   + timedelta(seconds=hold_seconds), pauses))
     return min(deadlines) if deadlines else None

@@ -61,6 +61,8 @@ class DetailScreen(Screen[None]):
         Binding("M", "commander", "Commander", show=False, id="incident.commander",
                 tooltip="Run it as a major incident: the commander screen (declares it "
                         "major first)"),
+        Binding("U", "public_update", "Public update", show=False, id="incident.public_update",
+                tooltip="Post a public update to the status page (and its component's state)"),
     ]
 
     def __init__(self, incident_id: str) -> None:
@@ -104,6 +106,7 @@ class DetailScreen(Screen[None]):
 
     def _loaded(self, read: IncidentRead) -> None:
         self.capabilities = read.capabilities
+        self.sla_pauses = read.sla_pauses  # maintenance windows pause its clocks
         self._show(read.incident, read.events)
 
     def _refusal(self, operation: str, what: str) -> str | None:
@@ -135,7 +138,8 @@ class DetailScreen(Screen[None]):
                             acknowledged_at=incident.acknowledged_at,
                             resolved_at=incident.resolved_at,
                             hold_seconds=incident.hold_seconds,
-                            on_hold_since=incident.on_hold_since)
+                            on_hold_since=incident.on_hold_since,
+                            pauses=getattr(self, "sla_pauses", ()))
 
         legal = legal_actions(incident.status)
         allowed = [a for a in legal if self._refusal("move", f"{a.value} incidents") is None]
@@ -332,6 +336,20 @@ class DetailScreen(Screen[None]):
                                             target_id=target.id,
                                             target_ref=ref(target.number))],
                                    done=f"Linked as a duplicate of {ref(target.number)}")
+
+    @work(exclusive=True, group="detail-action")
+    async def action_public_update(self) -> None:
+        from incidenttui.screens.public_update import PublicUpdateScreen
+        from incidenttui.store.status_commands import PostPublicUpdate
+
+        if self.incident is None or not self._allowed("publish_status", "post public updates"):
+            return
+        answer = await self.app.push_screen_wait(
+            PublicUpdateScreen(self._ref(), self.incident.service))
+        if answer is not None:
+            await self.app.execute([PostPublicUpdate(self.incident_id, public_text=answer[0],
+                                                     components=answer[1])],
+                                   done="Public update queued")
 
     def _ref(self) -> str:
         if self.incident is None:

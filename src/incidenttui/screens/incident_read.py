@@ -18,6 +18,8 @@ class IncidentRead:
     events: list[Any]
     #: What the user may do (store.capabilities.Capabilities), read with the incident.
     capabilities: Any
+    #: The maintenance windows of its service, as SLA pauses (domain/sla.py).
+    sla_pauses: tuple[Any, ...] = ()
 
 
 def read_incident(app: Any, incident_id: str, failure: str) -> IncidentRead | None:
@@ -31,7 +33,8 @@ def read_incident(app: Any, incident_id: str, failure: str) -> IncidentRead | No
         incident = store.get(incident_id)
         events = store.timeline(incident_id) if incident is not None else []
         capabilities = store.capabilities()
+        pauses = tuple(store.sla_pauses(incident.service)) if incident is not None else ()
     except Exception as exc:  # a locked or damaged store: say so, keep running
         app.report_error(failure, exc)
         return None
-    return IncidentRead(incident, events, capabilities)
+    return IncidentRead(incident, events, capabilities, pauses)

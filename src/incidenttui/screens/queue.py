@@ -60,6 +60,8 @@ class QueueScreen(Screen[None]):
         Binding("r", "resolve", "Resolve", id="queue.resolve"),
         Binding("t", "assign", "Assign", id="queue.assign", tooltip="Assign to a team/person"),
         Binding("n", "new", "New", id="queue.new", tooltip="Log a new incident"),
+        Binding("M", "maintenance", "Maintenance window", show=False, id="queue.maintenance",
+                tooltip="Plan a maintenance window (alerts held, SLA paused)"),
     ]
 
     def __init__(self) -> None:
@@ -76,6 +78,9 @@ class QueueScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", markup=False)
+        maintenance = Static(id="queue-maintenance", markup=False)
+        maintenance.display = False  # shown while a maintenance window runs or is near
+        yield maintenance
         yield Static(id="queue-header", markup=False)
         yield QueueView(self.app.reader.rows, id="queue")
         yield Static(id="queue-empty", markup=False)
@@ -98,6 +103,7 @@ class QueueScreen(Screen[None]):
         # is in it (a few milliseconds, in index order); every later read is in a thread.
         self.reload(now=True)
         self.set_interval(60, self.view.tick)
+        self.call_after_refresh(self._read_maintenance)
 
     def on_unmount(self) -> None:
         self.queue_query.close()
@@ -232,6 +238,34 @@ class QueueScreen(Screen[None]):
     def store_changed(self) -> None:
         # A burst of changes (an alert storm) is read as one (the query coalesces them).
         self.queue_query.changed(self.current_filter())
+        self._read_maintenance()
+
+    @work(exclusive=True, group="queue-action")
+    async def action_maintenance(self) -> None:
+        from incidenttui.screens.maintenance_form import MaintenanceScreen
+
+        command = await self.app.push_screen_wait(MaintenanceScreen())
+        if command is not None:
+            await self.app.execute([command], done="Maintenance window planned")
+
+    @work(thread=True, exclusive=True, group="queue-maintenance")
+    def _read_maintenance(self) -> None:
+        """The maintenance windows running now or starting within a day (store, offline)."""
+        from incidenttui.present import maintenance_line
+
+        store = getattr(self.app, "store", None)
+        if store is None:
+            return
+        now = datetime.now(UTC)
+        text = maintenance_line(store.maintenance(now), now)
+        self.app.call_from_thread(self._show_maintenance, text)
+
+    def _show_maintenance(self, text: str) -> None:
+        if self._widgets_gone():
+            return
+        line = self.query_one("#queue-maintenance", Static)
+        line.display = bool(text)
+        self._set_text("#queue-maintenance", text)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -51,6 +51,19 @@ ENDPOINTS: dict[tuple[str, str], Operation | None] = {
     ("GET", paths.INTEGRATIONS): Operation.MANAGE_INTEGRATIONS,
     ("POST", paths.INTEGRATIONS): Operation.MANAGE_INTEGRATIONS,
     ("POST", f"{paths.INTEGRATIONS}/{{integration_id}}/revoke"): Operation.MANAGE_INTEGRATIONS,
+    # the public status page: no token, and nothing private on it (server/statuspage.py)
+    ("GET", paths.STATUS_PAGE): None,
+    ("GET", paths.STATUS_JSON): None,
+    ("GET", paths.STATUS_ATOM): None,
+    ("POST", paths.incident("{key}", paths.PUBLIC_UPDATE)): Operation.PUBLISH_STATUS,
+    ("PUT", paths.service_state("{service_id}")): Operation.SET_COMPONENT_STATE,
+    ("GET", paths.MAINTENANCE): Operation.READ_DIRECTORY,
+    ("POST", paths.MAINTENANCE): Operation.MANAGE_MAINTENANCE,
+    ("POST", paths.maintenance_end("{window_id}")): Operation.MANAGE_MAINTENANCE,
+    ("GET", paths.STATUS_SUBSCRIBERS): Operation.MANAGE_STATUS_SUBSCRIBERS,
+    ("POST", paths.STATUS_SUBSCRIBERS): Operation.MANAGE_STATUS_SUBSCRIBERS,
+    ("DELETE", f"{paths.STATUS_SUBSCRIBERS}/{{subscriber_id}}"):
+        Operation.MANAGE_STATUS_SUBSCRIBERS,
 }
 
 #: Endpoints about one incident, named by ``{key}``: a caller who cannot see it gets 404.

@@ -99,18 +99,22 @@ def save_team(session: Session, team_id: str, name: str, level: int = 1,
 
 
 def save_service(session: Session, service_id: str, name: str,
-                 team: str | None = None, origin: Origin | None = None) -> Service:
-    """Create service ``service_id`` or update its name and owning team."""
+                 team: str | None = None, origin: Origin | None = None, *,
+                 public: bool | None = None) -> Service:
+    """Create service ``service_id`` or update its name and owning team; ``public``: show
+    it on the status page or not (None: as it was; a new service is not public)."""
     _check_id("service", service_id)
     _check_name(name)
     if team is not None and session.get(Team, team) is None:
         raise AdminError(f"unknown team {team!r}")
     service = session.get(Service, service_id) or Service(id=service_id, name=name)
     service.name, service.team_id = name, team
+    if public is not None:
+        service.public = public
     session.add(service)
     record_directory(session, [service])
     audit.append(session, origin or cli_origin(), "service.save", "service", service.id,
-                 {"name": name, "team": team})
+                 {"name": name, "team": team, "public": bool(service.public)})
     return service
 
 

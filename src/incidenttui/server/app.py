@@ -22,6 +22,7 @@ from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError, install_error_handlers
 from incidenttui.server.escalation import Escalator, escalation_interval
 from incidenttui.server.limits import BodyLimit
+from incidenttui.server.maintenance import Releaser
 from incidenttui.server.metrics import Metrics, MetricsMiddleware
 from incidenttui.server.notify import Channels, Deliverer
 from incidenttui.server.ratelimit import FailureLimiter
@@ -32,6 +33,7 @@ from incidenttui.server.routes import (
     incidents,
     oncall,
     operations,
+    status,
 )
 
 __all__ = ["ApiError", "app_from_env", "create_app"]
@@ -71,6 +73,7 @@ def create_app(database: Database | str, *, migrate: bool = True,
     escalator = Escalator(db, escalation_interval(), on_steps=lambda _n: notifier.notify(),
                           channels=channels)
     deliverer = Deliverer(db, channels, escalation_interval())
+    releaser = Releaser(db, on_release=lambda: notifier.notify())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -78,15 +81,18 @@ def create_app(database: Database | str, *, migrate: bool = True,
         if run_policies:
             escalator.start()
             deliverer.start()
+            releaser.start()
         try:
             yield
         finally:
             escalator.stop()
             deliverer.stop()
+            releaser.stop()
 
     app = FastAPI(title="incidenttui", version=__version__, lifespan=lifespan,
                   description="The incidenttui server: ITIL incidents, timelines, a change feed.")
     app.state.db = db
+    app.state.deliverer = deliverer  # tests send their own rounds (deliver_due)
     app.state.notifier = notifier
     app.state.metrics = metrics
     app.state.channels = channels  # stakeholder updates go out as escalations do
@@ -103,6 +109,7 @@ def create_app(database: Database | str, *, migrate: bool = True,
     app.include_router(feed.router)
     app.include_router(oncall.router)
     app.include_router(escalation.router)
+    app.include_router(status.router)
     return app
 
 

@@ -65,6 +65,12 @@ class Service(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     #: its escalation policy (server/organisation.py), if it has one
     policy_id: str | None = Field(default=None, max_length=64)
+    #: shown on the public status page (domain/statuspage.py)
+    public: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, default=False, server_default=false()))
+    #: the state the status page shows for it (a ComponentState value)
+    component_state: str = Field(default="operational", sa_column=Column(
+        String(20), nullable=False, default="operational", server_default="operational"))
 
 
 class Incident(SQLModel, table=True):
@@ -255,3 +261,65 @@ class AlertRecord(SQLModel, table=True):
     resolved_at: datetime | None = _time()
     active: bool | None = True
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# -- status page and maintenance (server/statuspage.py, server/maintenance.py) -------------
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """Planned work on ``services`` between ``starts_at`` and ``ends_at``: their alerts are
+    held (:class:`HeldAlert`) and page no one; ``released_at``: the held alerts still firing
+    at its end have opened their incidents."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: str = Field(primary_key=True, max_length=36)
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    starts_at: datetime = _time(nullable=False, index=True)
+    ends_at: datetime = _time(nullable=False, index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _time(nullable=False)
+    ended_at: datetime | None = _time()
+    released_at: datetime | None = _time(index=True)
+
+
+class HeldAlert(SQLModel, table=True):
+    """An alert that arrived for a service in a maintenance window: the integration's log of
+    what it held back. One row per integration and alert key and window; ``status`` firing
+    or resolved; ``incident_id``: the incident it opened when the window ended."""
+
+    __tablename__ = "held_alerts"
+    __table_args__ = (UniqueConstraint("window_id", "key_hash", name="uq_held_alerts_key"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    window_id: str = Field(max_length=36, index=True)
+    integration_id: str = Field(max_length=36, index=True)
+    key_hash: str = Field(max_length=64)
+    alert_key: str = Field(sa_column=Column(Text, nullable=False))
+    group_key: str = Field(sa_column=Column(Text, nullable=False))
+    service: str = Field(max_length=64)
+    status: str = Field(max_length=10)
+    severity: str | None = Field(default=None, max_length=20)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    count: int = 1
+    first_seen: datetime = _time(nullable=False)
+    last_seen: datetime = _time(nullable=False)
+    starts_at: datetime | None = _time()
+    incident_id: str | None = Field(default=None, max_length=36)
+
+
+class StatusSubscriber(SQLModel, table=True):
+    """A webhook told of every public update (HMAC-signed with its own secret, shown once
+    when it subscribes; kept to sign, as a receiver needs the same secret)."""
+
+    __tablename__ = "status_subscribers"
+
+    id: str = Field(primary_key=True, max_length=36)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(max_length=128)
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _time(nullable=False)

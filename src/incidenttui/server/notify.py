@@ -48,6 +48,8 @@ log = logging.getLogger("incidenttui.server.notify")
 BACKOFF = (5, 30, 120, 600, 1800)
 #: How long a claim holds a record before another process may send it again.
 CLAIM_SECONDS = 60
+#: The channel of a status page subscriber's webhook (its URL and secret are its own).
+STATUS_CHANNEL = "status_webhook"
 #: Records sent per round, and the timeout of one delivery.
 BATCH = 20
 TIMEOUT = 10.0
@@ -145,6 +147,26 @@ def queue(session: Session, channels: Channels, *, incident: Any, event_id: str,
                                  next_attempt_at=now))
 
 
+def queue_status_update(session: Session, *, incident_id: str, event_id: str,
+                        public_incident: str, text: str, components: list[str],
+                        now: datetime) -> int:
+    """Queue a public update for every status page subscriber (in the update's transaction):
+    only what the page shows (its public wording, time, component names and the incident's
+    public id). Returns how many were queued."""
+    from incidenttui.server.models import StatusSubscriber
+
+    payload = {"kind": "status_update", "incident": public_incident, "update": event_id,
+               "text": text, "components": components, "at": now.isoformat()}
+    count = 0
+    for subscriber in session.exec(select(StatusSubscriber)):
+        session.add(Notification(id=str(uuid.uuid4()), channel=STATUS_CHANNEL,
+                                 incident_id=incident_id, event_id=event_id,
+                                 recipients=[subscriber.id], payload=payload,
+                                 created_at=now, next_attempt_at=now))
+        count += 1
+    return count
+
+
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     """The ``X-Incidenttui-Signature`` value of ``body`` sent at ``timestamp``."""
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -163,7 +185,8 @@ class Deliverer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._thread is None and self.channels.any:
+        # Always: status page subscribers (their own webhooks) need no configured channel.
+        if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
             self._thread.start()
 
@@ -191,12 +214,15 @@ class Deliverer:
         return len(claimed)
 
     def _claim(self, now: datetime) -> list[Notification]:
+        due = (col(Notification.state) == "pending", col(Notification.next_attempt_at) <= now,
+               or_(col(Notification.claimed_until).is_(None),
+                   col(Notification.claimed_until) <= now))
+        with self.db.read() as session:  # the common case, nothing due: no write transaction
+            if session.exec(select(Notification.id).where(*due).limit(1)).first() is None:
+                return []
         with self.db.write() as session:
-            query = (select(Notification).where(
-                col(Notification.state) == "pending", col(Notification.next_attempt_at) <= now,
-                or_(col(Notification.claimed_until).is_(None),
-                    col(Notification.claimed_until) <= now))
-                .order_by(col(Notification.next_attempt_at)).limit(BATCH))
+            query = (select(Notification).where(*due)
+                     .order_by(col(Notification.next_attempt_at)).limit(BATCH))
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.exec(query))
@@ -213,21 +239,35 @@ class Deliverer:
         try:
             if note.channel == "webhook":
                 return self._webhook(note)
+            if note.channel == STATUS_CHANNEL:
+                return self._subscriber(note)
             return self._email(note)
         except Exception as exc:  # a network or protocol error: the next attempt may work
             return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+    def _subscriber(self, note: Notification) -> str | None:
+        from incidenttui.server.models import StatusSubscriber
+
+        with self.db.read() as session:
+            subscriber = session.get(StatusSubscriber, note.recipients[0])
+        if subscriber is None:
+            return "the subscriber was removed"
+        return self._post(subscriber.url, subscriber.secret, note)
 
     def _webhook(self, note: Notification) -> str | None:
         url = self.channels.webhook_url
         if url is None:
             return "no webhook is configured any more"
+        return self._post(url, self.channels.webhook_secret, note)
+
+    def _post(self, url: str, secret: str | None, note: Notification) -> str | None:
+        """POST the note's payload to ``url``, signed with ``secret`` (when there is one)."""
         body = json.dumps({"id": note.id, **note.payload}, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Incidenttui-Delivery": note.id}
-        if self.channels.webhook_secret:
+        if secret:
             stamp = str(int(utcnow().timestamp()))
             headers["X-Incidenttui-Timestamp"] = stamp
-            headers["X-Incidenttui-Signature"] = signature(self.channels.webhook_secret,
-                                                           stamp, body)
+            headers["X-Incidenttui-Signature"] = signature(secret, stamp, body)
         answer = self._client.post(url, content=body, headers=headers)
         if 200 <= answer.status_code < 300:
             return None

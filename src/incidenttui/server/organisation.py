@@ -134,7 +134,8 @@ def current(session: Session) -> Organisation:
              for t in session.exec(select(Team).order_by(col(Team.id)))]
     users = [org_doc.User(u.id, u.display_name, Role(u.role), u.team_id, u.email)
              for u in session.exec(select(User).where(col(User.active)).order_by(col(User.id)))]
-    services = [org_doc.Service(s.id, s.name, s.team_id, s.tier, s.policy_id, s.description)
+    services = [org_doc.Service(s.id, s.name, s.team_id, s.tier, s.policy_id, s.description,
+                                s.public)
                 for s in session.exec(select(Service).order_by(col(Service.id)))]
     schedules = [org_doc.parse_item("schedules", r.data, f"stored schedule {r.id}")
                  for r in session.exec(select(ScheduleRow).order_by(col(ScheduleRow.id)))]
@@ -314,6 +315,7 @@ def _carry_out(session: Session, step: Step) -> Team | User | Service | None:
         service = service or Service(id=item.id, name=item.name)
         service.name, service.team_id, service.tier = item.name, item.team, item.tier
         service.policy_id, service.description = item.policy, item.description
+        service.public = item.public
         session.add(service)
         return service
     table = ScheduleRow if step.section == "schedules" else PolicyRow

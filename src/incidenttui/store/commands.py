@@ -57,6 +57,8 @@ class Command(ABC):
     creates: ClassVar[bool] = False
     #: What the permission matrix calls it (domain/permissions.py).
     operation: ClassVar[Operation] = Operation.CHANGE_FIELDS
+    #: About one incident (False: a status page or maintenance change, store/status_commands)
+    incident_bound: ClassVar[bool] = True
 
     @abstractmethod
     def effect(self, state: Mapping[str, Any] | None, ctx: Context) -> Effect:
@@ -431,4 +433,8 @@ COMMANDS: dict[str, type[Command]] = {
 
 def command_from_outbox(kind: str, payload: Mapping[str, Any]) -> Command:
     """Rebuild a command from its outbox row."""
+    if kind not in COMMANDS:
+        from incidenttui.store.status_commands import STATUS_COMMANDS
+
+        COMMANDS.update({c.kind: c for c in STATUS_COMMANDS})
     return COMMANDS[kind](**payload)

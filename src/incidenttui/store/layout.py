@@ -64,6 +64,10 @@ MIGRATIONS: dict[int, list[str]] = {
 ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {
     # 3: a service's escalation policy (the app shows it and its countdown offline).
     3: [("services", "policy_id", "VARCHAR")],
+    # 5: the status page: whether a service is public and its component state (the new
+    # ``maintenance`` table of windows is made with the other tables).
+    5: [("services", "public", "BOOLEAN NOT NULL DEFAULT 0"),
+        ("services", "component_state", "VARCHAR NOT NULL DEFAULT 'operational'")],
     # 8: an incident's number series, INC or SEC (domain/refs.py); the incidents already
     # held are INC ones (NULL reads as INC), so nothing is rewritten.
     8: [("incidents", "series", "VARCHAR")],

@@ -23,6 +23,7 @@ from incidenttui.domain import RefusalKind, Refused
 from incidenttui.domain.refs import INC, parse_key, ref
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
+from incidenttui.store import maintenance
 from incidenttui.store.capabilities import (
     CAPABILITIES_KEY,
     RESTRICTED_CAPABILITIES_KEY,
@@ -47,10 +48,12 @@ from incidenttui.store.rows import (
     wire_state,
 )
 from incidenttui.store.sanitize import clean_line, clean_text
+from incidenttui.store.status_commands import NO_INCIDENT
 from incidenttui.store.tables import (
     ConflictRecord,
     LocalEvent,
     LocalIncident,
+    LocalMaintenance,
     LocalOrgItem,
     LocalService,
     LocalTeam,
@@ -283,6 +286,17 @@ class Store:
         with self._read() as session:
             return list(session.exec(select(LocalUser).order_by(col(LocalUser.id))).all())
 
+    def maintenance(self, now: datetime | None = None, include_past: bool = False
+                    ) -> list[LocalMaintenance]:
+        """Maintenance windows running or planned (``include_past``: all), by start."""
+        with self._read() as session:
+            return maintenance.windows(session, now or utcnow(), include_past)
+
+    def sla_pauses(self, service: str) -> list[tuple[datetime, datetime]]:
+        """The maintenance windows of ``service`` as SLA pauses (domain/sla.py)."""
+        with self._read() as session:
+            return maintenance.pauses_for(session, service)
+
     def services(self) -> list[LocalService]:
         with self._read() as session:
             return list(session.exec(select(LocalService).order_by(col(LocalService.id))).all())
@@ -394,6 +408,9 @@ class Store:
         with self._write() as session:
             actor = (m.value if (m := session.get(Meta, "user")) else None)
             if not isinstance(command, SettleConflict):
+                if not command.incident_bound:
+                    self._apply_directory(session, command, now, actor)
+                    return None
                 return self._apply(session, command, now, actor)
             conflict = session.get(ConflictRecord, command.conflict_id)
             change = command.change(conflict)
@@ -427,10 +444,31 @@ class Store:
                 kind=draft.kind.value, actor=actor, text=clean_text(draft.text),
                 data=clean_json(draft.data), pending=True, outbox_key=key))
         session.flush()
+        self._pause_sla(session, [new_state.get("service")])
         self._reindex(session, [command.incident_id])
         result = session.get(LocalIncident, command.incident_id, populate_existing=True)
         assert result is not None
         return result
+
+    def _apply_directory(self, session: Session, command: Command, now: datetime,
+                         actor: str | None) -> None:
+        """A change about no incident (status page, maintenance): checked, applied to the
+        store and queued in ``session``'s transaction (see :meth:`execute`)."""
+        reason = self._capabilities(session).refusal(command.operation, command.what())
+        if reason is not None:
+            raise Refused(reason, None, RefusalKind.STATE)
+        maintenance.apply_command(session, command, now)  # type: ignore[arg-type]
+        session.add(OutboxEntry(key=str(uuid.uuid4()), incident_id=NO_INCIDENT,
+                                kind=command.kind, payload=command.payload(), base_version=0,
+                                created_at=now, actor=actor))
+
+    @staticmethod
+    def _pause_sla(session: Session, services: Iterable[str | None]) -> None:
+        """Move the SLA deadlines of incidents on services that have maintenance windows."""
+        windowed = {s for w in session.exec(select(LocalMaintenance.services)) for s in w}
+        wanted = {s for s in services if s} & windowed
+        if wanted:
+            maintenance.refresh_sla(session, wanted)
 
     def _check_allowed(self, session: Session, command: Command,
                        row: LocalIncident | None) -> None:
@@ -490,6 +528,7 @@ class Store:
             session.execute(delete(LocalEvent).where(col(LocalEvent.incident_id) == incident_id))
             return
         self._upsert_incident(session, incident_row(state, base, len(entries)))
+        self._pause_sla(session, [state.get("service")])
 
     # -- what the sync engine calls --------------------------------------------------------
 
@@ -511,6 +550,7 @@ class Store:
         forgotten: set[str] = set()
         #: (kind, id) → the schedule's or policy's document item; None: removed.
         org_items: dict[tuple[str, str], dict[str, Any] | None] = {}
+        windows: dict[str, dict[str, Any]] = {}
         for change in changes:
             entity, data = change.get("entity"), change.get("data")
             if entity == "forget":
@@ -535,6 +575,9 @@ class Store:
                     "actor": clean_line(event.actor, 200) if event.actor else None,
                     "text": clean_text(event.text), "data": clean_json(event.data),
                     "pending": False, "outbox_key": None}
+            elif entity == maintenance.FEED_ENTITY:
+                values = maintenance.parse_entry(data)
+                windows[values["id"]] = values
             elif entity in ("schedule", "policy"):
                 item_id = change.get("id")
                 if not isinstance(item_id, str) or not isinstance(data, dict):
@@ -579,6 +622,9 @@ class Store:
                         session.delete(held_item)
                 else:
                     session.merge(LocalOrgItem(kind=kind, id=item_id, data=item))
+            if windows:
+                maintenance.apply_entries(session, windows)
+            self._pause_sla(session, {state["service"] for state, _ in incidents.values()})
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
             self._reindex(session, touched)
@@ -664,6 +710,9 @@ class Store:
         with self._write() as session:
             entry = session.exec(select(OutboxEntry).where(OutboxEntry.key == key)).first()
             if entry is None:
+                return
+            if entry.incident_id == NO_INCIDENT:  # the change feed brings the result
+                session.delete(entry)
                 return
             incident = event = None
             if isinstance(response, Mapping) and "status" in response:
@@ -788,6 +837,9 @@ class Store:
                 mine=clean_json(entry.payload), reason=clean_line(reason, 1_000),
                 summary=clean_line(command.describe(), 300), created_at=utcnow()))
             session.delete(entry)
+            if entry.incident_id == NO_INCIDENT:
+                maintenance.undo(session, command)  # type: ignore[arg-type]
+                return
             session.execute(delete(LocalEvent).where(col(LocalEvent.outbox_key) == key))
             session.flush()
             self._rebuild(session, entry.incident_id)

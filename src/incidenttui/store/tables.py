@@ -123,6 +123,25 @@ class LocalService(StoreModel, table=True):
     tier: int = 2
     description: str = ""
     policy_id: str | None = None
+    #: on the public status page, and the state it shows there
+    public: bool = False
+    component_state: str = "operational"
+
+
+class LocalMaintenance(StoreModel, table=True):
+    """A maintenance window as the server last sent it (or as planned here, ``pending``
+    until the server has it): the queue shows it, and it pauses SLA clocks."""
+
+    __tablename__ = "maintenance"
+
+    id: str = Field(primary_key=True)
+    services: list[str] = _json(list)
+    starts_at: datetime = _time(nullable=False)
+    ends_at: datetime = _time(nullable=False)
+    reason: str = ""
+    created_by: str | None = None
+    ended_at: datetime | None = _time()
+    pending: bool = False
 
 
 class LocalOrgItem(StoreModel, table=True):

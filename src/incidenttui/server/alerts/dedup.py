@@ -57,6 +57,7 @@ from incidenttui.server.alerts import text as txt
 from incidenttui.server.alerts.integrations import KIND_LABELS
 from incidenttui.server.alerts.jobs import AlertIn, Job, Outcome
 from incidenttui.server.alerts.severity import alert_severity, impact_urgency
+from incidenttui.server.maintenance import Holder
 from incidenttui.server.models import (
     AlertGroup,
     AlertRecord,
@@ -204,6 +205,7 @@ class Batch:
         self.created: set[str] = set()
         self.locked: set[str] = set()
         self.shown: dict[str, _Record] = {}
+        self.holder = Holder(session, writer.now)
 
     # -- look-ups --------------------------------------------------------------------------
 
@@ -366,6 +368,9 @@ class Batch:
             assert incident is not None
             outcome.joined += 1
             outcome.touch(incident)
+        elif self.held(integration, alert):
+            outcome.held += 1
+            return
         else:
             incident = self.create_incident(integration, alert)
             self.add_group(integration, alert.group_key, incident)
@@ -388,6 +393,9 @@ class Batch:
     def resolve(self, integration: IntegrationRow, alert: AlertIn, outcome: Outcome) -> str | None:
         """Record a resolved alert; returns its incident's id when it was firing till now."""
         record = self.open_record(integration, alert.key)
+        if record is None and self.holder.recover(key_hash(integration.id, alert.key)):
+            outcome.held += 1
+            return None
         if record is None or record.status == "resolved":
             outcome.ignored += 1
             return None
@@ -430,6 +438,29 @@ class Batch:
             outcome.auto_resolved += 1
         outcome.touch(incident)
 
+    def service_for(self, integration: IntegrationRow, alert: AlertIn) -> str:
+        """The service an alert's incident is for: its ``service`` label when that names a
+        service, else the integration's."""
+        wanted = (alert.labels.get("service") or "").strip()
+        return wanted if wanted and self.service_exists(wanted) else integration.service
+
+    def held(self, integration: IntegrationRow, alert: AlertIn) -> bool:
+        """Hold back a trigger that would open an incident for a service in a maintenance
+        window (server/maintenance.py): recorded, no incident, nobody paged."""
+        window = self.holder.window_for(self.service_for(integration, alert))
+        if window is None:
+            return False
+        self.holder.hold(window, integration.id, key_hash(integration.id, alert.key), {
+            "alert_key": txt.text(alert.key, 100_000),
+            "group_key": txt.text(alert.group_key, 100_000),
+            "service": self.service_for(integration, alert),
+            "severity": (alert.severity or "")[:20] or None,
+            "summary": txt.text(alert.summary, txt.TEXT_MAX),
+            "source": txt.text(alert.source, 1024), "labels": txt.clean(dict(alert.labels)),
+            "details": txt.clean(dict(alert.details)),
+            "starts_at": txt.not_after(alert.starts_at, self.writer.now)})
+        return True
+
     # -- writes ----------------------------------------------------------------------------
 
     def lock(self, incident_id: str) -> Incident | None:
@@ -448,9 +479,7 @@ class Batch:
         now = self.writer.now
         labels = alert.labels
         impact, urgency = impact_urgency(integration, alert)
-        wanted_service = (labels.get("service") or "").strip()
-        service_id = (wanted_service if wanted_service and self.service_exists(wanted_service)
-                      else integration.service)
+        service_id = self.service_for(integration, alert)
         category = (labels.get("category") or "").strip().lower()
         if category not in _CATEGORIES:
             category = integration.category

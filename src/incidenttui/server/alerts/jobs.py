@@ -75,6 +75,8 @@ class Outcome:
     acknowledged: int = 0
     ignored: int = 0
     auto_resolved: int = 0
+    #: alerts held back by a maintenance window (server/maintenance.py)
+    held: int = 0
     incidents: dict[str, IncidentResult] = field(default_factory=dict)
 
     def touch(self, incident: _IncidentLike, created: bool = False) -> None:

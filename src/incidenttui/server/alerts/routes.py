@@ -457,7 +457,8 @@ async def alertmanager_webhook(
     result = AlertmanagerResult(
         alerts=outcome.alerts, created=outcome.created, joined=outcome.joined,
         repeats=outcome.repeats, resolved=outcome.resolved, ignored=outcome.ignored,
-        auto_resolved=outcome.auto_resolved, truncated_alerts=body.truncated_alerts,
+        held=outcome.held, auto_resolved=outcome.auto_resolved,
+        truncated_alerts=body.truncated_alerts,
         incidents=[IncidentRef(id=i.id, ref=i.ref, status=Status(i.status), created=i.created)
                    for i in outcome.incidents.values()])
     return JSONResponse(result.model_dump(mode="json"))

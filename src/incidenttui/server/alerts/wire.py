@@ -88,6 +88,8 @@ class AlertmanagerResult(BaseModel):
     repeats: int = Field(description="Alerts seen again (their count went up)")
     resolved: int = Field(description="Alerts recorded as resolved")
     ignored: int = Field(description="Resolved alerts with no open incident")
+    held: int = Field(0, description="Alerts held back by a maintenance window: recorded, "
+                                     "no incident opened, nobody paged")
     auto_resolved: int = Field(description="Incidents resolved because every alert recovered")
     truncated_alerts: int = Field(0, description="Alerts Alertmanager left out (max_alerts)")
     incidents: list[IncidentRef]

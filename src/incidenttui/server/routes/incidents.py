@@ -283,8 +283,13 @@ async def add_major_event(request: Request, caller: Allowed, key: Key, body: Maj
                          kind=EventKind.STATUS_UPDATE.value, text=event.text, people=[],
                          now=writer.now, extra={"update": event.data})
         return writer.event_snapshot(event)
-    return await write_on(request, caller, key, idempotency_key, body, Operation.COMMAND,
-                          f"incident.major_{body.kind}"[:60], append, status=201)
+    answer = await write_on(request, caller, key, idempotency_key, body, Operation.COMMAND,
+                            f"incident.major_{body.kind}"[:60], append, status=201)
+    if body.kind == EventKind.STATUS_UPDATE and body.data.get("public"):
+        from incidenttui.server.routes.status import status_changed
+
+        status_changed(request, answer)  # a public one is on the status page at once
+    return answer
 
 
 # -- restricted incidents -----------------------------------------------------------------
