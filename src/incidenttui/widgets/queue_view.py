@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -202,6 +202,16 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.Opened(self.current_id))
 
     # -- drawing ---------------------------------------------------------------------------
+
+    def refresh_line(self, y: int) -> None:
+        """Repaint line ``y`` of the list, left of the scrollbar: a cursor move sends the two
+        rows it changed and not the scrollbar's cells beside them (bytes over SSH)."""
+        self.refresh_lines(y)
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """Repaint ``line_count`` lines of the list from ``y_start`` (content only)."""
+        width = self.scrollable_content_region.width or self.size.width
+        self.refresh(Region(0, y_start - int(self.scroll_offset.y), width, line_count))
 
     def on_resize(self) -> None:
         self._size_to_content()
