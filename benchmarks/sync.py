@@ -273,7 +273,9 @@ async def _run(ctx: Context) -> list[Row]:
     ctx.log(f"sync: seeded {n:,} incidents ({head:,} feed entries) in "
             f"{time.perf_counter() - started:.1f} s")
     ddl = incidents_ddl()
-    fresh = [s for s in snaps if s["status"] == "new"]
+    # New incidents the bench user (a responder) may acknowledge: not the restricted
+    # (security-category) ones, which are 404s to it.
+    fresh = [s for s in snaps if s["status"] == "new" and s["category"] != "security"]
     reps = ctx.reps(1, 3)
     rows: list[Row] = []
     with ServerProcess(f"sqlite:///{db_path}", ctx.work_dir / "sync-server.log") as server:

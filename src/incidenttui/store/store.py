@@ -42,7 +42,9 @@ from incidenttui.store.rows import (
     _dbapi,
     _upsert,
     clean_json,
+    feed_row,
     incident_row,
+    reindex,
     state_of,
     wire_state,
 )
@@ -399,27 +401,8 @@ class Store:
         _upsert(session, "incidents", [row])
 
     def _reindex(self, session: Session, incident_ids: Iterable[str]) -> None:
-        """Rewrite the search index rows of ``incident_ids`` (keyed by the incident rowid)."""
-        ids = list(dict.fromkeys(incident_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
-            rows = session.execute(text(
-                f"SELECT rowid, id, number, title, description, service FROM incidents "
-                f"WHERE id IN ({marks})"), params).all()
-            notes = dict(session.execute(text(
-                f"SELECT incident_id, group_concat(text, ' ') FROM events WHERE kind = 'note' "
-                f"AND incident_id IN ({marks}) GROUP BY incident_id"), params).all())
-            conn = session.connection()
-            conn.exec_driver_sql(
-                f"DELETE FROM incident_fts WHERE rowid IN ({', '.join('?' * len(rows))})",
-                tuple(r[0] for r in rows)) if rows else None
-            conn.exec_driver_sql(
-                "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r[0], f"INC-{r[2]}" if r[2] is not None else "", r[3], r[4], r[5],
-                  notes.get(r[1], "")) for r in rows])
+        """Rewrite the search index rows of ``incident_ids``."""
+        reindex(session, incident_ids)
 
     def _rebuild(self, session: Session, incident_id: str) -> None:
         """Recompute what the responder sees: ``base`` with the pending changes replayed."""
@@ -447,7 +430,7 @@ class Store:
     def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
         incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
-        incidents: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        incidents: dict[str, tuple[IncidentOut, dict[str, Any]]] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
@@ -466,12 +449,11 @@ class Store:
                 events = {k: e for k, e in events.items() if e["incident_id"] != incident_id}
                 forgotten.add(incident_id)
             elif entity == "incident":
-                state = IncidentOut.model_validate(data).model_dump()
-                state["status"] = str(state["status"])
-                forgotten.discard(state["id"])
-                current = incidents.get(state["id"])
-                if current is None or current[0]["version"] <= state["version"]:
-                    incidents[state["id"]] = (state, dict(data))  # type: ignore[arg-type]
+                incident = IncidentOut.model_validate(data)
+                forgotten.discard(incident.id)
+                current = incidents.get(incident.id)
+                if current is None or current[0].version <= incident.version:
+                    incidents[incident.id] = (incident, dict(data))  # type: ignore[arg-type]
             elif entity == "event":
                 event = EventOut.model_validate(data)
                 events[event.id] = {
@@ -498,13 +480,13 @@ class Store:
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
             held = self._versions(session, list(incidents))
             rows = []
-            for incident_id, (state, snapshot) in incidents.items():
-                if held.get(incident_id, -1) > state["version"]:
+            for incident_id, (incident, snapshot) in incidents.items():
+                if held.get(incident_id, -1) > incident.version:
                     continue  # older than what we hold (a replayed page)
                 if incident_id in pending_ids:
                     self._set_base(session, incident_id, snapshot)
                 else:
-                    rows.append(incident_row(state, snapshot, 0))
+                    rows.append(feed_row(incident, snapshot))
             _upsert(session, "incidents", rows)
             for incident_id in pending_ids & incidents.keys():
                 self._rebuild(session, incident_id)
