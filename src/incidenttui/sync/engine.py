@@ -39,6 +39,9 @@ log = logging.getLogger("incidenttui.sync")
 #: How long one long-poll waits on the server for news.
 LONG_POLL_SECONDS = 25.0
 PAGE_SIZE = 500
+#: Pages fetched ahead while the store writes, and the most changes written in one go.
+AHEAD = 4
+BATCH_CHANGES = 2_000
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 
@@ -194,39 +197,75 @@ class SyncEngine:
     async def pull(self, wait: float = 0.0) -> int:
         """Follow the change feed until it has nothing more; returns changes applied.
 
-        While one page is written to the store, the next one is already on its way."""
+        While pages are written to the store, the next ones are already on their way; the
+        pages that arrived meanwhile are written together, with the last one's cursor, in one
+        transaction (one commit, one search-index update, instead of one per page)."""
         applied = 0
         cursor = await asyncio.to_thread(lambda: self.store.cursor)
-        fetch: asyncio.Future[ChangePage] | None = asyncio.ensure_future(
-            self._fetch_page(cursor, wait))
+        pages: asyncio.Queue[ChangePage | BaseException | None] = asyncio.Queue(AHEAD)
+        fetcher = asyncio.ensure_future(self._fetch_pages(cursor, wait, pages))
         try:
-            while fetch is not None:
-                page = await fetch
-                fetch = None
-                if page.cursor < cursor:
-                    raise BadResponse("the server's change feed went backwards (restored from "
-                                      "a backup?); reset the local store to resync")
-                if page.more:
-                    fetch = asyncio.ensure_future(self._fetch_page(page.cursor, 0.0))
-                if page.changes or page.cursor != cursor:
+            finished = False
+            while not finished:
+                batch: list[ChangePage] = []
+                item = await pages.get()
+                while True:
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item is None:
+                        finished = True
+                        break
+                    batch.append(item)
+                    if sum(len(p.changes) for p in batch) >= BATCH_CHANGES or pages.empty():
+                        break
+                    item = pages.get_nowait()
+                if not batch:
+                    break
+                changes = [c for page in batch for c in page.changes]
+                last = batch[-1].cursor
+                if changes or last != cursor:
                     try:
-                        await asyncio.to_thread(self._apply_page, page)
+                        await asyncio.to_thread(self._apply_page,
+                                                ChangePage(changes=changes, cursor=last,
+                                                           more=False))
                     except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
                         raise BadResponse("the change feed sent a malformed change") from None
-                    applied += len(page.changes)
-                    if page.changes:
+                    applied += len(changes)
+                    if changes:
                         self._changed()
                     if self.on_forget is not None and any(c.entity == "forget"
-                                                          for c in page.changes):
+                                                          for c in changes):
                         notices = await asyncio.to_thread(self.store.take_forgotten)
                         if notices:
                             self.on_forget(notices)
-                cursor = page.cursor
+                cursor = last
             return applied
         finally:
-            if fetch is not None:  # a page fetched ahead that will not be applied
-                fetch.cancel()
-                fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if not fetcher.done():  # pages fetched ahead that will not be applied
+                fetcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetcher
+
+    async def _fetch_pages(self, cursor: int, wait: float,
+                           pages: asyncio.Queue[ChangePage | BaseException | None]) -> None:
+        """Fetch pages from ``cursor`` into ``pages`` (at most :data:`AHEAD` waiting), then
+        None; a failure is queued in place of the page it cost."""
+        try:
+            while True:
+                page = await self._fetch_page(cursor, wait)
+                if page.cursor < cursor:
+                    raise BadResponse("the server's change feed went backwards (restored from "
+                                      "a backup?); reset the local store to resync")
+                await pages.put(page)
+                if not page.more:
+                    break
+                cursor, wait = page.cursor, 0.0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # handed to pull(), which raises it
+            await pages.put(exc)
+            return
+        await pages.put(None)
 
     async def _fetch_page(self, cursor: int, wait: float) -> ChangePage:
         answer = await self.client.call(
