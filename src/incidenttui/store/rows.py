@@ -8,6 +8,7 @@ import json
 import operator
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,8 +103,37 @@ def feed_row(incident: IncidentOut, snapshot: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+class Stored(str):
+    """A value already in the form its column stores (JSON text made ahead of the write)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class FeedIncident:
+    """An incident of the change feed validated (once) and its row made: pure work, done
+    where the page arrives while the store writes the one before (:meth:`from_wire`)."""
+
+    id: str
+    version: int
+    snapshot: dict[str, Any]
+    row: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> FeedIncident:
+        """Raises pydantic's ``ValidationError`` (a ``ValueError``) for a malformed one."""
+        incident = IncidentOut.model_validate(data)
+        snapshot = dict(data)
+        row = feed_row(incident, snapshot)
+        for name in ("base", "links", "field_versions"):
+            row[name] = Stored(json.dumps(row[name]))
+        return cls(incident.id, incident.version, snapshot, row)
+
+
 def _db_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    if value is None or isinstance(value, Stored):
+        return value
+    return json.dumps(value)
 
 
 def _converter(table: str, column: str) -> Any:

@@ -39,10 +39,10 @@ from incidenttui.store.reader import (
 )
 from incidenttui.store.rows import (
     INCIDENT_COLUMNS,
+    FeedIncident,
     _dbapi,
     _upsert,
     clean_json,
-    feed_row,
     incident_row,
     reindex,
     state_of,
@@ -430,7 +430,7 @@ class Store:
     def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: int) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
         incidents changed. Raises ``ValueError`` (nothing applied) for a malformed page."""
-        incidents: dict[str, tuple[IncidentOut, dict[str, Any]]] = {}
+        incidents: dict[str, FeedIncident] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
@@ -449,11 +449,14 @@ class Store:
                 events = {k: e for k, e in events.items() if e["incident_id"] != incident_id}
                 forgotten.add(incident_id)
             elif entity == "incident":
-                incident = IncidentOut.model_validate(data)
-                forgotten.discard(incident.id)
-                current = incidents.get(incident.id)
-                if current is None or current[0].version <= incident.version:
-                    incidents[incident.id] = (incident, dict(data))  # type: ignore[arg-type]
+                # The sync engine validates incidents and makes their rows as pages arrive.
+                prepared = change.get("prepared")
+                feed = prepared if isinstance(prepared, FeedIncident) else \
+                    FeedIncident.from_wire(data)
+                forgotten.discard(feed.id)
+                current = incidents.get(feed.id)
+                if current is None or current.version <= feed.version:
+                    incidents[feed.id] = feed
             elif entity == "event":
                 event = EventOut.model_validate(data)
                 events[event.id] = {
@@ -480,13 +483,13 @@ class Store:
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
             held = self._versions(session, list(incidents))
             rows = []
-            for incident_id, (incident, snapshot) in incidents.items():
-                if held.get(incident_id, -1) > incident.version:
+            for incident_id, feed in incidents.items():
+                if held.get(incident_id, -1) > feed.version:
                     continue  # older than what we hold (a replayed page)
                 if incident_id in pending_ids:
-                    self._set_base(session, incident_id, snapshot)
+                    self._set_base(session, incident_id, feed.snapshot)
                 else:
-                    rows.append(feed_row(incident, snapshot))
+                    rows.append(feed.row)
             _upsert(session, "incidents", rows)
             for incident_id in pending_ids & incidents.keys():
                 self._rebuild(session, incident_id)

@@ -23,6 +23,7 @@ from incidenttui.api.schemas import ChangePage, Me
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.capabilities import Capabilities
 from incidenttui.store.commands import command_from_outbox
+from incidenttui.store.rows import FeedIncident
 from incidenttui.store.store import Store
 from incidenttui.sync.client import (
     ApiClient,
@@ -58,6 +59,32 @@ def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(max(0, failures - 1), 16)))
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """A checked change-feed page: its changes as the store takes them."""
+
+    changes: list[dict[str, Any]]
+    cursor: int
+    more: bool = False
+
+
+def _prepare_page(body: Any) -> FeedPage:
+    """A change-feed page, checked, with each incident validated and its store row made
+    (``prepared``): the store's writer then only writes. An incident that fails here is
+    left for the store, which refuses the page with it."""
+    page = ChangePage.model_validate(body)
+    changes = []
+    for change in page.changes:
+        prepared = None
+        if change.entity == "incident":
+            with contextlib.suppress(ValidationError, ValueError, KeyError, TypeError,
+                                     OverflowError):
+                prepared = FeedIncident.from_wire(change.data)
+        changes.append({"seq": change.seq, "entity": change.entity, "id": change.id,
+                        "data": change.data, "prepared": prepared})
+    return FeedPage(changes, page.cursor, page.more)
 
 
 class SyncEngine:
@@ -202,12 +229,12 @@ class SyncEngine:
         transaction (one commit, one search-index update, instead of one per page)."""
         applied = 0
         cursor = await asyncio.to_thread(lambda: self.store.cursor)
-        pages: asyncio.Queue[ChangePage | BaseException | None] = asyncio.Queue(AHEAD)
+        pages: asyncio.Queue[FeedPage | BaseException | None] = asyncio.Queue(AHEAD)
         fetcher = asyncio.ensure_future(self._fetch_pages(cursor, wait, pages))
         try:
             finished = False
             while not finished:
-                batch: list[ChangePage] = []
+                batch: list[FeedPage] = []
                 item = await pages.get()
                 while True:
                     if isinstance(item, BaseException):
@@ -225,15 +252,13 @@ class SyncEngine:
                 last = batch[-1].cursor
                 if changes or last != cursor:
                     try:
-                        await asyncio.to_thread(self._apply_page,
-                                                ChangePage(changes=changes, cursor=last,
-                                                           more=False))
+                        await asyncio.to_thread(self._apply_page, FeedPage(changes, last))
                     except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
                         raise BadResponse("the change feed sent a malformed change") from None
                     applied += len(changes)
                     if changes:
                         self._changed()
-                    if self.on_forget is not None and any(c.entity == "forget"
+                    if self.on_forget is not None and any(c["entity"] == "forget"
                                                           for c in changes):
                         notices = await asyncio.to_thread(self.store.take_forgotten)
                         if notices:
@@ -247,7 +272,7 @@ class SyncEngine:
                     await fetcher
 
     async def _fetch_pages(self, cursor: int, wait: float,
-                           pages: asyncio.Queue[ChangePage | BaseException | None]) -> None:
+                           pages: asyncio.Queue[FeedPage | BaseException | None]) -> None:
         """Fetch pages from ``cursor`` into ``pages`` (at most :data:`AHEAD` waiting), then
         None; a failure is queued in place of the page it cost."""
         try:
@@ -267,22 +292,20 @@ class SyncEngine:
             return
         await pages.put(None)
 
-    async def _fetch_page(self, cursor: int, wait: float) -> ChangePage:
+    async def _fetch_page(self, cursor: int, wait: float) -> FeedPage:
         answer = await self.client.call(
             "GET", paths.CHANGES, params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
             deadline=wait + self.client.timeout * 2)
         if answer.status != 200:
             raise BadResponse(f"the change feed answered {answer.status}")
         try:
-            # Off the event loop: a page of 500 incidents takes a while to check.
-            return await asyncio.to_thread(ChangePage.model_validate, answer.body)
+            # Off the event loop, and while the store writes the pages before.
+            return await asyncio.to_thread(_prepare_page, answer.body)
         except ValidationError:
             raise BadResponse("the change feed sent a page of the wrong shape") from None
 
-    def _apply_page(self, page: ChangePage) -> None:
-        # The page's envelope is checked; each change's data is validated once, by the store.
-        self.store.apply_changes([{"seq": c.seq, "entity": c.entity, "id": c.id,
-                                   "data": c.data} for c in page.changes], page.cursor)
+    def _apply_page(self, page: FeedPage) -> None:
+        self.store.apply_changes(page.changes, page.cursor)
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""
