@@ -122,6 +122,8 @@ class SgrCompactor:
         # A screen uses a few dozen styles: their transitions are worked out once.
         self._applied: dict[tuple[State, str], State | None] = {}
         self._changes: dict[tuple[State | None, State], str] = {}
+        #: The rendition the last write left the terminal in (None: not known).
+        self._left: State | None = DEFAULT
 
     def _apply(self, state: State, params: str) -> State | None:
         key = (state, params)
@@ -140,12 +142,14 @@ class SgrCompactor:
         return change
 
     def compact(self, data: str) -> str:
-        if "\x1b[" not in data:
+        """``data`` (one write, as Textual made it) in fewer bytes, to the same effect."""
+        if "\x1b" not in data:
             return data
         out: list[str] = []
         moves: list[str] = []  # cursor moves not yet written
-        shown: State | None = DEFAULT  # what the terminal has; None: not known
-        wanted: State | None = DEFAULT  # what the stream has asked for so far
+        # What the terminal has, and what the stream has asked for so far (None: not known).
+        shown: State | None = self._left
+        wanted: State | None = self._left
         for match in _TOKEN.finditer(data):
             params, move = match.group(1), match.group(2)
             if params is not None:
@@ -177,6 +181,7 @@ class SgrCompactor:
         out.extend(moves)
         if wanted is not None:
             out.append(self._change(shown, wanted))
+        self._left = wanted
         return "".join(out)
 
 

@@ -63,6 +63,14 @@ def test_every_write_ends_in_the_rendition_textual_left() -> None:
                        screen_after(first, compactor.compact("plain")))
 
 
+def test_a_write_starts_where_the_last_one_left_the_terminal() -> None:
+    # Textual's own writes end reset; should one not, the next write's reset still counts.
+    writes = ["\x1b[1;31mA", "\x1b[0mB", "\x1b[4mC\x1b[0m"]
+    compactor = SgrCompactor()
+    assert_same_screen(screen_after(*writes),
+                       screen_after(*[compactor.compact(w) for w in writes]))
+
+
 def test_sequences_it_does_not_model_pass_through_unchanged() -> None:
     data = "\x1b[38;2;1;2;3mA\x1b[0m\x1b[4:3mB\x1b[0m\x1b[2JC\x1b]8;id=1;https://x\x1b\\D"
     out = SgrCompactor().compact(data)
