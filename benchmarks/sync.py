@@ -7,7 +7,7 @@ seeded with N synthetic incidents in its change feed (50,000; 5,000 with ``--qui
   its cursor in one transaction), against the floor for the same work: raw httpx fetching the
   same pages from the same server, ``json.loads``, and one raw sqlite3 ``executemany`` per page
   into a table with our incidents table's own DDL (columns and indexes; no search index), with
-  the same durability (WAL, synchronous=FULL). Target ≤2×.
+  the same durability (WAL, synchronous=FULL). Target ≤1.5× (issue 20).
 * Incremental: 100 acknowledges made through the API (200 feed entries: the incident and
   its timeline event each), then ``SyncEngine.pull()`` on a synced store, against the same
   raw floor from the same cursor.
@@ -273,7 +273,9 @@ async def _run(ctx: Context) -> list[Row]:
     ctx.log(f"sync: seeded {n:,} incidents ({head:,} feed entries) in "
             f"{time.perf_counter() - started:.1f} s")
     ddl = incidents_ddl()
-    fresh = [s for s in snaps if s["status"] == "new"]
+    # New incidents the bench user (a responder) may acknowledge: not the restricted
+    # (security-category) ones, which are 404s to it.
+    fresh = [s for s in snaps if s["status"] == "new" and s["category"] != "security"]
     reps = ctx.reps(1, 3)
     rows: list[Row] = []
     with ServerProcess(f"sqlite:///{db_path}", ctx.work_dir / "sync-server.log") as server:
@@ -298,8 +300,8 @@ async def _run(ctx: Context) -> list[Row]:
         value, base = median(ours_t), median(raw_t)
         r = ratio(value, base)
         rows.append(Row(f"Sync: full first pull, {n // 1000}k incidents", secs(value),
-                        f"{secs(base)} raw httpx + sqlite3 executemany", r, "≤2×",
-                        verdict(r is not None and r <= 2),
+                        f"{secs(base)} raw httpx + sqlite3 executemany", r, "≤1.5×",
+                        verdict(r is not None and r <= 1.5),
                         note="--quick pulls 5k; the full run 50k" if ctx.quick else "",
                         raw={"ours": ours_t, "raw": raw_t}))
 

@@ -95,6 +95,13 @@ class IncidentApp(App[None]):
         elif os.environ.get("COLORTERM", "").lower() not in ("truecolor", "24bit"):
             self.theme = "ansi-dark"
 
+    def get_driver_class(self) -> type[Any]:
+        """The platform's driver, writing only what changes in each style run (bytes over
+        SSH: :mod:`incidenttui.terminal`)."""
+        from incidenttui.terminal import compact_driver
+
+        return compact_driver(super().get_driver_class())
+
     # -- start-up --------------------------------------------------------------------------
 
     def on_mount(self) -> None:

@@ -22,7 +22,7 @@ IDS = [f"id-{n}" for n in range(100)]
 
 
 class FakeReader:
-    """The reader's four calls over ``IDS``; ``text`` keeps the ids holding it. A whole-list
+    """The reader's five calls over ``IDS``; ``text`` keeps the ids holding it. A whole-list
     read can be held until released, and is interrupted as a real one would be."""
 
     def __init__(self) -> None:
@@ -52,6 +52,9 @@ class FakeReader:
 
     def has_data(self) -> bool:
         return True
+
+    def rows(self, ids: list[str]) -> dict[str, Any]:
+        return {i: f"row of {i}" for i in ids}
 
     def interrupt(self) -> None:
         self.interrupted.set()
@@ -84,8 +87,11 @@ def test_first_screenful_now_then_the_whole_list(made: Any) -> None:
     first = query.ask_now(IncidentFilter(), 40)
     assert first is not None and first.ids == IDS[:40] and first.partial
     assert first.generation == query.generation == 1
+    # The screenful's rows come with it: the view draws them without reading them itself.
+    assert first.rows == {i: f"row of {i}" for i in IDS[:40]}
     wait(lambda: answers)
     assert answers == [QueueAnswer(IDS, 1)] and not query.partial
+    assert answers[0].rows is None  # a whole list: the view reads the rows it draws
 
 
 def test_a_short_view_is_whole_at_once_and_not_read_again(made: Any) -> None:

@@ -167,3 +167,55 @@ async def test_the_countdown_to_the_next_automatic_escalation_is_a_column(
         # in its own column, in words without colour: 4m, due (overdue), 2h, nothing
         assert [line[at:at + 4] for line in drawn[:4]] == ["4m  ", "due ", "2h  ", "    "]
         assert header[at - 1] == " " and header[at + 4:at + 6] == " L"
+
+
+async def test_rows_read_with_the_ids_are_drawn_without_a_look_up() -> None:
+    rows = {f"id-{n}": make_row(n) for n in range(30)}
+    fetch = Fetcher({})  # knows no row: each drawn one must have come with the ids
+    app = Harness(fetch)
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(QueueView)
+        view.set_ids(list(rows), rows=rows)
+        await pilot.pause()
+        assert fetch.asked == []
+        assert " incident 0 " in lines(app)[0]
+
+
+class StyledHarness(Harness):
+    CSS = """
+    QueueView > .queue-view--cursor { background: blue; color: white; text-style: bold; }
+    QueueView > .queue-view--selected { color: yellow; }
+    QueueView > .queue-view--breach { color: red; text-style: reverse; }
+    QueueView > .queue-view--p1 { color: red; }
+    QueueView > .queue-view--p2 { color: orange; }
+    QueueView > .queue-view--closed { color: gray; }
+    """
+
+
+async def test_a_frame_draws_each_row_as_alone(frozen: Any) -> None:
+    """The styles worked out once per frame are the ones each row would get by itself."""
+    rows = {"id-0": make_row(0, priority=1, sla_due_at=NOW - timedelta(minutes=5)),
+            "id-1": make_row(1, status="resolved", priority=2),
+            "id-2": make_row(2, priority=2), "id-3": make_row(3, status="closed")}
+    app = StyledHarness(Fetcher(rows))
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(QueueView)
+        view.set_ids(list(rows))
+        view.selected.add("id-2")
+        closed_colour = None
+        for cursor in range(4):
+            view.cursor = cursor
+            await pilot.pause()
+            alone = [list(view.render_line(y)) for y in range(4)]
+            view._frame_styles = {}
+            try:
+                in_frame = [list(view.render_line(y)) for y in (3, 2, 1, 0)][::-1]
+            finally:
+                view._frame_styles = None
+            assert in_frame == alone
+            if cursor == 0:
+                closed_colour = alone[3][0].style
+        # On a closed incident the cursor's background shows with the closed colour on it.
+        cursor_style, closed = alone[3][0].style, closed_colour
+        assert closed is not None and cursor_style.color == closed.color
+        assert cursor_style.bgcolor != closed.bgcolor

@@ -176,7 +176,7 @@ class QueueScreen(Screen[None]):
             self.notify(answer.error, title="Error", severity="error", timeout=15)
             return
         ids = answer.ids
-        self.view.set_ids(ids, partial=answer.partial)
+        self.view.set_ids(ids, partial=answer.partial, rows=answer.rows)
         self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)

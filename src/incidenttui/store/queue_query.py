@@ -16,10 +16,10 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from incidenttui.store.reader import IncidentFilter, QueueReader
+from incidenttui.store.reader import IncidentFilter, QueueReader, QueueRow
 
 #: Rows read at once when the view changes (at least a screenful; the whole list follows).
 FIRST_ROWS = 40
@@ -40,6 +40,8 @@ class QueueAnswer:
     #: Whether the store holds any incident at all (an empty view explains itself by it).
     has_cache: bool = True
     error: str | None = None
+    #: The rows of a first screenful, read with it (the view draws them without a look-up).
+    rows: dict[str, QueueRow] | None = field(default=None, compare=False, repr=False)
 
 
 class QueueQuery:
@@ -232,10 +234,14 @@ class QueueQuery:
         try:
             ids = reader.first(flt, limit)
             has_cache = bool(ids) or reader.has_data()
+            # Read here, not by the view as it draws on the event loop: a key's matches reach
+            # the screen one look-up sooner.
+            rows = reader.rows(ids) if generation >= self._view else None
         except Exception as exc:  # a locked or damaged store: say so, keep running
             return QueueAnswer([], generation, error=_why(exc))
         # Fewer than asked for is the whole list: no need to read it again.
-        return QueueAnswer(ids, generation, partial=len(ids) >= limit, has_cache=has_cache)
+        return QueueAnswer(ids, generation, partial=len(ids) >= limit, has_cache=has_cache,
+                           rows=rows)
 
     def _read_all(self, generation: int, flt: IncidentFilter) -> None:
         try:

@@ -3,12 +3,16 @@ deadline, open flag), and the bulk writes that go around the ORM where speed cou
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+import operator
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean
+from sqlalchemy import JSON
 from sqlmodel import Session
 
 from incidenttui.api.schemas import IncidentOut
@@ -67,27 +71,95 @@ def _dbapi(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _db_time(value: datetime | None) -> str | None:
-    # The text SQLAlchemy's SQLite DateTime writes: naive UTC with microseconds.
-    if value is None:
-        return None
+def _db_time(value: datetime | str | None) -> str | None:
+    # The text SQLAlchemy's SQLite DateTime writes: naive UTC with microseconds. A str is
+    # that text already (:func:`stored_time`).
+    if value is None or isinstance(value, str):
+        return value
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+#: A UTC time as the API writes it (``2026-11-26T02:32:00.123456Z``, or ``+00:00``).
+_WIRE_UTC = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d{6})?(?:Z|\+00:00)\Z")
+#: The incident columns that hold times the wire carries as they are.
+_WIRE_TIMES = ("created_at", "updated_at", "detected_at", "started_at", "acknowledged_at",
+               "resolved_at", "closed_at", "on_hold_since")
+
+
+def stored_time(wire: Any, value: datetime | None) -> datetime | str | None:
+    """``value`` (the validated ``wire`` text) in its stored form, cut from the wire text when
+    that is UTC already: a first sync writes ~400,000 times, and turning each back from a
+    datetime cost as much as validating it."""
+    if isinstance(wire, str) and (match := _WIRE_UTC.match(wire)):
+        return f"{match[1]} {match[2]}{match[3] or '.000000'}"
+    return value
+
+
+def feed_row(incident: IncidentOut, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The row for an incident of the change feed: ``incident`` is ``snapshot`` validated
+    (once), ``snapshot`` is kept as the row's ``base``."""
+    state = dict(incident.__dict__)
+    state["links"] = [link.model_dump() for link in incident.links]
+    row = incident_row(state, snapshot, 0)
+    for name in _WIRE_TIMES:
+        row[name] = stored_time(snapshot.get(name), row[name])
+    return row
+
+
+class Stored(str):
+    """A value already in the form its column stores (JSON text made ahead of the write)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class FeedIncident:
+    """An incident of the change feed validated (once) and its row made: pure work, done
+    where the page arrives while the store writes the one before (:meth:`from_wire`)."""
+
+    id: str
+    version: int
+    snapshot: dict[str, Any]
+    row: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> FeedIncident:
+        """Raises pydantic's ``ValidationError`` (a ``ValueError``) for a malformed one."""
+        incident = IncidentOut.model_validate(data)
+        snapshot = dict(data)
+        row = feed_row(incident, snapshot)
+        for name in ("base", "links", "field_versions"):
+            row[name] = Stored(json.dumps(row[name]))
+        return cls(incident.id, incident.version, snapshot, row)
+
+
 def _db_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    if value is None or isinstance(value, Stored):
+        return value
+    return json.dumps(value)
 
 
 def _converter(table: str, column: str) -> Any:
-    """How a column's python value is written, from the table definitions."""
+    """How a column's python value is written, from the table definitions (None: as it is;
+    sqlite3 writes booleans as the integers SQLAlchemy would)."""
     sa_type = StoreModel.metadata.tables[table].c[column].type
     if isinstance(sa_type, UTCDateTime):
         return _db_time
     if isinstance(sa_type, JSON):
         return _db_json
-    if isinstance(sa_type, Boolean):
-        return lambda v: None if v is None else int(v)
     return None
+
+
+@functools.cache
+def _upsert_plan(table: str, columns: tuple[str, ...]
+                 ) -> tuple[str, Any, tuple[tuple[int, Any], ...]]:
+    """The statement, a getter of the row's values and the (position, converter) pairs."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+           f"({', '.join('?' * len(columns))}) ON CONFLICT(id) DO UPDATE SET {updates}")
+    converters = tuple((n, f) for n, c in enumerate(columns)
+                       if (f := _converter(table, c)) is not None)
+    return sql, operator.itemgetter(*columns), converters
 
 
 def _upsert(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
@@ -98,14 +170,30 @@ def _upsert(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    columns = list(rows[0])
-    convert = [_converter(table, c) for c in columns]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-           f"({', '.join('?' * len(columns))}) ON CONFLICT(id) DO UPDATE SET {updates}")
-    plan = list(zip(columns, convert, strict=True))
-    _dbapi(session).executemany(sql, [tuple(f(r[c]) if f else r[c] for c, f in plan)
-                                      for r in rows])
+    sql, values_of, converters = _upsert_plan(table, tuple(rows[0]))
+    values = []
+    for row in rows:
+        row_values = list(values_of(row))
+        for n, convert in converters:
+            row_values[n] = convert(row_values[n])
+        values.append(row_values)
+    _dbapi(session).executemany(sql, values)
+
+
+def reindex(session: Session, incident_ids: Iterable[str]) -> None:
+    """Rewrite the search index rows of ``incident_ids`` (keyed by the incident rowid) from
+    what the store holds, inside SQLite: no row travels to Python and back."""
+    ids = json.dumps(list(dict.fromkeys(incident_ids)))
+    conn = _dbapi(session)
+    conn.execute("DELETE FROM incident_fts WHERE rowid IN (SELECT rowid FROM incidents "
+                 "WHERE id IN (SELECT value FROM json_each(?)))", (ids,))
+    conn.execute(
+        "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
+        "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' "
+        "ELSE coalesce(i.series, 'INC') || '-' || i.number END, "
+        "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
+        "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') "
+        "FROM incidents i WHERE i.id IN (SELECT value FROM json_each(?))", (ids,))
 
 
 def state_of(row: LocalIncident) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
 from incidenttui.domain import RefusalKind, Refused
-from incidenttui.domain.refs import INC, parse_key, ref
+from incidenttui.domain.refs import INC, parse_key
 from incidenttui.sqlite import sqlite_engine
 from incidenttui.sqltypes import utcnow
 from incidenttui.store import maintenance
@@ -40,10 +40,12 @@ from incidenttui.store.reader import (
 )
 from incidenttui.store.rows import (
     INCIDENT_COLUMNS,
+    FeedIncident,
     _dbapi,
     _upsert,
     clean_json,
     incident_row,
+    reindex,
     state_of,
     wire_state,
 )
@@ -486,27 +488,8 @@ class Store:
         _upsert(session, "incidents", [row])
 
     def _reindex(self, session: Session, incident_ids: Iterable[str]) -> None:
-        """Rewrite the search index rows of ``incident_ids`` (keyed by the incident rowid)."""
-        ids = list(dict.fromkeys(incident_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
-            rows = session.execute(text(
-                f"SELECT rowid, id, number, title, description, service, series FROM incidents "
-                f"WHERE id IN ({marks})"), params).all()
-            notes = dict(session.execute(text(
-                f"SELECT incident_id, group_concat(text, ' ') FROM events WHERE kind = 'note' "
-                f"AND incident_id IN ({marks}) GROUP BY incident_id"), params).all())
-            conn = session.connection()
-            conn.exec_driver_sql(
-                f"DELETE FROM incident_fts WHERE rowid IN ({', '.join('?' * len(rows))})",
-                tuple(r[0] for r in rows)) if rows else None
-            conn.exec_driver_sql(
-                "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r[0], ref(r[2], r[6]) if r[2] is not None else "", r[3], r[4], r[5],
-                  notes.get(r[1], "")) for r in rows])
+        """Rewrite the search index rows of ``incident_ids``."""
+        reindex(session, incident_ids)
 
     def _rebuild(self, session: Session, incident_id: str) -> None:
         """Recompute what the responder sees: ``base`` with the pending changes replayed."""
@@ -541,7 +524,7 @@ class Store:
         cursor = str(cursor)
         if not cursor or len(cursor) > 100 or not cursor.isascii() or not cursor.isprintable():
             raise ValueError("the page's cursor is not a cursor")
-        incidents: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        incidents: dict[str, FeedIncident] = {}
         events: dict[str, dict[str, Any]] = {}
         directory: list[tuple[type[StoreModel], dict[str, Any]]] = []
         schemas = {"team": (LocalTeam, TeamOut), "user": (LocalUser, UserOut),
@@ -561,12 +544,14 @@ class Store:
                 events = {k: e for k, e in events.items() if e["incident_id"] != incident_id}
                 forgotten.add(incident_id)
             elif entity == "incident":
-                state = IncidentOut.model_validate(data).model_dump()
-                state["status"] = str(state["status"])
-                forgotten.discard(state["id"])
-                current = incidents.get(state["id"])
-                if current is None or current[0]["version"] <= state["version"]:
-                    incidents[state["id"]] = (state, dict(data))  # type: ignore[arg-type]
+                # The sync engine validates incidents and makes their rows as pages arrive.
+                prepared = change.get("prepared")
+                feed = prepared if isinstance(prepared, FeedIncident) else \
+                    FeedIncident.from_wire(data)
+                forgotten.discard(feed.id)
+                current = incidents.get(feed.id)
+                if current is None or current.version <= feed.version:
+                    incidents[feed.id] = feed
             elif entity == "event":
                 event = EventOut.model_validate(data)
                 events[event.id] = {
@@ -602,13 +587,13 @@ class Store:
             pending_ids = set(session.exec(select(OutboxEntry.incident_id).distinct()).all())
             held = self._versions(session, list(incidents))
             rows = []
-            for incident_id, (state, snapshot) in incidents.items():
-                if held.get(incident_id, -1) > state["version"]:
+            for incident_id, feed in incidents.items():
+                if held.get(incident_id, -1) > feed.version:
                     continue  # older than what we hold (a replayed page)
                 if incident_id in pending_ids:
-                    self._set_base(session, incident_id, snapshot)
+                    self._set_base(session, incident_id, feed.snapshot)
                 else:
-                    rows.append(incident_row(state, snapshot, 0))
+                    rows.append(feed.row)
             _upsert(session, "incidents", rows)
             for incident_id in pending_ids & incidents.keys():
                 self._rebuild(session, incident_id)
@@ -624,7 +609,7 @@ class Store:
                     session.merge(LocalOrgItem(kind=kind, id=item_id, data=item))
             if windows:
                 maintenance.apply_entries(session, windows)
-            self._pause_sla(session, {state["service"] for state, _ in incidents.values()})
+            self._pause_sla(session, {feed.row["service"] for feed in incidents.values()})
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
             self._reindex(session, touched)

@@ -26,6 +26,7 @@ from incidenttui.api.schemas import ChangePage, Me
 from incidenttui.sqltypes import utcnow
 from incidenttui.store.capabilities import Capabilities
 from incidenttui.store.commands import command_from_outbox
+from incidenttui.store.rows import FeedIncident
 from incidenttui.store.store import Store
 from incidenttui.sync.client import (
     ApiClient,
@@ -42,6 +43,9 @@ log = logging.getLogger("incidenttui.sync")
 #: How long one long-poll waits on the server for news.
 LONG_POLL_SECONDS = 25.0
 PAGE_SIZE = 500
+#: Pages fetched ahead while the store writes, and the most changes written in one go.
+AHEAD = 4
+BATCH_CHANGES = 2_000
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 
@@ -64,6 +68,32 @@ def _went_backwards(sent: str, answered: str) -> bool:
     """Whether an older server (integer cursors) answered a cursor below the one sent. A
     current server's cursors are opaque tokens: it answers 410 to one it cannot resume."""
     return sent.isdigit() and answered.isdigit() and int(answered) < int(sent)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """A checked change-feed page: its changes as the store takes them."""
+
+    changes: list[dict[str, Any]]
+    cursor: str
+    more: bool = False
+
+
+def _prepare_page(body: Any) -> FeedPage:
+    """A change-feed page, checked, with each incident validated and its store row made
+    (``prepared``): the store's writer then only writes. An incident that fails here is
+    left for the store, which refuses the page with it."""
+    page = ChangePage.model_validate(body)
+    changes = []
+    for change in page.changes:
+        prepared = None
+        if change.entity == "incident":
+            with contextlib.suppress(ValidationError, ValueError, KeyError, TypeError,
+                                     OverflowError):
+                prepared = FeedIncident.from_wire(change.data)
+        changes.append({"entity": change.entity, "id": change.id,
+                        "data": change.data, "prepared": prepared})
+    return FeedPage(changes, page.cursor, page.more)
 
 
 class SyncEngine:
@@ -203,41 +233,76 @@ class SyncEngine:
     async def pull(self, wait: float = 0.0) -> int:
         """Follow the change feed until it has nothing more; returns changes applied.
 
-        While one page is written to the store, the next one is already on its way."""
+        While pages are written to the store, the next ones are already on their way; the
+        pages that arrived meanwhile are written together, with the last one's cursor, in one
+        transaction (one commit, one search-index update, instead of one per page)."""
         applied = 0
         cursor = await asyncio.to_thread(lambda: self.store.cursor)
-        fetch: asyncio.Future[ChangePage] | None = asyncio.ensure_future(
-            self._fetch_page(cursor, wait))
+        pages: asyncio.Queue[FeedPage | BaseException | None] = asyncio.Queue(AHEAD)
+        fetcher = asyncio.ensure_future(self._fetch_pages(cursor, wait, pages))
         try:
-            while fetch is not None:
-                page = await fetch
-                fetch = None
-                if _went_backwards(cursor, page.cursor):
-                    raise BadResponse("the server's change feed went backwards (restored from "
-                                      "a backup?); reset the local store to resync")
-                if page.more:
-                    fetch = asyncio.ensure_future(self._fetch_page(page.cursor, 0.0))
-                if page.changes or page.cursor != cursor:
+            finished = False
+            while not finished:
+                batch: list[FeedPage] = []
+                item = await pages.get()
+                while True:
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item is None:
+                        finished = True
+                        break
+                    batch.append(item)
+                    if sum(len(p.changes) for p in batch) >= BATCH_CHANGES or pages.empty():
+                        break
+                    item = pages.get_nowait()
+                if not batch:
+                    break
+                changes = [c for page in batch for c in page.changes]
+                last = batch[-1].cursor
+                if changes or last != cursor:
                     try:
-                        await asyncio.to_thread(self._apply_page, page)
+                        await asyncio.to_thread(self._apply_page,
+                                                FeedPage(changes, last, batch[-1].more))
                     except (ValidationError, ValueError, KeyError, TypeError, OverflowError):
                         raise BadResponse("the change feed sent a malformed change") from None
-                    applied += len(page.changes)
-                    if page.changes:
+                    applied += len(changes)
+                    if changes:
                         self._changed()
-                    if self.on_forget is not None and any(c.entity == "forget"
-                                                          for c in page.changes):
+                    if self.on_forget is not None and any(c["entity"] == "forget"
+                                                          for c in changes):
                         notices = await asyncio.to_thread(self.store.take_forgotten)
                         if notices:
                             self.on_forget(notices)
-                cursor = page.cursor
+                cursor = last
             return applied
         finally:
-            if fetch is not None:  # a page fetched ahead that will not be applied
-                fetch.cancel()
-                fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if not fetcher.done():  # pages fetched ahead that will not be applied
+                fetcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetcher
 
-    async def _fetch_page(self, cursor: str, wait: float) -> ChangePage:
+    async def _fetch_pages(self, cursor: str, wait: float,
+                           pages: asyncio.Queue[FeedPage | BaseException | None]) -> None:
+        """Fetch pages from ``cursor`` into ``pages`` (at most :data:`AHEAD` waiting), then
+        None; a failure is queued in place of the page it cost."""
+        try:
+            while True:
+                page = await self._fetch_page(cursor, wait)
+                if _went_backwards(cursor, page.cursor):
+                    raise BadResponse("the server's change feed went backwards (restored from "
+                                      "a backup?); reset the local store to resync")
+                await pages.put(page)
+                if not page.more:
+                    break
+                cursor, wait = page.cursor, 0.0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # handed to pull(), which raises it
+            await pages.put(exc)
+            return
+        await pages.put(None)
+
+    async def _fetch_page(self, cursor: str, wait: float) -> FeedPage:
         answer = await self.client.call(
             "GET", paths.CHANGES, params={"cursor": cursor, "limit": PAGE_SIZE, "wait": wait},
             deadline=wait + self.client.timeout * 2)
@@ -248,14 +313,13 @@ class SyncEngine:
         if answer.status != 200:
             raise BadResponse(f"the change feed answered {answer.status}")
         try:
-            # Off the event loop: a page of 500 incidents takes a while to check.
-            return await asyncio.to_thread(ChangePage.model_validate, answer.body)
+            # Off the event loop, and while the store writes the pages before.
+            return await asyncio.to_thread(_prepare_page, answer.body)
         except ValidationError:
             raise BadResponse("the change feed sent a page of the wrong shape") from None
 
-    def _apply_page(self, page: ChangePage) -> None:
-        self.store.apply_changes([c.model_dump() for c in page.changes], page.cursor,
-                                 caught_up=not page.more)
+    def _apply_page(self, page: FeedPage) -> None:
+        self.store.apply_changes(page.changes, page.cursor, caught_up=not page.more)
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""

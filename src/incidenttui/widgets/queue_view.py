@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -105,15 +105,18 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.selected: set[str] = set()
         self._rows: dict[str, QueueRow] = {}
         self._now = datetime.now(UTC)
+        #: (row kind, cell component) → style, while a frame is drawn (:meth:`render_lines`).
+        self._frame_styles: dict[tuple[str, str | None], Style] | None = None
 
     # -- data ------------------------------------------------------------------------------
 
     def set_ids(self, ids: list[str], *, reload: Iterable[str] | None = None,
-                partial: bool = False) -> None:
+                partial: bool = False, rows: dict[str, QueueRow] | None = None) -> None:
         """Show ``ids`` in order, keeping the cursor on the same incident where it remains.
 
         ``partial``: only the first rows of the list; the rest follows (a jump to the bottom
-        asked for meanwhile is made when it comes)."""
+        asked for meanwhile is made when it comes). ``rows``: rows already read for some of
+        ``ids`` (current: they replace what the view held for those ids)."""
         current = self.current_id
         self.ids = ids
         self.partial = partial
@@ -123,6 +126,8 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             for incident_id in reload:
                 self._rows.pop(incident_id, None)
+        if rows:
+            self._rows.update(rows)
         self._size_to_content()
         index = 0
         if current is not None:
@@ -207,6 +212,16 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def refresh_line(self, y: int) -> None:
+        """Repaint line ``y`` of the list, left of the scrollbar: a cursor move sends the two
+        rows it changed and not the scrollbar's cells beside them (bytes over SSH)."""
+        self.refresh_lines(y)
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """Repaint ``line_count`` lines of the list from ``y_start`` (content only)."""
+        width = self.scrollable_content_region.width or self.size.width
+        self.refresh(Region(0, y_start - int(self.scroll_offset.y), width, line_count))
+
     def on_resize(self) -> None:
         self._size_to_content()
 
@@ -215,37 +230,65 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width or self.size.width
         self.virtual_size = Size(width, len(self.ids))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The styles every row is drawn from are worked out once per frame, not per cell:
+        # the widget's own style walks its ancestors each time it is asked for.
+        self._frame_styles = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_styles = None
+
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
         width = self.scrollable_content_region.width  # left of the scrollbar
         if index >= len(self.ids):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style("base"))
         top = int(self.scroll_offset.y)
         self._ensure_rows(top, top + self.size.height + 1)
         incident_id = self.ids[index]
         row = self._rows.get(incident_id)
         if row is None:
-            return Strip([Segment(fit(" (gone)", width), self.rich_style)])
+            return Strip([Segment(fit(" (gone)", width), self._style("base"))])
         # Adjacent cells share a style: merged, a line costs a few SGR codes instead of one
         # per cell (bytes over SSH on every cursor move).
         return Strip(list(Segment.simplify(self._segments(row, index, width))), width)
 
+    def _style(self, row: str, cell: str | None = None) -> Style:
+        """The style of a ``row`` kind (base, cursor, closed, cursor-closed) with a ``cell``
+        component (``queue-view--p1`` ...) on top, from this frame's styles."""
+        styles = self._frame_styles if self._frame_styles is not None else {}
+        key = (row, cell)
+        style = styles.get(key)
+        if style is None:
+            if cell is not None:
+                style = self._style(row) + self.get_component_rich_style(cell, partial=True)
+            elif row == "base":
+                style = self.rich_style
+            elif row == "cursor":
+                style = self._style("base") + (
+                    self.get_component_rich_style("queue-view--cursor") if self.has_focus
+                    else Style(reverse=True))
+            else:  # closed, or cursor-closed: the closed colour over the row's
+                style = self._style(row.removesuffix("closed").rstrip("-") or "base") + \
+                    self.get_component_rich_style("queue-view--closed", partial=True)
+            styles[key] = style
+        return style
+
     def _segments(self, row: QueueRow, index: int, width: int) -> list[Segment]:
-        base = self.rich_style
-        if index == self.cursor and self.has_focus:
-            base = base + self.get_component_rich_style("queue-view--cursor")
-        elif index == self.cursor:
-            base = base + Style(reverse=True)
-        if not is_open(row.status):
-            base = base + self.get_component_rich_style("queue-view--closed", partial=True)
+        kind = "closed" if not is_open(row.status) else "base"
+        if index == self.cursor:
+            kind = "cursor" if kind == "base" else "cursor-closed"
+        base = self._style(kind)
         cols = columns_for(width)
         flexible = max(8, width - sum(c.width + 1 for c in cols if c.width))
         sla, breached = sla_cell(row.sla_due_at, self._now, paused=row.on_hold_since is not None)
         owner = "/".join(v for v in (row.team, row.assignee) if v) or "-"
         breach = breach_marker(row.breach_aware_at, row.breach_notified_at, self._now)
         breach = f"{breach} " if breach else ""
+        selected = row.id in self.selected
         values = {
-            "sel": "*" if row.id in self.selected else " ",
+            "sel": "*" if selected else " ",
             "ref": row.ref + ("+" if row.pending else ""),
             "pri": f"P{row.priority}",
             "status": status_short(row.status),
@@ -259,13 +302,11 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             text = fit(values[col.key], col.width or flexible)
             style = base
             if col.key == "pri" and row.priority <= 2:
-                style = base + self.get_component_rich_style(f"queue-view--p{row.priority}",
-                                                             partial=True)
+                style = self._style(kind, f"queue-view--p{row.priority}")
             elif col.key == "sla" and breached:
-                style = base + self.get_component_rich_style("queue-view--breach", partial=True)
-            elif col.key == "sel" and row.id in self.selected:
-                style = base + self.get_component_rich_style("queue-view--selected",
-                                                             partial=True)
+                style = self._style(kind, "queue-view--breach")
+            elif col.key == "sel" and selected:
+                style = self._style(kind, "queue-view--selected")
             segments.append(Segment(text, style))
             if n < len(cols) - 1:
                 segments.append(Segment(" ", base))
