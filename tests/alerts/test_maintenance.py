@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alertkit import API, client, create_integration, feed_end, incidents_of
+from alertkit import API, client, create_integration, feed_end_cursor, incidents_of
 from sqlmodel import col, func, select
 from test_alertmanager_webhook import am_alert, payload
 
@@ -109,7 +109,7 @@ def test_a_window_whose_end_passes_releases_its_alerts(server):
 
 def test_windows_travel_in_the_change_feed_and_refuse_bad_input(server):
     service = server.add_service()
-    cursor = feed_end(server)
+    cursor = feed_end_cursor(server)
     window = plan_window(server, [service])
     page = client(server, "viewer").get(f"{API}/changes", params={"cursor": cursor}).json()
     entries = [c for c in page["changes"] if c["entity"] == "maintenance"]

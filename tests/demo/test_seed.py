@@ -246,7 +246,10 @@ def test_the_live_major_incident(data: Data) -> None:
     assert {r.value: u for r, u in record.roles.items()} == {
         "commander": "claire.dubois", "communications": "tom.becker",
         "operations": "daniel.okafor"}
-    assert len(record.updates) == 2 and all(u.data["public"] for u in record.updates)
+    # (the two stakeholder updates, and the two public updates posted for the status page)
+    stakeholder = [u for u in record.updates if "state" in u.data]
+    assert len(stakeholder) == 2 and all(u.data["public"] for u in record.updates)
+    assert len(record.updates) == 4
     assert datetime.fromisoformat(record.last_update.data["next_update_due"]) > NOW
     assert {e.data.get("tag") for e in notes} >= {"decision", "finding"}
     assert [i.done for i in record.items.values()] == [False]
@@ -389,13 +392,14 @@ def _effect_of(state: dict[str, Any], write: list[TimelineEvent]) -> Effect:
         if data.get("tag"):  # a major incident's quick entry
             return tagged_note_effect(data["tag"], first.text, first.id, first.at)
         return note_effect(first.text)
+    if first.kind == EventKind.STATUS_UPDATE and "state" not in data:
+        # a public update posted for the status page (not a commander's stakeholder update)
+        return public_update_effect(state, data["public_text"], data.get("components"),
+                                    first.id)
     if first.kind in (EventKind.ROLE, EventKind.STATUS_UPDATE, EventKind.ACTION_ITEM):
         return major_event_effect(state, first.kind, data, first.id, first.at)
     if first.kind == EventKind.LINK:
         return link_effect(state, data["kind"], data["target"], data["target_ref"])
-    if first.kind == EventKind.STATUS_UPDATE:
-        return public_update_effect(state, data["public_text"], data.get("components"),
-                                    first.id)
     assert first.kind in (EventKind.FIELD, EventKind.ASSIGNMENT, EventKind.PRIORITY), first.kind
     asked = {name: change["to"] for event in write
              for name, change in event.data["fields"].items() if name in EDITABLE_FIELDS}

@@ -27,7 +27,7 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 def demo_examples() -> list[Example]:
     """Every incident of the demo data set (seeded in memory) but the cancelled ones."""
     numbers = itertools.count(1001)
-    walks = _Seeder(NOW, 7).build(lambda: next(numbers))
+    walks = _Seeder(NOW, 7).build(lambda series: next(numbers))
     return [Example(w.incident.title, w.incident.description, str(w.incident.category),
                     w.incident.service) for w in walks if w.incident.status != "cancelled"]
 
