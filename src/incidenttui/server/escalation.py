@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -38,6 +37,7 @@ from incidenttui.server.audit import Origin
 from incidenttui.server.db import Database, loaded
 from incidenttui.server.models import TimelineEvent, User
 from incidenttui.server.notify import Channels
+from incidenttui.server.periodic import Periodic
 from incidenttui.sqltypes import UTCDateTime, utcnow
 
 log = logging.getLogger("incidenttui.server.escalation")
@@ -295,35 +295,21 @@ def escalation_interval() -> float:
     return value
 
 
-class Escalator:
+class Escalator(Periodic):
     """Runs :func:`run_due` every :data:`INTERVAL` seconds in a daemon thread, for the
     life of the app; errors are logged and the next round tries again."""
+
+    name = "escalator"
 
     def __init__(self, db: Database, interval: float = INTERVAL,
                  on_steps: Callable[[int], None] | None = None,
                  channels: Channels | None = None) -> None:
-        self.db, self.interval, self.on_steps = db, interval, on_steps
+        super().__init__(interval)
+        self.db, self.on_steps = db, on_steps
         self.channels = channels or Channels()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="escalator", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                while (ran := run_due(self.db, channels=self.channels)) \
-                        and not self._stop.is_set():
-                    if self.on_steps is not None:
-                        self.on_steps(ran)
-            except Exception:  # a database hiccup: logged, and tried again next round
-                log.exception("escalation round failed")
+    def round(self) -> int:
+        ran = run_due(self.db, channels=self.channels)
+        if ran and self.on_steps is not None:
+            self.on_steps(ran)
+        return ran

@@ -15,7 +15,6 @@ and pauses SLA clocks offline (domain/statuspage.py).
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from incidenttui.server.audit import Origin
 from incidenttui.server.changes import record_changes
 from incidenttui.server.db import Database
 from incidenttui.server.models import HeldAlert, Integration, MaintenanceWindow, Service, User
+from incidenttui.server.periodic import Periodic
 from incidenttui.sqltypes import utcnow
 
 log = logging.getLogger("incidenttui.server.maintenance")
@@ -238,31 +238,19 @@ def release_due(db: Database, now: datetime | None = None) -> int:
         return sent
 
 
-class Releaser:
+class Releaser(Periodic):
     """Runs :func:`release_due` every :data:`INTERVAL` seconds in a daemon thread."""
+
+    name = "maintenance"
 
     def __init__(self, db: Database, interval: float = INTERVAL,
                  on_release: Any = None) -> None:
-        self.db, self.interval = db, interval
+        super().__init__(interval)
+        self.db = db
         self.on_release = on_release or (lambda: None)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                if release_due(self.db):
-                    self.on_release()
-            except Exception:  # the database is down: logged, tried again next round
-                log.exception("maintenance release round failed")
+    def round(self) -> int:
+        released = release_due(self.db)
+        if released:
+            self.on_release()
+        return released

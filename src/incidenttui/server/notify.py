@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import smtplib
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +39,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from incidenttui import __version__
 from incidenttui.domain.refs import ref
 from incidenttui.server.db import Database
+from incidenttui.server.periodic import Periodic
 from incidenttui.sqltypes import UTCDateTime, utcnow
 
 log = logging.getLogger("incidenttui.server.notify")
@@ -173,37 +173,26 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-class Deliverer:
-    """Sends due notifications every :data:`INTERVAL` seconds in a daemon thread."""
+class Deliverer(Periodic):
+    """Sends due notifications every :data:`INTERVAL` seconds in a daemon thread (always
+    started: status page subscribers have their own webhooks, no configured channel)."""
+
+    name = "notify"
+    stop_timeout = TIMEOUT + 5
 
     def __init__(self, db: Database, channels: Channels, interval: float = INTERVAL,
                  transport: httpx.BaseTransport | None = None) -> None:
-        self.db, self.channels, self.interval = db, channels, interval
+        super().__init__(interval)
+        self.db, self.channels = db, channels
         self._client = httpx.Client(timeout=TIMEOUT, transport=transport,
                                     headers={"User-Agent": f"incidenttui/{__version__}"})
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        # Always: status page subscribers (their own webhooks) need no configured channel.
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="notify", daemon=True)
-            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=TIMEOUT + 5)
-            self._thread = None
+        super().stop()
         self._client.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                while self.deliver_due() and not self._stop.is_set():
-                    pass
-            except Exception:  # the database is down: logged, tried again next round
-                log.exception("notification round failed")
+    def round(self) -> int:
+        return self.deliver_due()
 
     def deliver_due(self, now: datetime | None = None) -> int:
         """Claim, send and record the due notifications; returns how many were tried."""
