@@ -50,7 +50,8 @@ def demo_accuracy() -> tuple[float, float, float, int]:
     from incidenttui.domain.suggest import Example, cross_validate
 
     numbers = itertools.count(1001)
-    walks = _Seeder(datetime(2026, 3, 2, 9, 30, tzinfo=UTC), 7).build(lambda: next(numbers))
+    seeder = _Seeder(datetime(2026, 3, 2, 9, 30, tzinfo=UTC), 7)
+    walks = seeder.build(lambda series: next(numbers))
     examples = [Example(w.incident.title, w.incident.description, str(w.incident.category),
                         w.incident.service) for w in walks if w.incident.status != "cancelled"]
     category, service = cross_validate(examples, folds=5)
