@@ -82,6 +82,9 @@ class Incident(SQLModel, table=True):
     __table_args__ = (
         Index("ix_incidents_status_priority", "status", "priority"),
         UniqueConstraint("series", "number", name="uq_incidents_series_number"),
+        # By number alone: the list's newest-first order, and a write batch's up-front
+        # locks (which ask for INC-7 and SEC-7 alike); (series, number) does not serve them.
+        Index("ix_incidents_number", "number"),
     )
 
     id: str = Field(primary_key=True, max_length=36)

@@ -49,10 +49,12 @@ def upgrade() -> None:
                                       server_default='INC'))
         batch_op.drop_constraint(_number_constraint(), type_='unique')
         batch_op.create_unique_constraint('uq_incidents_series_number', ['series', 'number'])
+        batch_op.create_index('ix_incidents_number', ['number'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index('ix_incidents_number')
         batch_op.drop_constraint('uq_incidents_series_number', type_='unique')
         batch_op.drop_column('series')
         batch_op.create_unique_constraint(_number_constraint(), ['number'])
