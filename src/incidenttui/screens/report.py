@@ -4,6 +4,7 @@ again whenever the store changes; a failed read is said and the app keeps runnin
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from textual import work
@@ -17,7 +18,12 @@ from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.status_line import StatusLine
 
 
-class ReportScreen(Screen[None]):
+class _AbstractScreenMeta(type(Screen), ABCMeta):  # type: ignore[misc]
+    """Textual's screen metaclass with ABCMeta's abstract-method check: a report screen
+    that forgets :meth:`ReportScreen.read` or :meth:`ReportScreen.show` cannot be made."""
+
+
+class ReportScreen(Screen[None], metaclass=_AbstractScreenMeta):
     """Subclasses give ``AREA``, ``FAILED`` (what the error says failed), :meth:`read`
     (in a thread) and :meth:`show` (on the event loop)."""
 
@@ -40,13 +46,13 @@ class ReportScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    @abstractmethod
     def read(self, store: Any) -> Any:
         """What :meth:`show` shows, read from ``store`` (in a worker thread)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def show(self, report: Any) -> tuple[str, list[str]]:
         """The title line and the body's lines of ``report``."""
-        raise NotImplementedError
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
