@@ -159,3 +159,37 @@ def test_a_batch_appends_its_audit_entries_in_job_order_and_the_chain_verifies(a
         assert audit.verify(session).broken_at is None
     assert [e.entity_id for e in entries] == [a["id"], c["id"], a["id"]]
     assert [e.seq for e in entries] == [before + 1, before + 2, before + 3]
+
+
+def test_an_update_from_a_stale_version_fails_in_the_database_and_commits_nothing(api, batch):
+    """The incident's UPDATE is checked against the version it was read at by the database
+    itself (service._UPDATE_ROW), not by a row count read afterwards: on PostgreSQL the
+    batch's COMMIT is queued behind the update in the same round trip, so only a failing
+    statement can stop it. A write whose row moved on under it (a bug: the row is locked)
+    leaves no trace; the other job of its batch commits."""
+    a, c = create(api), create(api)
+    events_before = len(get(api, c["id"])["timeline"])
+    _, cursor = read_feed(api, 0)
+
+    def stale(writer, incident):  # type: ignore[no-untyped-def]
+        answer = writer.snapshot(writer.act(incident, Action.ACKNOWLEDGE, ActionBody()))
+        incident.loaded_version += 5  # as if read at a version the row never had
+        return answer
+
+    outcomes = []
+    for job in (batch.job(None, writes.on_incident(c["id"], stale)),
+                batch.job(None, note(a, "beside it"))):
+        try:
+            outcomes.append(batch(job, batch.job(None, note(a, "in the same batch")))[0])
+        except Exception as exc:  # the stale job's failure, as its caller gets it
+            outcomes.append(exc)
+    assert not isinstance(outcomes[0], tuple) or outcomes[0][0] >= 500
+    assert outcomes[1][0] == 201
+    stored = get(api, c["id"])
+    assert stored["status"] == "new" and stored["version"] == c["version"]
+    assert len(stored["timeline"]) == events_before
+    texts = [e["text"] for e in get(api, a["id"])["timeline"]]
+    assert texts.count("in the same batch") == 2 and "beside it" in texts
+    changes, _ = read_feed(api, cursor)
+    assert c["id"] not in {change.get("id") for change in changes}
+    assert a["id"] in {change.get("id") for change in changes}

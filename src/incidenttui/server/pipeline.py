@@ -70,6 +70,24 @@ def pipelined(conn: Connection, *, begin: bool = False) -> Iterator[None]:
                                   dialect=conn.dialect) from exc
 
 
+def queue_commit(session: Session) -> bool:
+    """Queue the transaction's COMMIT behind the statements of the current pipeline, so that
+    it goes in the same round trip (PostgreSQL, inside :func:`pipelined`); False (nothing
+    queued) elsewhere, or while the session holds ORM changes not yet flushed.
+
+    A statement that fails before it aborts the pipeline: the server skips the COMMIT and
+    the transaction rolls back as usual. After it, the transaction has ended: psycopg's own
+    commit, when SQLAlchemy's ``begin()`` block ends, finds it idle and sends nothing. So
+    this is the last thing a write does: nothing may be written after it, and a check that
+    must stop the commit has to fail a statement before it (e.g. ``service._UPDATE_ROW``).
+    """
+    conn = session.connection()
+    if not in_pipeline(conn) or session.new or session.dirty or session.deleted:
+        return False
+    conn.connection.driver_connection.execute("COMMIT")  # type: ignore[union-attr]
+    return True
+
+
 #: Compiled PostgreSQL statements of :func:`send`, by statement.
 _COMPILED: dict[Select[Any], Any] = {}
 

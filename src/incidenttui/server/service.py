@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, String, any_, bindparam, insert, or_, update
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, case, insert, null, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -109,8 +109,13 @@ _INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 _BY_ID = core_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("key"))
 _BY_NUMBER = core_select(_INCIDENTS).where(_INCIDENTS.c.number == bindparam("key"),
                                            _INCIDENTS.c.series == bindparam("series"))
-_UPDATE_ROW = update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("row_id"),
-                                      _INCIDENTS.c.version == bindparam("row_version"))
+#: An incident's update from the version it was read at. A row whose version moved on
+#: (written without its lock: a bug) gets a NULL version, which the column refuses: the
+#: database fails the statement, so the transaction cannot commit, even when its COMMIT is
+#: already queued behind the update (server/writes.py sends them in one round trip).
+_UPDATE_ROW = update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("row_id")).values(
+    version=case((_INCIDENTS.c.version == bindparam("row_version"),
+                  bindparam("new_version", type_=Integer)), else_=null()))
 _LOCKED_BY_ID = _BY_ID.with_for_update()
 _LOCKED_BY_NUMBER = _BY_NUMBER.with_for_update()
 
@@ -566,10 +571,11 @@ def _restricted_of(session: Session, incident_ids: set[str]) -> dict[str, bool]:
 
 def _row_update(incident: IncidentRow) -> dict[str, Any]:
     """The UPDATE of an :class:`IncidentRow`'s changes, checked against the version it was
-    read at (its row is locked, so a miss means someone wrote it without the lock); the row
-    counts as written from here on (a later write in the batch updates from its version)."""
-    values = {name: getattr(incident, name) for name in incident.changed}
-    values.update(version=incident.version, updated_at=incident.updated_at,
+    read at (its row is locked, so a mismatch means someone wrote it without the lock: the
+    update fails, see :data:`_UPDATE_ROW`); the row counts as written from here on (a later
+    write in the batch updates from its version)."""
+    values = {name: getattr(incident, name) for name in incident.changed if name != "version"}
+    values.update(new_version=incident.version, updated_at=incident.updated_at,
                   row_id=incident.id, row_version=incident.loaded_version)
     incident.loaded_version = incident.version
     incident.changed.clear()

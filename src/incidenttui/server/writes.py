@@ -42,7 +42,7 @@ from incidenttui.server.changes import (
 from incidenttui.server.errors import ApiError, error_body
 from incidenttui.server.group_commit import GroupCommit
 from incidenttui.server.models import IdempotencyRecord, Incident, User
-from incidenttui.server.pipeline import check_rows, is_postgres, pipelined, send
+from incidenttui.server.pipeline import check_rows, is_postgres, pipelined, queue_commit, send
 from incidenttui.sqltypes import utcnow
 
 #: An answer: a model, or the JSON a model dumps to (``Writer.snapshot``).
@@ -130,12 +130,12 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     """The jobs of one batch in one transaction: each its key's recorded answer, or its
     ``op`` with its answer recorded for its key.
 
-    On PostgreSQL a batch costs four round trips whatever its size (server/pipeline.py):
+    On PostgreSQL a batch costs three round trips whatever its size (server/pipeline.py):
     BEGIN with the batch's Idempotency-Keys and the lock of its incidents (one select
     each, in id order); the feed's lock and the audit log's head; then the key records,
     incident updates, timeline events, change-feed rows and audit entries, one statement
-    each and sent together; COMMIT. The jobs in between run on the rows read up front and write
-    nothing until the end, unless one reads back what the batch wrote
+    each, sent together with the COMMIT. The jobs in between run on the rows read up front
+    and write nothing until the end, unless one reads back what the batch wrote
     (``service.write_pending``). The feed lock is held for the last two round trips.
 
     A job that fails in a shared batch fails the batch: the group commit writes each job
@@ -208,7 +208,8 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
 
 def _finish(session: Session, records: list[dict[str, Any]], *, release: bool) -> None:
     """The batch's statements at its end, in two round trips on PostgreSQL: the feed's lock
-    with the audit log's head (needed to chain the entries), then every insert and update.
+    with the audit log's head (needed to chain the entries), then every insert and update
+    with the COMMIT (server/pipeline.py :func:`queue_commit`).
     """
     conn = session.connection()
     entries = audit.take_deferred(session)
@@ -228,6 +229,8 @@ def _finish(session: Session, records: list[dict[str, Any]], *, release: bool) -
         write_deferred_changes(session)  # takes the feed's lock if not yet taken
         if head is not None:
             audit.append_many(session, entries, head)
+        if not (entries and head is None):
+            queue_commit(session)  # the COMMIT in the same round trip (PostgreSQL)
     check_rows(session)
     if entries and head is None:  # SQLite, or a log without its head row (it refuses)
         audit.append_many(session, entries)
