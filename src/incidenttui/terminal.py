@@ -211,6 +211,7 @@ class SgrCompactor:
             return self._in_order(tokens)
         in_order, by_style = self._write(plan, plan.runs), self._write(plan, self._by_style(plan))
         self._left = plan.left
+        # Both hold the same text: the one with fewer characters has fewer bytes.
         return by_style if len(by_style) < len(in_order) else in_order
 
     def by_style(self, data: str) -> str | None:
