@@ -1,5 +1,6 @@
 """The compacted terminal output shows exactly what Textual wrote, in fewer bytes: both streams
-are played on a real terminal emulator (pyte) and the screens compared cell by cell."""
+are played on a real terminal emulator (pyte) and the screens compared cell by cell, for both
+forms the compactor writes (Textual's order, and drawn one rendition after another)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ TRUECOLOR_MOVE = (
 )
 
 
+# The same move in 16 colours (Textual's ANSI theme colours for the same components).
+SIXTEEN_COLOUR_MOVE = (TRUECOLOR_MOVE.replace("38;2;224;224;224", "37")
+                       .replace("48;2;18;18;18", "40").replace("38;2;185;60;91", "91")
+                       .replace("48;2;254;166;43", "43").replace("48;2;0;0;0", "40"))
+
+
 def screen_after(*writes: str, size: tuple[int, int] = (80, 24)) -> pyte.Screen:
     screen = pyte.Screen(*size)
     stream = pyte.Stream(screen)
@@ -51,8 +58,21 @@ def test_a_cursor_move_in_truecolor_is_the_same_screen_in_fewer_bytes() -> None:
     compacted = SgrCompactor().compact(TRUECOLOR_MOVE)
     assert_same_screen(screen_after(TRUECOLOR_MOVE), screen_after(compacted))
     assert len(compacted.encode()) < 0.7 * len(TRUECOLOR_MOVE.encode())
-    # The second row only adds what the cursor changes (bold, its background).
-    assert "\x1b[1;48;2;254;166;43m  INC-1511" in compacted
+    # Drawn by rendition: each colour is set once for both rows (the cursor's row only
+    # changes the background), the cells between its runs stepped over.
+    assert compacted == SgrCompactor().by_style(TRUECOLOR_MOVE)
+    assert compacted.count("38;2;185;60;91") == 1 and compacted.count("38;2;224;224;224") == 2
+    assert len(compacted.encode()) <= 360  # Textual's order, compacted: 428 B
+
+
+def test_a_cursor_move_in_16_colours_keeps_textuals_order() -> None:
+    # A colour change is 2-5 bytes here: the moves between renditions would cost more.
+    compacted = SgrCompactor().compact(SIXTEEN_COLOUR_MOVE)
+    by_style = SgrCompactor().by_style(SIXTEEN_COLOUR_MOVE)
+    assert by_style is not None and len(compacted) < len(by_style)
+    assert compacted.index("INC-1575") < compacted.index("P1") < compacted.index("INC-1511")
+    assert_same_screen(screen_after(SIXTEEN_COLOUR_MOVE), screen_after(compacted))
+    assert_same_screen(screen_after(SIXTEEN_COLOUR_MOVE), screen_after(by_style))
 
 
 def test_every_write_ends_in_the_rendition_textual_left() -> None:
@@ -118,6 +138,77 @@ def test_random_frames_look_the_same(lines: list, colour_system: str) -> None:
     out = SgrCompactor().compact(data)
     assert_same_screen(screen_after(data), screen_after(out))
     assert len(out) <= len(data)
+
+
+def test_writes_it_cannot_place_are_not_drawn_by_style() -> None:
+    compactor = SgrCompactor()
+    # Another sequence (an erase paints with the background of its moment), text after a
+    # newline (it may have scrolled), control characters, a combining mark opening a run
+    # (it joins the cell before it), overlapping runs (the later must stay on top).
+    for data in ("\x1b[2;1H\x1b[41mA\x1b[K\x1b[0m", "\x1b[2;1HA\nB", "\x1b[2;1HA\tB",
+                 "\x1b[2;1H\x1b[1mA\x1b[0m\u0301B", "\x1b[2;1H\x1b[1mABC\x1b[2;2H\x1b[0mX",
+                 "plain\x1b[1mA\x1b[0m"):
+        assert compactor.by_style(data) is None, repr(data)
+        assert_same_screen(screen_after(data), screen_after(SgrCompactor().compact(data)))
+    assert compactor.by_style("\x1b[2;1H\x1b[4:3mA\x1b[0m") is None  # an SGR not modelled
+
+
+def test_after_wide_or_ambiguous_text_the_next_run_is_placed_absolutely() -> None:
+    # How wide 漢 or … is, is the terminal's call: no relative move counts on it.
+    data = ("\x1b[3;1H\x1b[31mab\x1b[0m\x1b[32m\x1b[0m  \x1b[31m漢…\x1b[0m  \x1b[31mcd\x1b[0m"
+            "\x1b[3;20Hx")
+    out = SgrCompactor().by_style(data)
+    assert out is not None and "\x1b[3;10H" in out  # 'cd', after '漢…' (3 cells)
+    assert "\x1b[2C" in out  # stepping over the two spaces after 'ab' (ASCII) is relative
+    assert_same_screen(screen_after(data), screen_after(out))
+
+
+def test_the_cursor_ends_where_textual_left_it() -> None:
+    # No move after the last text: the cursor stays after it, so it is drawn last; a
+    # newline after it goes on from there.
+    for tail in ("", "\n", "\r", "\x1b[9;4H\n"):
+        data = ("\x1b[2;1H\x1b[31mred\x1b[0m plain \x1b[31mred\x1b[0m\x1b[3;1H\x1b[31mred\x1b[0m"
+                " end" + tail)
+        out = SgrCompactor().by_style(data)
+        assert out is not None
+        assert_same_screen(screen_after(data), screen_after(out))
+
+
+# Chops of styled runs at distinct places: at most two on a row, which never overlap
+# (columns 1-36 and 41-76).
+CHOPS = st.lists(st.tuples(st.integers(1, 10), st.sampled_from([1, 41]), st.integers(0, 5),
+                           st.lists(st.tuples(st.text("ab …é漢", min_size=1, max_size=6),
+                                              STYLES), min_size=1, max_size=5)),
+                 min_size=1, max_size=8, unique_by=lambda chop: chop[:2])
+
+
+@settings(max_examples=150, deadline=None)
+@given(chops=CHOPS, colour_system=st.sampled_from(["standard", "256", "truecolor"]),
+       left=STYLES, tail=st.sampled_from(["", "\n", "\x1b[1;2H", "\x1b[5;7H\n"]))
+def test_random_frames_drawn_by_style_look_the_same(chops: list, colour_system: str,
+                                                    left: Style | None, tail: str) -> None:
+    """Random frames drawn one rendition after another, after a write that left a style."""
+    from rich.color import ColorSystem
+
+    system = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT,
+              "truecolor": ColorSystem.TRUECOLOR}[colour_system]
+    codes = left._make_ansi_codes(system) if left else ""
+    before = f"\x1b[12;1H\x1b[{codes}m" if codes else "\x1b[12;1H"
+    parts = []
+    for y, x, offset, runs in chops:
+        parts.append(f"\x1b[{y};{x + offset}H")
+        parts.extend(Strip.render_style(style, text, system) if style else text
+                     for text, style in runs)
+    data = "".join(parts) + tail
+    compactor = SgrCompactor()
+    first = compactor.compact(before)
+    out = compactor.by_style(data)
+    assert out is not None
+    assert_same_screen(screen_after(before, data), screen_after(first, out))
+    # and what compact() writes is the shorter form, to the same effect
+    written = compactor.compact(data)
+    assert len(written) <= len(out)
+    assert_same_screen(screen_after(before, data), screen_after(first, written))
 
 
 def test_the_app_writes_through_the_compacting_driver(tmp_path) -> None:
