@@ -57,3 +57,24 @@ async def test_keeps_to_the_bottom_when_at_the_bottom() -> None:
         view.set_entries([Entry(f"h{n}", f"body {n}") for n in range(32)])
         await pilot.pause()
         assert view.scroll_offset.y == 0
+
+
+async def test_stays_at_the_newest_entries_through_a_resize() -> None:
+    """The view keeps to its end when its size changes (its first sizing included): the
+    lines re-wrap, the end moves, and the newest entries stay on screen."""
+    app = Harness()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(TimelineView)
+        view.set_entries([Entry(f"h{n}", "word " * (n % 7 + 3)) for n in range(30)])
+        await pilot.pause()
+        assert view.scroll_offset.y == view.max_scroll_y
+        before = view.max_scroll_y
+        await pilot.resize_terminal(30, 10)  # narrower: every body wraps to more lines
+        await pilot.pause()
+        assert view.max_scroll_y > before
+        assert view.scroll_offset.y == view.max_scroll_y
+        view.scroll_home(animate=False)  # scrolled up by the user: a resize leaves it there
+        await pilot.pause()
+        await pilot.resize_terminal(50, 10)
+        await pilot.pause()
+        assert view.scroll_offset.y == 0

@@ -47,6 +47,12 @@ class TimelineView(ScrollView, can_focus=True):
         self._lines: list[Strip] = []
         self._width = 0
 
+    def on_mount(self) -> None:
+        # Textual keeps an anchored view at its end through every layout (the first sizing
+        # and later resizes included) until the user scrolls up, and again once they scroll
+        # back down: a view opened before it had its size still shows the newest entries.
+        self.anchor()
+
     def set_entries(self, entries: Sequence[Entry]) -> None:
         at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         self._entries = list(entries)
