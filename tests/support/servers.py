@@ -65,6 +65,8 @@ class LiveServer:
     tokens: dict[str, str]  # role (and "other") -> bearer token
     users: dict[str, str] = field(default_factory=lambda: dict(USERS))
     _database: Any = None
+    #: the server's FastAPI app, for white-box switches (``app.state``)
+    app: Any = None
 
     def headers(self, role: str | None = "responder") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -264,7 +266,8 @@ class ThreadedServer:
 def threaded_server(kind: str, db_url: str, auth_limiter: Any = None) -> Iterator[LiveServer]:
     tokens = seed(db_url)
     running = ThreadedServer(db_url, auth_limiter).start()
-    live = LiveServer(kind=kind, db_url=db_url, base_url=running.base_url, tokens=tokens)
+    live = LiveServer(kind=kind, db_url=db_url, base_url=running.base_url, tokens=tokens,
+                      app=running.app)
     try:
         yield live
     finally:

@@ -31,6 +31,7 @@ from incidenttui.server.routes import (
     escalation,
     feed,
     incidents,
+    mount,
     oncall,
     operations,
     status,
@@ -103,13 +104,8 @@ def create_app(database: Database | str, *, migrate: bool = True,
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     add_alert_routes(app)  # first: routes match in order, and alert storms come this way
-    app.include_router(operations.router)
-    app.include_router(incidents.router)
-    app.include_router(directory.router)
-    app.include_router(feed.router)
-    app.include_router(oncall.router)
-    app.include_router(escalation.router)
-    app.include_router(status.router)
+    for module in (incidents, feed, operations, directory, oncall, escalation, status):
+        mount(app, module.router)
     return app
 
 

@@ -35,6 +35,7 @@ from incidenttui.server.auth import Bearer, BearerReads, authenticate_bearer
 from incidenttui.server.changes import ChangeNotifier
 from incidenttui.server.db import Database
 from incidenttui.server.errors import ApiError
+from incidenttui.server.fastcall import fast_call
 from incidenttui.server.metrics import Metrics
 from incidenttui.server.models import User
 from incidenttui.server.ratelimit import FailureLimiter
@@ -220,16 +221,27 @@ def uses(dependant: Dependant, call: Callable[..., Any]) -> bool:
 class AuthRoute(APIRoute):
     """A route that admits the caller (:func:`admit`: authentication and the matrix's check
     of its operation) before FastAPI reads the request body (FastAPI reads the body before
-    it solves dependencies), when the route depends on the caller."""
+    it solves dependencies), when the route depends on the caller. A write route whose
+    parameters are plain reads them itself (server/fastcall.py), FastAPI's path being kept
+    for everything else (and for all, with ``app.state.fast_calls = False``: the tests
+    compare the two)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if not uses(self.dependant, current_caller):
             return handler
         method, path = next(iter(self.methods)), self.path
+        fast = fast_call(self, current_caller, _admitted) if method != "GET" else None
 
         async def authenticated(request: Request) -> Response:
             await admit(request, method, path)
+            if (fast is not None and getattr(request.app.state, "fast_calls", True)
+                    and (response := await fast(request)) is not None):
+                return response
             return await handler(request)
 
         return authenticated
+
+
+def _admitted(request: Request) -> Caller:
+    return request.scope[USER_SCOPE_KEY]

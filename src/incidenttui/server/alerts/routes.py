@@ -64,7 +64,9 @@ from incidenttui.server.alerts.wire import (
 from incidenttui.server.auth import hash_token
 from incidenttui.server.db import Database
 from incidenttui.server.deps import Allowed, admit, current_caller, uses
+from incidenttui.server.fastcall import is_json
 from incidenttui.server.models import Integration
+from incidenttui.server.routes import mount
 from incidenttui.server.service import NotFound
 
 #: The largest request body the ingestion endpoints read (PagerDuty's own limit per event).
@@ -216,7 +218,7 @@ class ValidatedBodyRoute(BoundedRoute):
                     content_type = value
                 elif name == b"content-length" and length is None:
                     length = value
-            if content_type is None or not _is_json(content_type):
+            if content_type is None or not is_json(content_type):
                 return await handler(request)
             try:
                 if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -250,11 +252,6 @@ def _request_and_body(route: APIRoute) -> tuple[str, str, type[BaseModel]]:
     return dependant.request_param_name, fields[0].name, model
 
 
-def _is_json(content_type: bytes) -> bool:
-    """Whether FastAPI reads a body of ``content_type`` as JSON (application/json or +json)."""
-    kind = content_type.split(b";", 1)[0].strip().lower()
-    return kind == b"application/json" or (kind.startswith(b"application/")
-                                            and kind.endswith(b"+json"))
 
 
 class EventsRoute(ValidatedBodyRoute):
@@ -417,11 +414,11 @@ def add_routes(app: FastAPI) -> None:
 
     The Events v2 route goes on the app's own router, first in line: an included router is
     matched through one more layer (twice per request, since FastAPI 0.137), which costs an
-    alert storm about a fifth of each event's HTTP-side CPU. The others are :data:`router`,
-    included as usual.
+    alert storm about a fifth of each event's HTTP-side CPU. The others are :data:`router`'s,
+    put on the app the same way (:func:`~incidenttui.server.routes.mount`).
     """
     app.router.add_api_route(**EVENTS_ROUTE)
-    app.include_router(router)
+    mount(app, router)
 
 
 @router.post(f"{API}/integrations/alertmanager", response_model=AlertmanagerResult,
