@@ -220,8 +220,10 @@ def lock_incidents(session: Session, keys: list[str]) -> Callable[[], None]:
 
 def forget_held(session: Session) -> None:
     """After a rollback to a savepoint: the held rows may hold the undone changes; read
-    them again if needed."""
+    them again if needed (and a counter made in the undone part)."""
     session.info.pop(_HELD, None)
+    session.info.pop(_ENSURED, None)
+    session.info.pop(_KNOWN, None)
 
 
 #: Each number series' counter and where it starts (domain/refs.py: SEC-1 is the first
@@ -229,11 +231,21 @@ def forget_held(session: Session) -> None:
 COUNTERS = {INC: ("incident", NUMBER_START), SEC: ("incident_sec", 0)}
 
 
+#: The counters a transaction has made sure of (``session.info``): asked once per batch.
+_ENSURED = "incidenttui.counters_ensured"
+#: The directory rows a transaction's writes named, kept (``Writer._known``).
+_KNOWN = "incidenttui.known_rows"
+
+
 def ensure_counters(session: Session, series: str = INC) -> None:
     name, start = COUNTERS[series]
+    ensured = session.info.setdefault(_ENSURED, set())
+    if name in ensured:
+        return
     if session.get(Counter, name) is None:
         session.add(Counter(name=name, value=start))
         session.flush()
+    ensured.add(name)
 
 
 def next_number(session: Session, series: str = INC) -> int:
@@ -241,12 +253,18 @@ def next_number(session: Session, series: str = INC) -> int:
     return next_numbers(session, 1, series)[0]
 
 
+_COUNTERS = Counter.__table__  # type: ignore[attr-defined]
+#: A Core statement on the session's connection: the ORM's bulk-update path (and its
+#: synchronisation of loaded counters) costs more than the update.
+_NEXT = update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter")).values(
+    value=_COUNTERS.c.value + bindparam("count", type_=Integer)).returning(_COUNTERS.c.value)
+
+
 def next_numbers(session: Session, count: int, series: str = INC) -> list[int]:
     """``count`` consecutive numbers of ``series`` in one counter update."""
     ensure_counters(session, series)
-    last = int(session.execute(
-        update(Counter).where(col(Counter.name) == COUNTERS[series][0])
-        .values(value=Counter.value + count).returning(Counter.value)).scalar_one())
+    last = int(session.connection().execute(
+        _NEXT, {"counter": COUNTERS[series][0], "count": count}).scalar_one())
     return list(range(last - count + 1, last + 1))
 
 
@@ -382,21 +400,41 @@ class Writer:
 
     def _check_refs(self, service: str | None = None, team: str | None = None,
                     assignee: str | None = None) -> None:
-        if service is not None and self.session.get(Service, service) is None:
+        if service is not None and self._known(Service, service) is None:
             raise Refused(f"Unknown service {service!r}.", "service")
-        if team is not None and self.session.get(Team, team) is None:
+        if team is not None and self._known(Team, team) is None:
             raise Refused(f"Unknown team {team!r}.", "team")
-        if assignee is not None and self.session.get(User, assignee) is None:
+        if assignee is not None and self._known(User, assignee) is None:
             raise Refused(f"Unknown user {assignee!r}.", "assignee")
+
+    def _known(self, model: type[Service | Team | User], key: str) -> Any:
+        """The directory row ``key``, looked up once per transaction: the session's identity
+        map holds rows weakly, so a row nobody kept was read (and the session flushed) again
+        for every incident of a batch that names it."""
+        known = self.session.info.setdefault(_KNOWN, {})
+        row = known.get((model, key))
+        if row is None:
+            row = self.session.get(model, key)
+            if row is not None:
+                known[model, key] = row
+        return row
 
     # -- operations ------------------------------------------------------------------------
 
-    def create(self, body: IncidentCreate) -> Incident:
+    def create(self, body: IncidentCreate, *, new_id: bool = False) -> Incident:
+        """Log ``body`` as a new incident. ``new_id``: its id was just made by the server
+        (a random UUID), so no incident can have it yet and it is not looked up."""
         incident_id = str(body.id)
-        if self.session.get(Incident, incident_id) is not None:
-            raise Refused(f"An incident with id {incident_id} already exists.", "id")
+        # No autoflush: the incidents this batch made are flushed once, at its end. (One
+        # made twice in a batch fails its flush on the key; the group commit then writes
+        # each job alone, where this check answers.)
+        if not new_id:
+            with self.session.no_autoflush:
+                known = self.session.get(Incident, incident_id) is not None
+            if known:
+                raise Refused(f"An incident with id {incident_id} already exists.", "id")
         self._check_refs(body.service, body.team, body.assignee)
-        service = self.session.get(Service, body.service)
+        service = self._known(Service, body.service) if body.service else None
         effect = create_effect(incident_id, body.model_dump(exclude={"id", "restricted"}),
                                reporter=self.actor.id, now=self.now,
                                team=service.team_id if service else None)

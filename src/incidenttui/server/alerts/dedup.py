@@ -498,7 +498,8 @@ class Batch:
             raise Refused(f"Cannot open an incident for this alert: {exc.reason}", exc.field,
                           exc.kind) from None
         # Checked above by the domain's rules; the sanitised text needs no second validation.
-        incident = self.writer.create(IncidentCreate.model_construct(id=uuid.uuid4(), **fields))
+        incident = self.writer.create(IncidentCreate.model_construct(id=uuid.uuid4(), **fields),
+                                      new_id=True)
         self.incidents[incident.id] = incident
         self.info[incident.id] = _IncidentInfo(incident.id, incident.number,
                                                str(incident.status), incident.series)
