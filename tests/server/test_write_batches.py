@@ -193,3 +193,42 @@ def test_an_update_from_a_stale_version_fails_in_the_database_and_commits_nothin
     changes, _ = read_feed(api, cursor)
     assert c["id"] not in {change.get("id") for change in changes}
     assert a["id"] in {change.get("id") for change in changes}
+
+
+def test_an_audit_head_moved_by_another_writer_is_found_and_the_chain_holds(api, server,
+                                                                             batch):
+    """On PostgreSQL a batch chains its audit entries from the head its last commit left,
+    without reading it (server/writes.py ``_HEADS``). Another writer's entries in between
+    (another worker, an admin command) must not fork the chain: the database refuses the
+    stale head, the batch is written again from the head read under the lock, and every
+    entry lands once, in one unbroken chain."""
+    from sqlmodel import col, select
+
+    from incidenttui.server import audit
+    from incidenttui.server.audit import AuditEntry, Origin
+
+    a = create(api)
+
+    def audited(text: str) -> writes.Job:
+        def run(writer):  # type: ignore[no-untyped-def]
+            status, answer = note(a, text)(writer)
+            writer.audit("incident.note", "incident", a["id"])
+            return status, answer
+        run.incident = a["id"]  # type: ignore[attr-defined]
+        return batch.job(None, run)
+
+    assert batch(audited("first"))[0][0] == 201  # our commit leaves the head it wrote
+    with server.database.write() as session:  # someone else appends meanwhile
+        audit.append(session, Origin("admin"), "token.revoke", "token", "elsewhere")
+    with server.database.read() as session:
+        before = audit.head(session).seq
+    outcomes = batch(audited("second"), audited("third"))
+    assert [status for status, _, _ in outcomes] == [201, 201]
+    with server.database.read() as session:
+        assert audit.verify(session).broken_at is None
+        entries = list(session.exec(select(AuditEntry).where(col(AuditEntry.seq) > before)
+                                    .order_by(col(AuditEntry.seq))))
+    assert [(e.seq, e.entity_id) for e in entries] == [(before + 1, a["id"]),
+                                                       (before + 2, a["id"])]
+    texts = [e["text"] for e in get(api, a["id"])["timeline"]]
+    assert [texts.count(t) for t in ("first", "second", "third")] == [1, 1, 1]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, tuple_
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, insert, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -206,34 +207,51 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
     return outcomes
 
 
+#: The audit log's head as this process's HTTP writes last committed it, by engine: the next
+#: batch chains its entries from it without reading it first (one round trip fewer on
+#: PostgreSQL). Only a guess: ``audit.append_many`` makes the database refuse entries
+#: chained from a head that moved on (another writer appended, the database was restored),
+#: the batch is written again, and the head is read under the lock until a commit of ours
+#: sets it again.
+_HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
+
+
 def _finish(session: Session, records: list[dict[str, Any]], *, release: bool) -> None:
-    """The batch's statements at its end, in two round trips on PostgreSQL: the feed's lock
-    with the audit log's head (needed to chain the entries), then every insert and update
-    with the COMMIT (server/pipeline.py :func:`queue_commit`).
+    """The batch's statements at its end, with the COMMIT (server/pipeline.py
+    :func:`queue_commit`): one round trip on PostgreSQL when the audit log's head is the one
+    our last commit left (:data:`_HEADS`), else two: first the feed's lock with the head
+    (needed to chain the entries).
     """
     conn = session.connection()
     entries = audit.take_deferred(session)
     head: tuple[int, str] | None = None
-    if entries and is_postgres(conn):
-        with pipelined(conn):
-            lock_feed(session)
-            rows = send(conn, audit.HEAD_QUERY, {}).all()
-        if rows:
-            head = (int(rows[0][0]), rows[0][1])
+    postgres = is_postgres(conn)
+    if entries and postgres:
+        head = _HEADS.pop(conn.engine, None)  # back only once this batch commits
+        if head is None:
+            with pipelined(conn):
+                lock_feed(session)
+                rows = send(conn, audit.HEAD_QUERY, {}).all()
+            if rows:
+                head = (int(rows[0][0]), rows[0][1])
+    committed, written = False, None
     with pipelined(conn):
         if release:
             conn.exec_driver_sql("RELEASE SAVEPOINT job")
+        lock_feed(session)  # before the head is checked: appends are serialised by it
         if records:
             conn.execute(_RECORD, records)
         service.write_deferred_rows(session)
-        write_deferred_changes(session)  # takes the feed's lock if not yet taken
+        write_deferred_changes(session)
         if head is not None:
-            audit.append_many(session, entries, head)
+            written = audit.append_many(session, entries, head)
         if not (entries and head is None):
-            queue_commit(session)  # the COMMIT in the same round trip (PostgreSQL)
+            committed = queue_commit(session)  # the COMMIT in the same round trip
     check_rows(session)
     if entries and head is None:  # SQLite, or a log without its head row (it refuses)
         audit.append_many(session, entries)
+    if committed and written is not None:
+        _HEADS[conn.engine] = written
 
 
 def _json(value: Any) -> Any:
