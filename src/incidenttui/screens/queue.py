@@ -11,16 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from incidenttui.messages import QueueLoaded
 from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
-from incidenttui.store.reader import IncidentFilter
-from incidenttui.store.stale import DEFAULT_STALE_HOURS
+from incidenttui.store.reader import DEFAULT_STALE_HOURS, IncidentFilter
 from incidenttui.sync.status import SyncState
-from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
 from incidenttui.widgets.status_line import StatusLine
 
@@ -84,14 +81,11 @@ class QueueScreen(Screen[None]):
         yield Static(id="queue-header", markup=False)
         yield QueueView(self.app.reader.rows, id="queue")
         yield Static(id="queue-empty", markup=False)
-        # The filter box and the key hints are mounted just after the first frame, so the
-        # cached queue paints without waiting for them (start-up over a slow link).
-        box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
-                    compact=True)
-        box.display = False
-        yield Lazy(box)
         yield StatusLine()
-        yield Lazy(key_hints())
+        # The filter box and the key hints are mounted once the first frame is out
+        # (_painted), so the cached queue paints without waiting for them; the hints' row
+        # is kept meanwhile, so nothing moves when they come.
+        yield Static(id="queue-hints-slot", markup=False)
 
     @property
     def view(self) -> QueueView:
@@ -177,7 +171,6 @@ class QueueScreen(Screen[None]):
             return
         ids = answer.ids
         self.view.set_ids(ids, partial=answer.partial, rows=answer.rows)
-        self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
         if ids:
@@ -281,6 +274,22 @@ class QueueScreen(Screen[None]):
         from incidenttui.screens.detail import DetailScreen
 
         self.app.push_screen(DetailScreen(event.incident_id))
+
+    @on(QueueView.Painted)
+    async def _painted(self) -> None:
+        """The cached queue is on screen: the filter box and the key hints come now, then
+        the app loads the rest (the store, the sync engine)."""
+        box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
+                    compact=True)
+        box.display = False
+        from incidenttui.widgets.hints import key_hints
+
+        slot = self.query_one("#queue-hints-slot")
+        async with self.batch():  # one frame: the hints replace their slot
+            await self.mount(box, before=self.query_one(StatusLine))
+            await self.mount(key_hints(), after=slot)
+            await slot.remove()
+        self.app.queue_painted()
 
     @on(QueueView.WantsAll)
     def _wants_all(self) -> None:

@@ -8,7 +8,6 @@ Text in the store is already inert (sanitised when written).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sqlite3
 import unicodedata
@@ -74,6 +73,8 @@ class IncidentFilter:
     idle_before: datetime | None = None
 
 
+#: Hours without a note or a status change before an acknowledgement counts as stale.
+DEFAULT_STALE_HOURS = 4.0
 #: Statuses a stale acknowledgement can be in: someone took it and may have forgotten it.
 STALE_STATUSES = ("acknowledged", "in_progress")
 #: When an incident was last touched: its latest note or status change (pending local ones
@@ -330,7 +331,7 @@ class QueueReader:
         hits = {r[0] for r in conn.execute(
             "SELECT value FROM json_each(?) WHERE EXISTS (SELECT 1 FROM incident_fts "
             "WHERE incident_fts MATCH ? AND incident_fts.rowid = value)",
-            (json.dumps([rowid for _, rowid in candidates]), search))}
+            ("[" + ",".join(str(int(rowid)) for _, rowid in candidates) + "]", search))}
         return [incident_id for incident_id, rowid in candidates if rowid in hits]
 
     def _term(self, conn: sqlite3.Connection, word: str, known: list[int]) -> str | None:
@@ -393,6 +394,8 @@ class QueueReader:
         policies = self._policies(conn)
         if not policies:
             return
+        import json
+
         from incidenttui.domain.lifecycle import is_open
         from incidenttui.store.escalation import escalates_at
 
