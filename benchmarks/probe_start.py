@@ -38,6 +38,10 @@ class _Frames(list):  # a list whose append can be replaced
 
 def main() -> None:
     kind, argv = sys.argv[1], sys.argv[2:]
+    if kind == "ours":
+        # Before Textual, as the ``incidenttui`` script imports it (the package sets Textual's
+        # frame rate, read once when Textual is imported): the clock would import it first.
+        import incidenttui  # noqa: F401
     CLOCK.frames = _Frames()
     _stamp_and_leave()
     CLOCK.install()
