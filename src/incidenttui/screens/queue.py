@@ -112,11 +112,13 @@ class QueueScreen(Screen[None]):
         width = self.view.scrollable_content_region.width or self.size.width
         self._set_text("#queue-header", header_text(width))
 
-    def _set_text(self, selector: str, text: str) -> None:
-        """Update a line of text only if it changed: every update is a repaint (bytes)."""
+    def _set_text(self, selector: str, text: str, *, layout: bool = False) -> None:
+        """Update a line of text only if it changed: every update is a repaint (bytes).
+        ``layout``: its height may change (else the line keeps its one row and the screen is
+        not laid out again: the title changes with every filter key)."""
         line = self.query_one(selector, Static)
         if str(line.content) != text:
-            line.update(Content(text))
+            line.update(Content(text), layout=layout)
 
     # -- the filter ------------------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class QueueScreen(Screen[None]):
             return
         line = self.query_one("#queue-maintenance", Static)
         line.display = bool(text)
-        self._set_text("#queue-maintenance", text)
+        self._set_text("#queue-maintenance", text, layout=True)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -59,6 +59,10 @@ def header_text(width: int) -> str:
     return " ".join(fit(c.title, c.width or flexible) for c in cols)[:width]
 
 
+def _let_go(_ids: list[str]) -> None:
+    """Holds a list until it is called (then the list is freed, unless used elsewhere)."""
+
+
 class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     """The queue's rows; ``space`` selects, ``enter`` opens. Only its own keys: it never
     scrolls sideways (ScrollView's left/right keys would do nothing but fill help)."""
@@ -125,6 +129,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         ``ids`` (current: they replace what the view held for those ids)."""
         current = self.current_id
         self._answered = True
+        # The list shown before (up to every incident) is let go once the new one is drawn:
+        # freeing 100,000 ids takes milliseconds a key need not wait for.
+        self.call_after_refresh(_let_go, self.ids)
         self.ids = ids
         self.partial = partial
         self.selected &= set(ids)
