@@ -69,6 +69,8 @@ class QueueScreen(Screen[None]):
         self._selected_shown = 0
         #: The stale view's note on its longest forgotten incident (read in a worker).
         self._oldest_stale = ""
+        #: Whether the filter box and the key hints are mounted (just after the first frame).
+        self._rest_mounted = False
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -97,6 +99,7 @@ class QueueScreen(Screen[None]):
         # is in it (a few milliseconds, in index order); every later read is in a thread.
         self.reload(now=True)
         self.set_interval(60, self.view.tick)
+        self.set_timer(1.0, self._mount_the_rest)
         self.call_after_refresh(self._read_maintenance)
 
     def on_unmount(self) -> None:
@@ -282,6 +285,15 @@ class QueueScreen(Screen[None]):
     async def _painted(self) -> None:
         """The cached queue is on screen: the filter box and the key hints come now, then
         the app loads the rest (the store, the sync engine)."""
+        await self._mount_the_rest()
+        self.app.queue_painted()
+
+    async def _mount_the_rest(self) -> None:
+        """The filter box and the key hints (once): after the first frame, or after a second
+        if the list was never drawn (a window too small for it)."""
+        if self._rest_mounted or self._widgets_gone():
+            return
+        self._rest_mounted = True
         box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
                     compact=True)
         box.display = False
@@ -292,7 +304,6 @@ class QueueScreen(Screen[None]):
             await self.mount(box, before=self.query_one(StatusLine))
             await self.mount(key_hints(), after=slot)
             await slot.remove()
-        self.app.queue_painted()
 
     @on(QueueView.WantsAll)
     def _wants_all(self) -> None:
