@@ -151,6 +151,11 @@ class IncidentApp(App[None]):
         self.load_screen_styles()
         return super().push_screen(*args, **kwargs)
 
+    def switch_screen(self, *args: Any, **kwargs: Any) -> Any:
+        """As :meth:`push_screen`: the styles first."""
+        self.load_screen_styles()
+        return super().switch_screen(*args, **kwargs)
+
     @work(thread=True, exclusive=True, group="backend")
     def _load_backend(self) -> None:
         from incidenttui.store import Store, StoreError
