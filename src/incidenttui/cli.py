@@ -278,10 +278,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     if url is None and args.offline:
         raise CliError("--offline needs a server profile to read the cache of: pass --server "
                        "URL (or set INCIDENTTUI_SERVER)", EXIT_USAGE)
-    from incidenttui.tls import client_trust
-
     # --offline never talks to a server: a bundle gone missing must not lock out the cache.
-    verify = True if args.offline else client_trust(args, settings)
+    verify: Any = True
+    if not args.offline:
+        from incidenttui.tls import client_trust
+
+        verify = client_trust(args, settings)
     token = None
     if url and not args.offline:
         from incidenttui.credentials import load_token

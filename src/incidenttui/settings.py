@@ -15,7 +15,6 @@ Example ``config.toml``::
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +53,8 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(path=path)
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    import tomllib  # only when there is a file to read (start-up)
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

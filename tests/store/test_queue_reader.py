@@ -115,6 +115,28 @@ def test_a_common_word_walks_the_sort_index_and_a_rare_one_collects(
         reader.close()
 
 
+def test_a_counted_word_skips_the_sample_and_a_rare_prefix_is_collected(
+        big_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader_module, "RARE_MATCHES", 50)  # the store's scale (1,200)
+    reader = QueueReader(big_store)
+    try:
+        # "paypal" (10 %): the search index's count already says it is not common, so no
+        # row-by-row check first (a spelled-out word costs more to check than a prefix).
+        counted = _statements(reader, IncidentFilter(text="paypal"), 20)
+        assert not any("json_each" in s for s in counted), counted
+        assert any("INDEXED BY ix_queue_priority" in s and "MATCH" in s for s in counted)
+        # "zeb" (a prefix: no count) in 0.5 %: the sample finds too few and a count that
+        # stops after 51 says rare: collected and sorted, not a walk of the whole sort index.
+        short = _statements(reader, IncidentFilter(text="zeb"), 20)
+        assert any("LIMIT 51" in s for s in short), short
+        assert not any("INDEXED BY" in s for s in short), short
+        for text in ("paypal", "zeb"):
+            query = IncidentFilter(text=text)
+            assert reader.first(query, 20) == reader.query_ids(query)[:20]
+    finally:
+        reader.close()
+
+
 def test_plans_read_the_sort_indexes_without_sorting(big_store: Path) -> None:
     conn = sqlite3.connect(big_store)
     try:

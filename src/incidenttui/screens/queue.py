@@ -11,16 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from incidenttui.messages import QueueLoaded
-from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
-from incidenttui.store.reader import IncidentFilter
-from incidenttui.store.stale import DEFAULT_STALE_HOURS
+from incidenttui.store.queue_query import FIRST_ROWS, KEY_WAIT, QueueAnswer, QueueQuery
+from incidenttui.store.reader import DEFAULT_STALE_HOURS, IncidentFilter
 from incidenttui.sync.status import SyncState
-from incidenttui.widgets.hints import key_hints
 from incidenttui.widgets.queue_view import QueueView, header_text
 from incidenttui.widgets.status_line import StatusLine
 
@@ -72,6 +69,8 @@ class QueueScreen(Screen[None]):
         self._selected_shown = 0
         #: The stale view's note on its longest forgotten incident (read in a worker).
         self._oldest_stale = ""
+        #: Whether the filter box and the key hints are mounted (just after the first frame).
+        self._rest_mounted = False
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -84,14 +83,11 @@ class QueueScreen(Screen[None]):
         yield Static(id="queue-header", markup=False)
         yield QueueView(self.app.reader.rows, id="queue")
         yield Static(id="queue-empty", markup=False)
-        # The filter box and the key hints are mounted just after the first frame, so the
-        # cached queue paints without waiting for them (start-up over a slow link).
-        box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
-                    compact=True)
-        box.display = False
-        yield Lazy(box)
         yield StatusLine()
-        yield Lazy(key_hints())
+        # The filter box and the key hints are mounted once the first frame is out
+        # (_painted), so the cached queue paints without waiting for them; the hints' row
+        # is kept meanwhile, so nothing moves when they come.
+        yield Static(id="queue-hints-slot", markup=False)
 
     @property
     def view(self) -> QueueView:
@@ -103,6 +99,7 @@ class QueueScreen(Screen[None]):
         # is in it (a few milliseconds, in index order); every later read is in a thread.
         self.reload(now=True)
         self.set_interval(60, self.view.tick)
+        self.set_timer(1.0, self._mount_the_rest)
         self.call_after_refresh(self._read_maintenance)
 
     def on_unmount(self) -> None:
@@ -118,11 +115,13 @@ class QueueScreen(Screen[None]):
         width = self.view.scrollable_content_region.width or self.size.width
         self._set_text("#queue-header", header_text(width))
 
-    def _set_text(self, selector: str, text: str) -> None:
-        """Update a line of text only if it changed: every update is a repaint (bytes)."""
+    def _set_text(self, selector: str, text: str, *, layout: bool = False) -> None:
+        """Update a line of text only if it changed: every update is a repaint (bytes).
+        ``layout``: its height may change (else the line keeps its one row and the screen is
+        not laid out again: the title changes with every filter key)."""
         line = self.query_one(selector, Static)
         if str(line.content) != text:
-            line.update(Content(text))
+            line.update(Content(text), layout=layout)
 
     # -- the filter ------------------------------------------------------------------------
 
@@ -152,13 +151,14 @@ class QueueScreen(Screen[None]):
 
     def reload(self, *, now: bool = False) -> None:
         """What the queue shows has changed (a key): ask again. The first screenful comes in
-        milliseconds and the whole list follows (:class:`QueueQuery`); the event loop never
-        waits on a query, but for ``now``: the first screenful at mount, before the first
-        frame."""
+        milliseconds and the whole list follows (:class:`QueueQuery`). The event loop waits
+        at most KEY_WAIT for a key's first screenful (drawn then in one frame with the key's
+        echo); ``now``: the first screenful at mount, read here before the first frame."""
         if not now:
-            self.queue_query.ask(self.current_filter(), self._first_rows())
-            return
-        answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
+            answer = self.queue_query.ask(self.current_filter(), self._first_rows(),
+                                          wait=KEY_WAIT)
+        else:
+            answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
         if answer is not None:
             self._show(answer)
 
@@ -177,7 +177,6 @@ class QueueScreen(Screen[None]):
             return
         ids = answer.ids
         self.view.set_ids(ids, partial=answer.partial, rows=answer.rows)
-        self.call_after_refresh(self.app.queue_painted)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
         if ids:
@@ -265,7 +264,7 @@ class QueueScreen(Screen[None]):
             return
         line = self.query_one("#queue-maintenance", Static)
         line.display = bool(text)
-        self._set_text("#queue-maintenance", text)
+        self._set_text("#queue-maintenance", text, layout=True)
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -281,6 +280,30 @@ class QueueScreen(Screen[None]):
         from incidenttui.screens.detail import DetailScreen
 
         self.app.push_screen(DetailScreen(event.incident_id))
+
+    @on(QueueView.Painted)
+    async def _painted(self) -> None:
+        """The cached queue is on screen: the filter box and the key hints come now, then
+        the app loads the rest (the store, the sync engine)."""
+        await self._mount_the_rest()
+        self.app.queue_painted()
+
+    async def _mount_the_rest(self) -> None:
+        """The filter box and the key hints (once): after the first frame, or after a second
+        if the list was never drawn (a window too small for it)."""
+        if self._rest_mounted or self._widgets_gone():
+            return
+        self._rest_mounted = True
+        box = Input(placeholder="filter: words, INC-number, service…", id="queue-filter",
+                    compact=True)
+        box.display = False
+        from incidenttui.widgets.hints import key_hints
+
+        slot = self.query_one("#queue-hints-slot")
+        async with self.batch():  # one frame: the hints replace their slot
+            await self.mount(box, before=self.query_one(StatusLine))
+            await self.mount(key_hints(), after=slot)
+            await slot.remove()
 
     @on(QueueView.WantsAll)
     def _wants_all(self) -> None:

@@ -8,7 +8,6 @@ Text in the store is already inert (sanitised when written).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sqlite3
 import unicodedata
@@ -74,6 +73,8 @@ class IncidentFilter:
     idle_before: datetime | None = None
 
 
+#: Hours without a note or a status change before an acknowledgement counts as stale.
+DEFAULT_STALE_HOURS = 4.0
 #: Statuses a stale acknowledgement can be in: someone took it and may have forgotten it.
 STALE_STATUSES = ("acknowledged", "in_progress")
 #: When an incident was last touched: its latest note or status change (pending local ones
@@ -282,10 +283,7 @@ class QueueReader:
         if search is None or search[1] <= RARE_MATCHES or flt.idle_before is not None:
             # No text: read in index order, no sorting. A rare word (or a store of an older
             # layout, until it is upgraded): collect its matches and sort those.
-            sql, params = ids_sql(flt, limit)
-            if search is not None:
-                params["fts"] = search[0]
-            return [r[0] for r in conn.execute(sql, params)]
+            return self._collected(conn, flt, limit, search[0] if search else None)
         query = search[0]
         where, params = filter_sql(replace(flt, text=""))
         sort = sort_of(flt)
@@ -294,18 +292,48 @@ class QueueReader:
             flt.open_only or flt.breaching_before is not None) else f"ix_queue_{sort}"
         order = SORTS[sort]
         # Walk the sort index, checking each row against the search index: cheap when most
-        # rows match. A sample tells whether they do; if not, collect the matches instead.
-        candidates = conn.execute(f"SELECT id, rowid FROM incidents {where} "
-                                  f"ORDER BY {order} LIMIT {int(limit) * 3}", params).fetchall()
-        walked = self._matching(conn, candidates[:SAMPLE_ROWS], query)
-        if len(walked) >= COMMON_SHARE * min(SAMPLE_ROWS, len(candidates)):
-            walked += self._matching(conn, candidates[SAMPLE_ROWS:], query)
-            if len(walked) >= limit or len(candidates) < int(limit) * 3:
-                return walked[:limit]
+        # rows match. A sample tells whether they do (unless the words' counts already say
+        # they are not common: checking a row for a spelled-out word costs more than a
+        # prefix's look-up); if not, collect the matches instead.
+        common = search[1] == float("inf") or search[1] >= COMMON_SHARE * self._size(conn)
+        if common:
+            candidates = conn.execute(f"SELECT id, rowid FROM incidents {where} ORDER BY "
+                                      f"{order} LIMIT {int(limit) * 3}", params).fetchall()
+            walked = self._matching(conn, candidates[:SAMPLE_ROWS], query)
+            if len(walked) >= COMMON_SHARE * min(SAMPLE_ROWS, len(candidates)):
+                walked += self._matching(conn, candidates[SAMPLE_ROWS:], query)
+                if len(walked) >= limit or len(candidates) < int(limit) * 3:
+                    return walked[:limit]
+        if search[1] == float("inf") and self._at_most(conn, query, RARE_MATCHES):
+            # A short prefix (no count known) that few incidents hold: walking the sort
+            # index for them would read all of it.
+            return self._collected(conn, flt, limit, query)
         where, params = filter_sql(flt, search=query)
         return [r[0] for r in conn.execute(
             f"SELECT id FROM incidents INDEXED BY {index} {where} ORDER BY {order} "
             f"LIMIT {int(limit)}", params)]
+
+    @staticmethod
+    def _collected(conn: sqlite3.Connection, flt: IncidentFilter, limit: int,
+                   search: str | None) -> list[str]:
+        """The first ``limit`` ids as :meth:`query_ids` reads them (its matches collected and
+        sorted), with ``search`` for the text when given."""
+        sql, params = ids_sql(flt, limit)
+        if search is not None:
+            params["fts"] = search
+        return [r[0] for r in conn.execute(sql, params)]
+
+    @staticmethod
+    def _size(conn: sqlite3.Connection) -> int:
+        """About how many incidents the store holds (the highest rowid: one index seek)."""
+        return int(conn.execute("SELECT max(rowid) FROM incidents").fetchone()[0] or 0)
+
+    @staticmethod
+    def _at_most(conn: sqlite3.Connection, search: str, count: int) -> bool:
+        """Whether ``search`` matches at most ``count`` incidents (reads at most count + 1)."""
+        return conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM incident_fts WHERE incident_fts MATCH ? "
+            f"LIMIT {int(count) + 1})", (search,)).fetchone()[0] <= count
 
     def _search(self, conn: sqlite3.Connection, words: list[str]) -> tuple[str, float]:
         """The FTS5 query for ``words`` (cheap to check row by row; empty when some word
@@ -330,7 +358,7 @@ class QueueReader:
         hits = {r[0] for r in conn.execute(
             "SELECT value FROM json_each(?) WHERE EXISTS (SELECT 1 FROM incident_fts "
             "WHERE incident_fts MATCH ? AND incident_fts.rowid = value)",
-            (json.dumps([rowid for _, rowid in candidates]), search))}
+            ("[" + ",".join(str(int(rowid)) for _, rowid in candidates) + "]", search))}
         return [incident_id for incident_id, rowid in candidates if rowid in hits]
 
     def _term(self, conn: sqlite3.Connection, word: str, known: list[int]) -> str | None:
@@ -393,6 +421,8 @@ class QueueReader:
         policies = self._policies(conn)
         if not policies:
             return
+        import json
+
         from incidenttui.domain.lifecycle import is_open
         from incidenttui.store.escalation import escalates_at
 

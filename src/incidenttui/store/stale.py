@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from incidenttui.store.reader import DEFAULT_STALE_HOURS as DEFAULT_STALE_HOURS
 from incidenttui.store.reader import TOUCHED_SQL, IncidentFilter, ids_sql, parse_time
-
-#: Hours without a note or a status change before an acknowledgement counts as stale.
-DEFAULT_STALE_HOURS = 4.0
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,10 @@ def header_text(width: int) -> str:
     return " ".join(fit(c.title, c.width or flexible) for c in cols)[:width]
 
 
+def _let_go(_ids: list[str]) -> None:
+    """Holds a list until it is called (then the list is freed, unless used elsewhere)."""
+
+
 class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     """The queue's rows; ``space`` selects, ``enter`` opens. Only its own keys: it never
     scrolls sideways (ScrollView's left/right keys would do nothing but fill help)."""
@@ -90,6 +94,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     class WantsAll(Message):
         """Only the first rows are here and the user asked for the bottom: read the rest."""
 
+    class Painted(Message):
+        """The first frame holding an answer (rows, or none to show) has been drawn: at
+        start-up, what can wait for the cached queue may start now."""
+
     class Moved(Message):
         def __init__(self, incident_id: str | None) -> None:
             super().__init__()
@@ -107,6 +115,8 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._now = datetime.now(UTC)
         #: (row kind, cell component) → style, while a frame is drawn (:meth:`render_lines`).
         self._frame_styles: dict[tuple[str, str | None], Style] | None = None
+        #: Whether an answer has been shown (set_ids), and whether Painted has been posted.
+        self._answered = self._painted = False
 
     # -- data ------------------------------------------------------------------------------
 
@@ -118,6 +128,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         asked for meanwhile is made when it comes). ``rows``: rows already read for some of
         ``ids`` (current: they replace what the view held for those ids)."""
         current = self.current_id
+        self._answered = True
+        # The list shown before (up to every incident) is let go once the new one is drawn:
+        # freeing 100,000 ids takes milliseconds a key need not wait for.
+        self.call_after_refresh(_let_go, self.ids)
         self.ids = ids
         self.partial = partial
         self.selected &= set(ids)
@@ -238,6 +252,11 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             return super().render_lines(crop)
         finally:
             self._frame_styles = None
+            if self._answered and not self._painted:
+                # Handled once this frame is written: the compositor draws and writes a
+                # frame in one go, and messages wait for the next turn of the loop.
+                self._painted = True
+                self.post_message(self.Painted())
 
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
