@@ -30,8 +30,6 @@ class FakeReader:
         self.first_reads: list[IncidentFilter] = []
         self.hold = threading.Event()
         self.hold.set()
-        self.hold_first = threading.Event()
-        self.hold_first.set()
         self.interrupted = threading.Event()
         self.fail: Exception | None = None
 
@@ -40,7 +38,6 @@ class FakeReader:
 
     def first(self, flt: IncidentFilter, limit: int) -> list[str]:
         self.first_reads.append(flt)
-        self.hold_first.wait()
         if self.fail is not None:
             raise self.fail
         return self._ids(flt)[:limit]
@@ -95,31 +92,6 @@ def test_first_screenful_now_then_the_whole_list(made: Any) -> None:
     wait(lambda: answers)
     assert answers == [QueueAnswer(IDS, 1)] and not query.partial
     assert answers[0].rows is None  # a whole list: the view reads the rows it draws
-
-
-def test_a_key_waits_for_its_first_screenful_and_it_is_not_delivered_again(
-        made: Any) -> None:
-    query, reader, answers = made
-    first = query.ask(IncidentFilter(text="id-"), 40, wait=5.0)
-    assert first is not None and first.ids == IDS[:40] and first.partial
-    assert first.rows == {i: f"row of {i}" for i in IDS[:40]}
-    wait(lambda: answers)
-    time.sleep(0.1)
-    # Only the whole list is delivered: the screenful went to the asker alone.
-    assert answers == [QueueAnswer(IDS, 1)] and not query.partial
-
-
-def test_a_first_screenful_read_too_slowly_is_delivered(made: Any) -> None:
-    query, reader, answers = made
-    reader.hold_first.clear()
-    reader.hold.clear()  # the whole list waits until the screenful is in
-    assert query.ask(IncidentFilter(text="id-"), 40, wait=0.02) is None
-    reader.hold_first.set()
-    wait(lambda: answers)
-    reader.hold.set()
-    wait(lambda: len(answers) == 2)
-    assert [(a.generation, a.partial, len(a.ids)) for a in answers] == [(1, True, 40),
-                                                                        (1, False, 100)]
 
 
 def test_a_short_view_is_whole_at_once_and_not_read_again(made: Any) -> None:

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from incidenttui.messages import QueueLoaded
-from incidenttui.store.queue_query import FIRST_ROWS, KEY_WAIT, QueueAnswer, QueueQuery
+from incidenttui.store.queue_query import FIRST_ROWS, QueueAnswer, QueueQuery
 from incidenttui.store.reader import DEFAULT_STALE_HOURS, IncidentFilter
 from incidenttui.sync.status import SyncState
 from incidenttui.widgets.queue_view import QueueView, header_text
@@ -151,14 +151,13 @@ class QueueScreen(Screen[None]):
 
     def reload(self, *, now: bool = False) -> None:
         """What the queue shows has changed (a key): ask again. The first screenful comes in
-        milliseconds and the whole list follows (:class:`QueueQuery`). The event loop waits
-        at most KEY_WAIT for a key's first screenful (drawn then in one frame with the key's
-        echo); ``now``: the first screenful at mount, read here before the first frame."""
+        milliseconds and the whole list follows (:class:`QueueQuery`); the event loop never
+        waits on a query, but for ``now``: the first screenful at mount, before the first
+        frame."""
         if not now:
-            answer = self.queue_query.ask(self.current_filter(), self._first_rows(),
-                                          wait=KEY_WAIT)
-        else:
-            answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
+            self.queue_query.ask(self.current_filter(), self._first_rows())
+            return
+        answer = self.queue_query.ask_now(self.current_filter(), self._first_rows())
         if answer is not None:
             self._show(answer)
 

@@ -2,8 +2,7 @@
 
 A :class:`QueueQuery` owns what loading the queue takes: a generation for every question
 asked, the first screenful read at once (before the first frame at start-up, in
-milliseconds after a key: waited for up to :data:`KEY_WAIT`, so the key's echo and its
-matches are one frame), the whole list read once typing pauses (interrupted when the user
+milliseconds after a key), the whole list read once typing pauses (interrupted when the user
 asks something else), synced changes coalesced into one re-read, and the rule that an answer
 older than what is shown, or only the head of it, is dropped. Answers go to ``deliver`` as
 :class:`QueueAnswer` values, from the reading threads, oldest first; the screen only shows
@@ -28,11 +27,6 @@ FIRST_ROWS = 40
 WHOLE_LIST_AFTER = 0.15
 #: Synced changes arriving within this many seconds are read as one.
 COALESCE_CHANGES = 0.3
-#: Seconds a key may wait for its first screenful (read in 3–5 ms at 100,000 incidents).
-#: Read in time, it is drawn in the same frame as the key's echo in the filter box: one
-#: frame instead of two, and no second hop back to the event loop. Otherwise it is
-#: delivered when read, like every answer; waiting longer would hold up typing.
-KEY_WAIT = 0.015
 
 
 @dataclass(frozen=True)
@@ -48,32 +42,6 @@ class QueueAnswer:
     error: str | None = None
     #: The rows of a first screenful, read with it (the view draws them without a look-up).
     rows: dict[str, QueueRow] | None = field(default=None, compare=False, repr=False)
-
-
-class _Handover:
-    """A first screenful handed to the thread that asked for it, while that still waits."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting = True
-        self._answer: QueueAnswer | None = None
-        self._ready = threading.Event()
-
-    def give(self, answer: QueueAnswer) -> bool:
-        """Hand ``answer`` over; False when the asker has stopped waiting (deliver it)."""
-        with self._lock:
-            if not self._waiting:
-                return False
-            self._answer = answer
-            self._ready.set()
-            return True
-
-    def take(self, timeout: float) -> QueueAnswer | None:
-        """The answer if given within ``timeout`` seconds; after this, none is taken."""
-        self._ready.wait(timeout)
-        with self._lock:
-            self._waiting = False
-            return self._answer
 
 
 class QueueQuery:
@@ -117,29 +85,13 @@ class QueueQuery:
         """Whether only the head of the shown answer is in (the whole list still to come)."""
         return self._partial
 
-    def ask(self, flt: IncidentFilter, limit: int = FIRST_ROWS, *, wait: float = 0.0
-            ) -> QueueAnswer | None:
+    def ask(self, flt: IncidentFilter, limit: int = FIRST_ROWS) -> None:
         """The view changed (a key): its first screenful at once, the whole list once the
-        keys pause; whatever was being read for the earlier view is dropped.
-
-        ``wait``: seconds the caller waits for the first screenful (:data:`KEY_WAIT`). Read
-        within them, it is returned to be shown (never delivered too); else it is
-        delivered when read."""
-        handover = _Handover() if wait > 0 else None
+        keys pause; whatever was being read for the earlier view is dropped."""
         with self._lock:
             generation = self._new_view(flt, limit)
-            asked = self._submit(self._first, self._read_first, generation, flt, limit,
-                                 handover)
+            self._submit(self._first, self._read_first, generation, flt, limit)
             self._whole_later(generation)
-        if handover is None or not asked:
-            return None
-        answer = handover.take(wait)
-        if answer is None:
-            return None  # still being read: delivered when it is
-        with self._lock:
-            if answer.error or self._accept(answer):
-                return answer
-        return None
 
     def ask_now(self, flt: IncidentFilter, limit: int = FIRST_ROWS) -> QueueAnswer | None:
         """:meth:`ask`, with the first screenful read in this thread and returned (at
@@ -253,14 +205,11 @@ class QueueQuery:
 
     # -- reading (in the executors' threads) ---------------------------------------------
 
-    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: Any) -> bool:
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: Any) -> None:
         if self._closed:
-            return False
-        try:
+            return
+        with contextlib.suppress(RuntimeError):  # shut down meanwhile
             pool.submit(fn, *args)
-        except RuntimeError:  # shut down meanwhile
-            return False
-        return True
 
     def _timer(self, seconds: float, fn: Callable[[], None]) -> threading.Timer:
         timer = threading.Timer(seconds, fn)
@@ -272,12 +221,11 @@ class QueueQuery:
         with contextlib.suppress(Exception):  # a reader closed meanwhile: nothing to stop
             self._reader().interrupt()
 
-    def _read_first(self, generation: int, flt: IncidentFilter, limit: int,
-                    handover: _Handover | None = None) -> None:
+    def _read_first(self, generation: int, flt: IncidentFilter, limit: int) -> None:
         if generation < self._view:
             return  # a later key asked again before this read began
         answer = self._first_answer(generation, flt, limit)
-        if answer is not None and (handover is None or not handover.give(answer)):
+        if answer is not None:
             self.offer(answer)
 
     def _first_answer(self, generation: int, flt: IncidentFilter, limit: int
