@@ -74,7 +74,8 @@ async def write(request: Request, user: User, key: str | None, payload: Any, op:
     it, with the writes that arrived meanwhile, in one transaction and one commit.
     """
     fingerprint = hashlib.sha256(json.dumps(
-        [request.method, request.url.path, _json(payload)],
+        # the path, as ``request.url.path`` gives it without building the URL
+        [request.method, request.scope["path"], _json(payload)],
         sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     state = request.app.state
     try:
