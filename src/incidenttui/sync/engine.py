@@ -235,7 +235,9 @@ class SyncEngine:
 
         While pages are written to the store, the next ones are already on their way; the
         pages that arrived meanwhile are written together, with the last one's cursor, in one
-        transaction (one commit, one search-index update, instead of one per page)."""
+        transaction (one commit, one search-index update, instead of one per page). Into an
+        empty store the search index is filled once, with the page that catches up; a pull
+        that fails before fills it with what it got (store/search.py)."""
         applied = 0
         cursor = await asyncio.to_thread(lambda: self.store.cursor)
         pages: asyncio.Queue[FeedPage | BaseException | None] = asyncio.Queue(AHEAD)
@@ -275,6 +277,14 @@ class SyncEngine:
                             self.on_forget(notices)
                 cursor = last
             return applied
+        except SyncError:
+            # The network went (or the server misbehaved) during a first pull: search the
+            # incidents that did arrive at full speed while offline.
+            try:
+                await asyncio.to_thread(self.store.fill_search_index)
+            except Exception:  # the mark stays: the next start fills it; filters still work
+                log.exception("could not fill the search index after a failed pull")
+            raise
         finally:
             if not fetcher.done():  # pages fetched ahead that will not be applied
                 fetcher.cancel()
@@ -319,7 +329,8 @@ class SyncEngine:
             raise BadResponse("the change feed sent a page of the wrong shape") from None
 
     def _apply_page(self, page: FeedPage) -> None:
-        self.store.apply_changes(page.changes, page.cursor, caught_up=not page.more)
+        self.store.apply_changes(page.changes, page.cursor, caught_up=not page.more,
+                                 first_pull=True)
 
     async def sync_once(self) -> CycleResult:
         """One full cycle without long-polling: identify, push everything, pull everything."""
