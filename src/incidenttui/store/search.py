@@ -104,12 +104,22 @@ def incident_matches(words_json: str, *texts: str | None) -> int:
     if not all(phrases):
         return 0  # FTS5 matches nothing for an empty phrase
     present = [t for t in texts if t]
-    # Cheap first: a row without each word's first token somewhere in its text cannot match.
+    # A one-token word is found at a word start anywhere (the space joining the columns
+    # separates words too); only a phrase needs the columns' tokens.
     joined = _fold(" ".join(present))
-    if not all(p[0] in joined for p in phrases):
+    if not all(p[0] in joined and _word_start(p[0]).search(joined) for p in phrases):
         return 0
+    longer = [p for p in phrases if len(p) > 1]
+    if not longer:
+        return 1
     columns = [tokens(t) for t in present]
-    return int(all(any(_has_phrase(c, p) for c in columns) for p in phrases))
+    return int(all(any(_has_phrase(c, p) for c in columns) for p in longer))
+
+
+@functools.lru_cache(maxsize=256)
+def _word_start(token: str) -> re.Pattern[str]:
+    """``token`` where a word starts (not after a letter or digit)."""
+    return re.compile(r"(?<![^\W_])" + re.escape(token))
 
 
 def add_function(conn: sqlite3.Connection) -> None:
