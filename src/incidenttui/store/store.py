@@ -8,6 +8,7 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, event, func, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
@@ -84,6 +86,9 @@ FORGOTTEN_KEY = "forgotten"
 REREAD_KEY = "reread_until"
 
 
+log = logging.getLogger("incidenttui.store")
+
+
 class StoreError(Exception):
     """The store cannot be used (a newer layout, a damaged file); the text says why."""
 
@@ -103,7 +108,10 @@ class Store:
             event.listen(engine, "connect", lambda conn, _record: add_function(conn))
         self._migrate()
         # A first pull cut short (killed, or its network lost) left the index to fill.
-        self.fill_search_index()
+        try:
+            self.fill_search_index()
+        except OperationalError as exc:  # locked by another writer: filters still answer
+            log.warning("the search index stays stale for now: %s", exc)
 
     @classmethod
     def for_server(cls, server_url: str) -> Store:
