@@ -5,6 +5,7 @@ incremental one does."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hostile import HostileHandler, HostileServer, forward_to
 from incidenttui.store import IncidentFilter, Store
 from incidenttui.sync import engine as engine_module
 from incidenttui.sync.client import Offline
+from incidenttui.sync.engine import BULK_GC_THRESHOLD, fewer_collections
 
 
 class Watched(Store):
@@ -24,10 +26,12 @@ class Watched(Store):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.stale_after: list[bool] = []
+        self.gc_thresholds: list[int] = []
 
     def apply_changes(self, *args: Any, **kwargs: Any) -> int:
         applied = super().apply_changes(*args, **kwargs)
         self.stale_after.append(self.search_stale())
+        self.gc_thresholds.append(gc.get_threshold()[0])
         return applied
 
 
@@ -59,6 +63,9 @@ async def test_a_first_pull_fills_the_index_at_its_end(live, make_client, titled
     # Deferred while the feed was read, filled by the write that caught up.
     assert len(store.stale_after) > 3
     assert all(store.stale_after[:-1]) and store.stale_after[-1] is False
+    # Python's collector ran rarely while the whole feed was read (fewer_collections).
+    assert set(store.gc_thresholds) == {BULK_GC_THRESHOLD}
+    assert gc.get_threshold()[0] < BULK_GC_THRESHOLD
     assert indexed(store) == store.count() >= len(titled)
     assert set(store.query_ids(IncidentFilter(text="kafka lag"))) >= {i["id"] for i in titled}
     assert store.query_ids(IncidentFilter(text="rebalanced")) == [titled[0]["id"]]
@@ -66,8 +73,10 @@ async def test_a_first_pull_fills_the_index_at_its_end(live, make_client, titled
     with live.client() as http:
         later = create(http, title="Zookeeper session expired", service="payments")
     store.stale_after.clear()
+    store.gc_thresholds.clear()
     await client.sync()
     assert store.stale_after and not any(store.stale_after)
+    assert max(store.gc_thresholds) < BULK_GC_THRESHOLD
     assert store.query_ids(IncidentFilter(text="zookeeper")) == [later["id"]]
 
 
@@ -111,3 +120,15 @@ async def test_a_pull_cut_in_the_middle_is_searchable_and_goes_on(live, make_cli
     assert not any(store.stale_after)
     assert indexed(store) == store.count() > held
     assert set(store.query_ids(IncidentFilter(text="kafka"))) >= {i["id"] for i in titled}
+
+
+def test_fewer_collections_nests_and_restores_the_thresholds() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        with fewer_collections():  # a second engine in the same process
+            assert gc.get_threshold() == (BULK_GC_THRESHOLD, *before[1:])
+        assert gc.get_threshold()[0] == BULK_GC_THRESHOLD  # the other is still pulling
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a pull that fails")
+    assert gc.get_threshold() == before
