@@ -40,11 +40,15 @@ def indexed_columns(alias: str) -> str:
             f"WHERE e.incident_id = {a}.id AND e.kind = 'note'), '')")
 
 
-#: Fills the whole search index from what the store holds (notes included).
+#: Fills the whole search index from what the store holds (notes included), then merges
+#: it into one segment: one big insert leaves many small segments at the lowest level, and
+#: FTS5's automatic merging then folded them in during every later write (an incremental
+#: page of 100 incidents took 2-3x as long until it had; 'optimize' costs ~0.2 s at 20k).
 SEARCH_REBUILD = [
     "DELETE FROM incident_fts",
     "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
     f"SELECT i.rowid, {indexed_columns('i')} FROM incidents i",
+    "INSERT INTO incident_fts(incident_fts) VALUES('optimize')",
 ]
 
 
