@@ -114,7 +114,8 @@ def feed_cursor(db_url: str, seq: int) -> str:
 
 def fill_store(path: Path, snaps: list[dict[str, Any]], page: int = 500) -> None:
     """Write ``snaps`` into a new store at ``path`` through ``Store.apply_changes``, one
-    change-feed page (the sync engine's page size) per transaction."""
+    change-feed page (the sync engine's page size) per transaction, as a first pull does
+    (the search index filled with the last page)."""
     from incidenttui.store import Store
 
     store = Store(path)
@@ -122,7 +123,8 @@ def fill_store(path: Path, snaps: list[dict[str, Any]], page: int = 500) -> None
         changes = feed_changes(snaps)
         for start in range(0, len(changes), page):
             chunk = changes[start:start + page]
-            store.apply_changes(chunk, chunk[-1]["seq"])
+            store.apply_changes(chunk, chunk[-1]["seq"], first_pull=True,
+                                caught_up=start + page >= len(changes))
         store.set_meta("user", "amira.haddad")
     finally:
         store.close()

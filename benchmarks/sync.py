@@ -168,8 +168,10 @@ async def propagation(ctx: Context, url: str, token: str, snaps: list[dict[str, 
     class WatchedStore(Store):
         """Client B's store: notes when an acknowledged snapshot has been committed."""
 
-        def apply_changes(self, changes: Any, cursor: str | int) -> int:
-            applied = super().apply_changes(changes, cursor)
+        def apply_changes(self, changes: Any, cursor: str | int, **kwargs: Any) -> int:
+            # The engine passes keywords (caught_up, first_pull): without them B's every
+            # write failed and each acknowledge waited out its 10 s deadline.
+            applied = super().apply_changes(changes, cursor, **kwargs)
             now = time.monotonic()
             for change in changes:
                 data = change.get("data") or {}

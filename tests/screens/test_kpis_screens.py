@@ -5,6 +5,7 @@ form."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -96,6 +97,26 @@ async def test_similar_incidents_in_the_detail(open_app: Any) -> None:
         assert f"INC-{best.number} {best.resolution_code}:" in text
         assert view.duplicate is None  # nothing open is like it
 
+
+
+async def test_similar_incidents_wait_for_the_search_index(open_app: Any,
+                                                           demo_store: Any) -> None:
+    """While a first sync builds the search index (store/search.py) a ranking would miss
+    incidents: the section says so, and ranks once the index is there."""
+    app = open_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        with sqlite3.connect(demo_store) as conn:  # as the first page of a first pull does
+            conn.execute("INSERT INTO meta (key, value) VALUES ('search_stale', 'first pull')")
+        latency = app.store.get("INC-1284")
+        await app.push_screen(DetailScreen(latency.id))
+        await wait_text(pilot, "similar: once the first sync has built the search index")
+        view = app.screen.query_one(SimilarView)
+        assert view.hits == [] and view.duplicate is None
+        assert app.store.fill_search_index()
+        view.load()  # what a synced change does
+        await wait_for(pilot, lambda: view.hits, what="similar incidents")
+        assert "latency" in view.hits[0].title.lower()
 
 async def test_an_open_similar_incident_is_linked_as_duplicate_with_one_key(open_app: Any
                                                                           ) -> None:

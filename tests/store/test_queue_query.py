@@ -22,7 +22,7 @@ IDS = [f"id-{n}" for n in range(100)]
 
 
 class FakeReader:
-    """The reader's five calls over ``IDS``; ``text`` keeps the ids holding it. A whole-list
+    """The reader's six calls over ``IDS``; ``text`` keeps the ids holding it. A whole-list
     read can be held until released, and is interrupted as a real one would be."""
 
     def __init__(self) -> None:
@@ -52,6 +52,9 @@ class FakeReader:
 
     def has_data(self) -> bool:
         return True
+
+    def search_stale(self) -> bool:
+        return False
 
     def rows(self, ids: list[str]) -> dict[str, Any]:
         return {i: f"row of {i}" for i in ids}
@@ -187,3 +190,38 @@ def test_nothing_is_delivered_after_close(made: Any) -> None:
     time.sleep(0.2)
     assert not query.offer(QueueAnswer(IDS, 99))
     assert all(a.generation == 1 for a in answers)
+
+
+def test_a_text_answer_says_when_the_search_index_is_being_built(fast: None,
+                                                                 tmp_path: Any) -> None:
+    """A first pull cut short (store/search.py): the real reader matches row by row, and
+    the answers say so, the screen's title with them; with no text there is nothing to say."""
+    from hostile import change_page, incident_snapshot
+
+    from incidenttui.store import Store
+    from incidenttui.store.reader import QueueReader
+
+    store = Store(tmp_path / "s.db")
+    snaps = [incident_snapshot(number=n, ref=f"INC-{n}", title=title)
+             for n, title in ((1, "Checkout returns 502"), (2, "Search index lag"))]
+    page = change_page([("incident", s) for s in snaps], more=True)
+    store.apply_changes(page["changes"], page["cursor"], first_pull=True)
+    assert store.search_stale()
+    reader = QueueReader(store.path)
+    answers: list[QueueAnswer] = []
+    query = QueueQuery(lambda: reader, answers.append)
+    try:
+        first = query.ask_now(IncidentFilter(text="50"), 1)
+        assert first is not None and first.ids == [snaps[0]["id"]] and first.search_building
+        wait(lambda: answers)
+        assert answers[0].ids == [snaps[0]["id"]] and answers[0].search_building
+        plain = query.ask_now(IncidentFilter(), 40)
+        assert plain is not None and len(plain.ids) == 2 and not plain.search_building
+        assert store.fill_search_index()
+        filled = query.ask_now(IncidentFilter(text="50"), 40)
+        assert filled is not None and filled.ids == [snaps[0]["id"]]
+        assert not filled.search_building
+    finally:
+        query.close()
+        reader.close()
+        store.close()

@@ -71,6 +71,8 @@ class QueueScreen(Screen[None]):
         self._oldest_stale = ""
         #: Whether the filter box and the key hints are mounted (just after the first frame).
         self._rest_mounted = False
+        #: The filter's text is matched without the search index (a first pull builds it).
+        self._search_building = False
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -175,6 +177,7 @@ class QueueScreen(Screen[None]):
             self.notify(answer.error, title="Error", severity="error", timeout=15)
             return
         ids = answer.ids
+        self._search_building = answer.search_building
         self.view.set_ids(ids, partial=answer.partial, rows=answer.rows)
         self.call_after_refresh(self._update_header)
         empty = self.query_one("#queue-empty", Static)
@@ -229,6 +232,8 @@ class QueueScreen(Screen[None]):
             parts.append(self._oldest_stale)
         if self.text:
             parts.append(f"filter “{self.text}”")
+            if self._search_building:  # slower keys have a reason the user can see
+                parts.append("search index building")
         if self.view.selected:
             parts.append(f"{len(self.view.selected)} selected")
         self._set_text("#queue-title", " · ".join(parts))

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 from incidenttui.store.kpis import KPI_INDEX_SQL
 from incidenttui.store.reader import INDEX_SQL
+from incidenttui.store.search import SEARCH_REBUILD
 
 #: Bumped with each change to the store's layout; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 8
-
-
-#: Fills the search index from what the store already holds (notes included).
-SEARCH_REBUILD = [
-    "DELETE FROM incident_fts",
-    "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-    "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' "
-    "ELSE coalesce(i.series, 'INC') || '-' || i.number END, "
-    "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
-    "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') FROM incidents i",
-]
+SCHEMA_VERSION = 9
 
 
 def _search_index(prefix: str | None) -> list[str]:
@@ -55,6 +45,11 @@ MIGRATIONS: dict[int, list[str]] = {
     7: ["INSERT OR REPLACE INTO meta (key, value) SELECT 'reread_until', value FROM meta "
         "WHERE key = 'cursor' AND value != '0'",
         "UPDATE meta SET value = '0' WHERE key = 'cursor'"],
+    # 9: a first pull fills the search index once, at its end, and marks it stale until
+    # then (store/search.py). Nothing to rewrite: a layout-8 store has no mark and a full
+    # index. The number changes so that an older incidenttui refuses a store it would
+    # search through a partial index without knowing.
+    9: [],
 }
 
 

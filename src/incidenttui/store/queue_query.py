@@ -42,6 +42,9 @@ class QueueAnswer:
     error: str | None = None
     #: The rows of a first screenful, read with it (the view draws them without a look-up).
     rows: dict[str, QueueRow] | None = field(default=None, compare=False, repr=False)
+    #: The text was matched without the search index, which a first pull is building: the
+    #: same matches, found more slowly (store/search.py); the screen says so.
+    search_building: bool = False
 
 
 class QueueQuery:
@@ -234,6 +237,7 @@ class QueueQuery:
         try:
             ids = reader.first(flt, limit)
             has_cache = bool(ids) or reader.has_data()
+            building = bool(flt.text.strip()) and reader.search_stale()
             # Read here, not by the view as it draws on the event loop: a key's matches reach
             # the screen one look-up sooner.
             rows = reader.rows(ids) if generation >= self._view else None
@@ -241,7 +245,7 @@ class QueueQuery:
             return QueueAnswer([], generation, error=_why(exc))
         # Fewer than asked for is the whole list: no need to read it again.
         return QueueAnswer(ids, generation, partial=len(ids) >= limit, has_cache=has_cache,
-                           rows=rows)
+                           rows=rows, search_building=building)
 
     def _read_all(self, generation: int, flt: IncidentFilter) -> None:
         try:
@@ -251,6 +255,7 @@ class QueueQuery:
             try:
                 ids = reader.query_ids(flt)
                 has_cache = bool(ids) or reader.has_data()
+                building = bool(flt.text.strip()) and reader.search_stale()
             except sqlite3.OperationalError as exc:
                 if "interrupt" in str(exc):
                     return  # the user asked for another view meanwhile
@@ -258,7 +263,8 @@ class QueueQuery:
             except Exception as exc:  # a locked or damaged store: say so, keep running
                 self.offer(QueueAnswer([], generation, error=_why(exc)))
             else:
-                self.offer(QueueAnswer(ids, generation, has_cache=has_cache))
+                self.offer(QueueAnswer(ids, generation, has_cache=has_cache,
+                                       search_building=building))
         finally:
             self._read_ended(generation)
 

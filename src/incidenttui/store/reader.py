@@ -18,6 +18,7 @@ from typing import Any
 
 from incidenttui.config import data_dir
 from incidenttui.domain.refs import ref
+from incidenttui.store.search import add_function, fallback_clause, is_stale
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -95,11 +96,13 @@ def _db_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
-def filter_sql(flt: IncidentFilter, *, search: str | None = None
+def filter_sql(flt: IncidentFilter, *, search: str | None = None, stale: bool = False
                ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause and named parameters for ``flt`` over the incidents table.
 
-    ``search``: an FTS5 query to use for the text instead of :func:`fts_query`'s."""
+    ``search``: an FTS5 query to use for the text instead of :func:`fts_query`'s.
+    ``stale``: the search index is being built (store/search.py): the text is matched
+    without it, row by row (the connection needs :func:`~.search.add_function`)."""
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if flt.statuses:
@@ -124,15 +127,21 @@ def filter_sql(flt: IncidentFilter, *, search: str | None = None
         clauses.append(f"status IN {STALE_STATUSES!r} AND {TOUCHED_SQL} <= :idle")
         params["idle"] = _db_time(flt.idle_before)
     query = search or fts_query(flt.text)
-    if query:
+    if query and stale:
+        clause, extra = fallback_clause(_WORD.findall(flt.text))
+        clauses.append(clause)
+        params.update(extra)
+    elif query:
         clauses.append("rowid IN (SELECT rowid FROM incident_fts WHERE incident_fts MATCH :fts)")
         params["fts"] = query
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def ids_sql(flt: IncidentFilter, limit: int | None = None) -> tuple[str, dict[str, Any]]:
-    """The ordered ids matching ``flt`` (the first ``limit`` of them)."""
-    where, params = filter_sql(flt)
+def ids_sql(flt: IncidentFilter, limit: int | None = None, *, stale: bool = False
+            ) -> tuple[str, dict[str, Any]]:
+    """The ordered ids matching ``flt`` (the first ``limit`` of them); ``stale``: see
+    :func:`filter_sql`."""
+    where, params = filter_sql(flt, stale=stale)
     # Stale acknowledgements: the longest forgotten first (a handful of rows, sorted).
     order = f"{TOUCHED_SQL}, id" if flt.idle_before is not None else SORTS[sort_of(flt)]
     sql = f"SELECT id FROM incidents {where} ORDER BY {order}"
@@ -145,8 +154,8 @@ def sort_of(flt: IncidentFilter) -> str:
     return flt.sort if flt.sort in SORTS else "priority"
 
 
-def count_sql(flt: IncidentFilter) -> tuple[str, dict[str, Any]]:
-    where, params = filter_sql(flt)
+def count_sql(flt: IncidentFilter, *, stale: bool = False) -> tuple[str, dict[str, Any]]:
+    where, params = filter_sql(flt, stale=stale)
     return f"SELECT count(*) FROM incidents {where}", params
 
 
@@ -237,6 +246,7 @@ class QueueReader:
             conn.execute("SELECT 1 FROM incidents LIMIT 1")
         except sqlite3.Error:
             return None  # not created yet, or not a store: nothing cached
+        add_function(conn)  # text filters while the search index is being built
         return conn
 
     def _connect(self) -> sqlite3.Connection | None:
@@ -267,7 +277,7 @@ class QueueReader:
         conn = self._connect_bulk()
         if conn is None:
             return []
-        sql, params = ids_sql(flt, limit)
+        sql, params = ids_sql(flt, limit, stale=bool(flt.text) and is_stale(conn))
         return [r[0] for r in conn.execute(sql, params)]
 
     def first(self, flt: IncidentFilter, limit: int) -> list[str]:
@@ -277,6 +287,10 @@ class QueueReader:
         if conn is None:
             return []
         words = _WORD.findall(flt.text)
+        if words and is_stale(conn):
+            # The search index is being built: match row by row in the sort order.
+            sql, params = ids_sql(flt, limit, stale=True)
+            return [r[0] for r in conn.execute(sql, params)]
         search = self._search(conn, words) if words and self._has_queue_indexes(conn) else None
         if search is not None and not search[0]:
             return []  # a word that starts no word in the search index
@@ -499,6 +513,11 @@ class QueueReader:
             if times is not None:
                 out[incident_id] = replace(out[incident_id], breach_aware_at=times[0],
                                            breach_notified_at=times[1])
+
+    def search_stale(self) -> bool:
+        """Whether the search index is being built (text filters are slower meanwhile)."""
+        conn = self._connect()
+        return conn is not None and is_stale(conn)
 
     def has_data(self) -> bool:
         conn = self._connect()

@@ -21,6 +21,7 @@ from incidenttui.domain.refs import INC
 from incidenttui.domain.sla import next_breach_at
 from incidenttui.sqltypes import UTCDateTime
 from incidenttui.store.sanitize import clean_line, clean_text
+from incidenttui.store.search import indexed_columns
 from incidenttui.store.tables import LocalIncident, StoreModel
 
 INCIDENT_COLUMNS = [c for c in LocalIncident.model_fields if c not in ("base", "pending")]
@@ -187,13 +188,9 @@ def reindex(session: Session, incident_ids: Iterable[str]) -> None:
     conn = _dbapi(session)
     conn.execute("DELETE FROM incident_fts WHERE rowid IN (SELECT rowid FROM incidents "
                  "WHERE id IN (SELECT value FROM json_each(?)))", (ids,))
-    conn.execute(
-        "INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
-        "SELECT i.rowid, CASE WHEN i.number IS NULL THEN '' "
-        "ELSE coalesce(i.series, 'INC') || '-' || i.number END, "
-        "i.title, i.description, i.service, coalesce((SELECT group_concat(e.text, ' ') "
-        "FROM events e WHERE e.incident_id = i.id AND e.kind = 'note'), '') "
-        "FROM incidents i WHERE i.id IN (SELECT value FROM json_each(?))", (ids,))
+    conn.execute("INSERT INTO incident_fts(rowid, ref, title, description, service, notes) "
+                 f"SELECT i.rowid, {indexed_columns('i')} FROM incidents i "
+                 "WHERE i.id IN (SELECT value FROM json_each(?))", (ids,))
 
 
 def state_of(row: LocalIncident) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Every text from the server or the user is made inert here, once (:mod:`.sanitize
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, inspect, text
+from sqlalchemy import delete, event, func, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from incidenttui.api.schemas import EventOut, IncidentOut, ServiceOut, TeamOut, UserOut
@@ -50,6 +52,7 @@ from incidenttui.store.rows import (
     wire_state,
 )
 from incidenttui.store.sanitize import clean_line, clean_text
+from incidenttui.store.search import add_function, defer_index, fill_index, is_stale
 from incidenttui.store.status_commands import NO_INCIDENT
 from incidenttui.store.tables import (
     ConflictRecord,
@@ -83,6 +86,9 @@ FORGOTTEN_KEY = "forgotten"
 REREAD_KEY = "reread_until"
 
 
+log = logging.getLogger("incidenttui.store")
+
+
 class StoreError(Exception):
     """The store cannot be used (a newer layout, a damaged file); the text says why."""
 
@@ -97,7 +103,15 @@ class Store:
         # Durable commits (synchronous=FULL): an acknowledged change survives power loss.
         self._write_engine = sqlite_engine(url, immediate=True, busy_timeout_ms=10_000)
         self._read_engine = sqlite_engine(url, immediate=False, busy_timeout_ms=10_000)
+        for engine in (self._write_engine, self._read_engine):
+            # Text filters while the search index is being built (store/search.py).
+            event.listen(engine, "connect", lambda conn, _record: add_function(conn))
         self._migrate()
+        # A first pull cut short (killed, or its network lost) left the index to fill.
+        try:
+            self.fill_search_index()
+        except OperationalError as exc:  # locked by another writer: filters still answer
+            log.warning("the search index stays stale for now: %s", exc)
 
     @classmethod
     def for_server(cls, server_url: str) -> Store:
@@ -137,6 +151,24 @@ class Store:
                     conn.exec_driver_sql(statement)
             if version != SCHEMA_VERSION:
                 conn.exec_driver_sql(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def fill_search_index(self) -> bool:
+        """Fill the search index if a first pull left it stale (store/search.py); returns
+        whether it did. Text filters answer correctly either way, only faster after."""
+        with self._read_engine.connect() as conn:
+            if not is_stale(conn.connection.driver_connection):
+                return False
+        with self._write() as session:
+            conn = _dbapi(session)
+            if not is_stale(conn):  # another writer filled it meanwhile
+                return False
+            fill_index(conn)
+        return True
+
+    def search_stale(self) -> bool:
+        """Whether the search index is being built (a first pull running or cut short)."""
+        with self._read_engine.connect() as conn:
+            return is_stale(conn.connection.driver_connection)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` answer (``ok`` when the file is sound)."""
@@ -218,13 +250,15 @@ class Store:
     def query_ids(self, flt: IncidentFilter = IncidentFilter(), limit: int | None = None,
                   now: datetime | None = None) -> list[str]:
         """Incident ids matching ``flt`` in its sort order (the queue's list)."""
-        sql, params = ids_sql(flt, limit)
         with self._read_engine.connect() as conn:
+            stale = bool(flt.text) and is_stale(conn.connection.driver_connection)
+            sql, params = ids_sql(flt, limit, stale=stale)
             return [r[0] for r in conn.execute(text(sql), params)]
 
     def count(self, flt: IncidentFilter = IncidentFilter()) -> int:
-        sql, params = count_sql(flt)
         with self._read_engine.connect() as conn:
+            stale = bool(flt.text) and is_stale(conn.connection.driver_connection)
+            sql, params = count_sql(flt, stale=stale)
             return int(conn.execute(text(sql), params).scalar() or 0)
 
     def incidents(self, ids: Sequence[str]) -> list[LocalIncident]:
@@ -516,11 +550,13 @@ class Store:
     # -- what the sync engine calls --------------------------------------------------------
 
     def apply_changes(self, changes: Sequence[Mapping[str, Any]], cursor: str | int, *,
-                      caught_up: bool = False) -> int:
+                      caught_up: bool = False, first_pull: bool = False) -> int:
         """Apply one change-feed page and its cursor in one transaction; returns how many
         incidents changed. ``caught_up``: the page is the feed's last for now (``more`` is
-        false), which ends a re-read (store layout 7). Raises ``ValueError`` (nothing
-        applied) for a malformed page."""
+        false), which ends a re-read (store layout 7). ``first_pull``: the caller follows
+        the feed until caught up (the sync engine): an empty store that never synced then
+        fills its search index once, with the page that catches up, instead of page by page
+        (store/search.py). Raises ``ValueError`` (nothing applied) for a malformed page."""
         cursor = str(cursor)
         if not cursor or len(cursor) > 100 or not cursor.isascii() or not cursor.isprintable():
             raise ValueError("the page's cursor is not a cursor")
@@ -577,6 +613,7 @@ class Store:
         events = {k: e for k, e in events.items() if e["incident_id"] not in forgotten}
         with self._write() as session:
             reread = self._meta_in(session, REREAD_KEY) is not None
+            deferred = defer_index(_dbapi(session), first_pull and not caught_up)
             if forgotten and reread:
                 # Re-reading the feed (store layout 7): its forgets were carried out when
                 # first read; an incident with changes queued now was seen again since, and
@@ -612,7 +649,11 @@ class Store:
             self._pause_sla(session, {feed.row["service"] for feed in incidents.values()})
             touched = set(incidents) | {e["incident_id"] for e in events.values()
                                         if e["kind"] == "note"}
-            self._reindex(session, touched)
+            if not deferred:
+                self._reindex(session, touched)
+            elif caught_up:  # the first pull is done: one statement fills the index
+                session.flush()
+                fill_index(_dbapi(session))
             session.merge(Meta(key="cursor", value=cursor))
             if reread and caught_up:
                 session.execute(delete(Meta).where(col(Meta.key) == REREAD_KEY))

@@ -49,6 +49,8 @@ class SimilarView(Widget):
         self.incident_id = incident_id
         self.hits: list[Any] = []
         self._read = False
+        #: A first sync is building the search index: the ranking would miss incidents.
+        self._building = False
 
     @property
     def duplicate(self) -> Any:
@@ -65,14 +67,18 @@ class SimilarView(Widget):
         if store is None:
             return
         try:
-            hits = store.similar(self.incident_id, limit=SHOWN)
+            building = store.search_stale()
+            hits = [] if building else store.similar(self.incident_id, limit=SHOWN)
         except Exception as exc:  # a locked store: say so once, keep the screen
             self.app.report_error("Finding similar incidents failed", exc)
             return
-        self.app.call_from_thread(self._loaded, hits)
+        self.app.call_from_thread(self._loaded, hits, building)
 
-    def _loaded(self, hits: list[Any]) -> None:
+    def _loaded(self, hits: list[Any], building: bool = False) -> None:
         self._read = True
+        if building != self._building:
+            self._building = building
+            self.refresh()
         if [h.id for h in hits] != [h.id for h in self.hits]:
             self.hits = hits
             self.refresh(layout=True)
@@ -83,4 +89,7 @@ class SimilarView(Widget):
     def render(self) -> Content:
         if not self._read:
             return Content(fit("similar: looking…", self.size.width))
+        if self._building:
+            return Content(fit("similar: once the first sync has built the search index",
+                               self.size.width))
         return Content("\n".join(similar_lines(self.hits, self.size.width)))
