@@ -87,8 +87,12 @@ class IncidentApp(App[None]):
         self._engine_task: asyncio.Task[None] | None = None
         #: The TLS failure last notified (each is said once, not at every retry).
         self._tls_said = ""
+        # Until the first sync says otherwise, the app is on its way to the server (the
+        # engine starts after the first frame): not "offline", which a fresh start would
+        # otherwise flash on a working network.
+        starting = SyncState.SYNCING if config.server_url and config.token else SyncState.OFFLINE
         self.set_reactive(IncidentApp.sync_status,
-                          SyncStatus(state=SyncState.LOCAL if config.offline else SyncState.OFFLINE,
+                          SyncStatus(state=SyncState.LOCAL if config.offline else starting,
                                      server=config.server_url or ""))
         if self.no_color:
             # Textual's ANSI themes turn black-on-black under NO_COLOR; its monochrome
@@ -280,6 +284,8 @@ class IncidentApp(App[None]):
         for screen in self.screen_stack:
             for line in screen.query(StatusLine):
                 line.show(status)
+            if hasattr(screen, "status_changed"):
+                screen.status_changed()
 
     def on_store_changed(self, _message: StoreChanged) -> None:
         # Forward to every screen on the stack: each re-reads what it shows, if visible.

@@ -91,3 +91,20 @@ async def test_changes_by_others_arrive_live(live: Any, tag: str, config_for: An
         await wait_for(pilot, lambda: any(f"INC-{incident['number']}" in line and " ACK "
                                           in line for line in screen_lines(app)),
                        what="the queue row updated")
+
+
+async def test_a_fresh_start_says_it_is_fetching_then_offline_when_the_server_is_away(
+        own_server: Any, config_for: Any) -> None:
+    """A first start has nothing cached: until the first sync answers, the app is on its way
+    to the server, not offline; once the server proves unreachable, it says so."""
+    config = config_for(own_server)
+    # Before its first frame: on its way (with no token there is nothing to sync with).
+    assert make_app(config).sync_status.state == "syncing"
+    assert make_app(config_for(own_server, role=None)).sync_status.state == "offline"
+    own_server.stop()
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.sync_status.state == "offline", timeout=20,
+                       what="the first sync to fail")
+        await wait_text(pilot, "no cached incidents yet and offline")
+        await wait_no_text(pilot, "fetching them from the server")

@@ -180,21 +180,33 @@ class QueueScreen(Screen[None]):
         self._search_building = answer.search_building
         self.view.set_ids(ids, partial=answer.partial, rows=answer.rows)
         self.call_after_refresh(self._update_header)
+        self._empty_cache = not ids and not answer.has_cache
         empty = self.query_one("#queue-empty", Static)
         if ids:
             empty.display = False
         else:
             empty.display = True
-            if not answer.has_cache:
-                why = ("no cached incidents yet and offline: nothing to show until the "
-                       "server is reachable" if self.app.sync_status.state != SyncState.ONLINE
-                       else "no incidents yet")
+            if self._empty_cache:
+                self.status_changed()
             else:
-                why = "no incidents match this view (p: presets, /: filter, esc: clear)"
-            empty.update(Content(why))
+                empty.update(Content(
+                    "no incidents match this view (p: presets, /: filter, esc: clear)"))
         self._update_title()
         if self.preset == "stale":
             self._read_oldest_stale()
+
+    def status_changed(self) -> None:
+        """The link to the server changed (the app calls this): an empty store says why
+        there is nothing to show in the words of the link's state."""
+        if not getattr(self, "_empty_cache", False) or self._widgets_gone():
+            return
+        state = self.app.sync_status.state
+        why = ("no incidents yet" if state == SyncState.ONLINE
+               else "no cached incidents yet: fetching them from the server"
+               if state == SyncState.SYNCING
+               else "no cached incidents yet and offline: nothing to show until the server "
+                    "is reachable")
+        self.query_one("#queue-empty", Static).update(Content(why))
 
     @work(thread=True, exclusive=True, group="queue-stale")
     def _read_oldest_stale(self) -> None:
