@@ -41,7 +41,7 @@ MIGRATIONS: dict[int, list[str]] = {
     # be told afterwards, so every synced store re-reads once; replaying the feed is
     # idempotent (older incident versions are skipped, events and the directory upserted,
     # the outbox kept; a replayed ``forget`` spares incidents with queued changes, see
-    # store.REREAD_KEY), so the only cost is the one full sync.
+    # sync_writes.REREAD_KEY), so the only cost is the one full sync.
     7: ["INSERT OR REPLACE INTO meta (key, value) SELECT 'reread_until', value FROM meta "
         "WHERE key = 'cursor' AND value != '0'",
         "UPDATE meta SET value = '0' WHERE key = 'cursor'"],
