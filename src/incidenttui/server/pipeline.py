@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlmodel import Session
@@ -86,6 +86,15 @@ def queue_commit(session: Session) -> bool:
         return False
     conn.connection.driver_connection.execute("COMMIT")  # type: ignore[union-attr]
     return True
+
+
+def listed(name: str) -> Select[Any]:
+    """SQLite: the values of the JSON array bound as ``name`` (``json_each``), for
+    ``column.in_(listed("ids"))``. One statement whatever the list's length, compiled once
+    (an expanding ``IN`` is rendered again for every execution); bind the list with
+    :func:`json.dumps`."""
+    each = func.json_each(bindparam(name, type_=String)).table_valued("value")
+    return select(each.c.value)
 
 
 #: Compiled PostgreSQL statements of :func:`send`, by statement.

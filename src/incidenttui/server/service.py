@@ -6,6 +6,7 @@ domain's answers, appends timeline events and records the change feed.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -64,7 +65,7 @@ from incidenttui.server.changes import ChangeRow, record_changes
 from incidenttui.server.db import loaded
 from incidenttui.server.deferred import Deferred
 from incidenttui.server.models import Counter, Incident, Service, Team, TimelineEvent, User
-from incidenttui.server.pipeline import Rows, expect_one, is_postgres, send
+from incidenttui.server.pipeline import Rows, expect_one, is_postgres, listed, send
 from incidenttui.sqltypes import utcnow
 
 #: Incident numbers start after this (the first incident is INC-1001).
@@ -120,6 +121,10 @@ _LOCKED_BY_ID = _BY_ID.with_for_update()
 _LOCKED_BY_NUMBER = _BY_NUMBER.with_for_update()
 
 
+#: An incident's fields (``Incident.model_fields`` is a property that costs a call each time).
+_FIELDS = tuple(Incident.model_fields)
+
+
 class IncidentRow:
     """An incident read for a write with one Core select: its columns as plain attributes.
 
@@ -131,7 +136,7 @@ class IncidentRow:
     __slots__ = (*Incident.model_fields, "loaded_version", "changed")
 
     def __init__(self, mapping: Mapping[str, Any]) -> None:
-        for name in Incident.model_fields:
+        for name in _FIELDS:
             setattr(self, name, mapping[name])
         self.loaded_version: int = mapping["version"]
         self.changed: set[str] = set()
@@ -194,8 +199,7 @@ _LOCK_MANY_PG = (core_select(_INCIDENTS)
                  .where(or_(_INCIDENTS.c.id == any_(_IDS), _INCIDENTS.c.number == any_(_NUMBERS)))
                  .order_by(_INCIDENTS.c.id).with_for_update())
 _LOCK_MANY = core_select(_INCIDENTS).where(or_(
-    _INCIDENTS.c.id.in_(bindparam("ids", expanding=True)),
-    _INCIDENTS.c.number.in_(bindparam("numbers", expanding=True))))
+    _INCIDENTS.c.id.in_(listed("ids")), _INCIDENTS.c.number.in_(listed("numbers"))))
 
 
 def lock_incidents(session: Session, keys: list[str]) -> Callable[[], None]:
@@ -209,8 +213,10 @@ def lock_incidents(session: Session, keys: list[str]) -> Callable[[], None]:
     # fewer); the held rows are keyed by series and number.
     numbers = sorted({p.number for p in parsed if isinstance(p, Number)})
     conn = session.connection()
-    rows: Rows = send(conn, _LOCK_MANY_PG if is_postgres(conn) else _LOCK_MANY,
-                      {"ids": ids, "numbers": numbers})
+    if is_postgres(conn):
+        rows: Rows = send(conn, _LOCK_MANY_PG, {"ids": ids, "numbers": numbers})
+    else:
+        rows = send(conn, _LOCK_MANY, {"ids": json.dumps(ids), "numbers": json.dumps(numbers)})
 
     def hold() -> None:
         session.info[_HELD] = _Held(parsed, [IncidentRow(dict(zip(_COLUMNS, row, strict=True)))
@@ -658,7 +664,7 @@ def write_deferred_rows(session: Session) -> None:
 
 def incident_state(incident: AnyIncident) -> dict[str, Any]:
     """The incident's fields as the domain's effect functions read them."""
-    return {name: getattr(incident, name) for name in Incident.model_fields}
+    return {name: getattr(incident, name) for name in _FIELDS}
 
 
 def timeline(session: Session, incident_id: str) -> list[TimelineEvent]:

@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, insert, tuple_
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -43,7 +43,14 @@ from incidenttui.server.changes import (
 from incidenttui.server.errors import ApiError, error_body
 from incidenttui.server.group_commit import GroupCommit
 from incidenttui.server.models import IdempotencyRecord, Incident, User
-from incidenttui.server.pipeline import check_rows, is_postgres, pipelined, queue_commit, send
+from incidenttui.server.pipeline import (
+    check_rows,
+    is_postgres,
+    listed,
+    pipelined,
+    queue_commit,
+    send,
+)
 from incidenttui.sqltypes import utcnow
 
 #: An answer: a model, or the JSON a model dumps to (``Writer.snapshot``).
@@ -113,11 +120,13 @@ def on_incident(key: str, fn: Callable[[service.Writer, Incident], Answer],
     return op
 
 
+#: SQLite: the batch's users and keys as JSON lists (server/pipeline.py ``listed``); the
+#: pairs are picked out of the rows.
 _RECORDED = select(IdempotencyRecord.user_id, IdempotencyRecord.key,  # type: ignore[call-overload]
                    IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
                    IdempotencyRecord.body).where(
-    tuple_(col(IdempotencyRecord.user_id), col(IdempotencyRecord.key)).in_(
-        bindparam("pairs", expanding=True)))
+    col(IdempotencyRecord.user_id).in_(listed("users")),
+    col(IdempotencyRecord.key).in_(listed("keys")))
 #: PostgreSQL: array parameters (a statement the pipeline can send as it is); the pairs are
 #: picked out of the rows.
 _RECORDED_PG = select(IdempotencyRecord.user_id, IdempotencyRecord.key,  # type: ignore[call-overload]
@@ -158,7 +167,8 @@ def _write_jobs(session: Session, jobs: list[Job]) -> list[Outcome]:
             found = send(conn, _RECORDED_PG, {"users": sorted({u for u, _ in keyed}),
                                               "keys": sorted({k for _, k in keyed})})
         else:
-            found = send(conn, _RECORDED, {"pairs": keyed})
+            found = send(conn, _RECORDED, {"users": json.dumps(sorted({u for u, _ in keyed})),
+                                           "keys": json.dumps(sorted({k for _, k in keyed}))})
         hold = service.lock_incidents(session, locks) if locks else None
         if alone:
             conn.exec_driver_sql("SAVEPOINT job")  # plain SQL: the ORM's nesting costs more
