@@ -73,6 +73,8 @@ class QueueScreen(Screen[None]):
         self._rest_mounted = False
         #: The filter's text is matched without the search index (a first pull builds it).
         self._search_building = False
+        #: The store has nothing cached yet: the empty queue's words follow the link's state.
+        self._empty_cache = False
         #: Loads what the queue shows; its answers come back as QueueLoaded messages.
         self.queue_query = QueueQuery(lambda: self.app.reader,
                                       lambda answer: self.post_message(QueueLoaded(answer)))
@@ -198,7 +200,7 @@ class QueueScreen(Screen[None]):
     def status_changed(self) -> None:
         """The link to the server changed (the app calls this): an empty store says why
         there is nothing to show in the words of the link's state."""
-        if not getattr(self, "_empty_cache", False) or self._widgets_gone():
+        if not self._empty_cache or self._widgets_gone():
             return
         state = self.app.sync_status.state
         why = ("no incidents yet" if state == SyncState.ONLINE
